@@ -1,0 +1,50 @@
+# Everything runs from .venv; `make serve` and `make test` install what they need first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+
+.PHONY: install install-base serve demo download test lint typecheck check clean
+
+$(VENV)/.base: pyproject.toml requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+# Test tools and the optimum engine (torch CPU build); torchvision is removed because
+# a CUDA torchvision beside a CPU torch breaks every import, and SD needs none of it.
+$(VENV)/.dev: $(VENV)/.base
+	$(PY) -m pip install --quiet -e ".[test,optimum]"
+	$(PY) -m pip uninstall --quiet --yes torchvision 2>/dev/null || true
+	touch $@
+
+install-base: $(VENV)/.base
+
+install: $(VENV)/.dev
+
+# Serves on 127.0.0.1:8000. Downloads the model in the background unless told otherwise.
+serve: $(VENV)/.base
+	AUTO_DOWNLOAD_MODELS=$${AUTO_DOWNLOAD_MODELS:-true} $(PY) -m entrypoints.cli serve
+
+demo: $(VENV)/.base
+	USE_MOCKS=true $(PY) -m entrypoints.cli serve
+
+download: $(VENV)/.base
+	$(PY) download_models.py
+
+test: $(VENV)/.dev
+	$(PY) -m pytest
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+typecheck: $(VENV)/.dev
+	$(BIN)/mypy .
+
+check: lint typecheck test
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

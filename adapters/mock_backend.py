@@ -1,0 +1,69 @@
+"""A deterministic placeholder backend for demos and for tests of the layers above.
+
+The picture depends on prompt and seed (a smooth colour field whose palette
+and waves come from both) and carries the word "mock", so nobody mistakes it
+for model output. Same request and seed, same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from application.ports import CancelCheck, ProgressCallback, RenderedImage
+from domain.errors import GenerationCancelled
+from domain.generation_request import GenerationRequest
+
+
+class MockBackend:
+    provider = "mock"
+    device = "mock"
+    is_mock = True
+    fallback_reason: str | None = None
+
+    def generate(
+        self,
+        request: GenerationRequest,
+        seed: int,
+        on_progress: ProgressCallback,
+        should_cancel: CancelCheck,
+    ) -> RenderedImage:
+        total = request.num_inference_steps
+        for step in range(1, total + 1):
+            if should_cancel():
+                raise GenerationCancelled("Cancelled.")
+            on_progress(step, total)
+        pixels = _pattern(request, seed)
+        image = Image.fromarray(pixels, "RGB")
+        _stamp(image, seed)
+        return RenderedImage(request.width, request.height, image.tobytes(), seed)
+
+
+def _pattern(request: GenerationRequest, seed: int) -> np.ndarray:
+    digest = hashlib.sha256(f"{seed}\x00{request.prompt}\x00{request.negative_prompt}".encode())
+    rng = np.random.default_rng(int.from_bytes(digest.digest()[:8], "big"))
+    ys = np.linspace(0.0, 1.0, request.height, dtype=np.float32)[:, None]
+    xs = np.linspace(0.0, 1.0, request.width, dtype=np.float32)[None, :]
+    channels = []
+    for _ in range(3):
+        fx, fy, phase = rng.uniform(1.0, 6.0), rng.uniform(1.0, 6.0), rng.uniform(0, 2 * np.pi)
+        base, spread = rng.uniform(60, 160), rng.uniform(40, 90)
+        wave = np.sin(2 * np.pi * (fx * xs + fy * ys) + phase)
+        channels.append(base + spread * wave)
+    return np.clip(np.stack(channels, axis=-1), 0, 255).astype(np.uint8)
+
+
+def _stamp(image: Image.Image, seed: int) -> None:
+    draw = ImageDraw.Draw(image)
+    size = max(10, min(image.width, image.height) // 8)
+    font = ImageFont.load_default(size=size)
+    label = "mock"
+    left, top, right, bottom = draw.textbbox((0, 0), label, font=font)
+    x, y = (image.width - (right - left)) // 2, (image.height - (bottom - top)) // 2 - top
+    draw.text((x, y), label, font=font, fill=(255, 255, 255), stroke_width=max(1, size // 12),
+              stroke_fill=(0, 0, 0))
+    small = ImageFont.load_default(size=max(8, size // 3))
+    draw.text((4, image.height - size // 3 - 6), f"seed {seed}", font=small,
+              fill=(255, 255, 255))

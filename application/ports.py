@@ -1,0 +1,93 @@
+"""The ports the generation service depends on, as small structural types.
+
+Adapters implement these without importing them; tests hand-write fakes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from domain.generation_request import GenerationRequest
+
+
+@dataclass(frozen=True)
+class RenderedImage:
+    """Raw pixels from a backend: 8-bit RGB, row-major, ``width * height * 3`` bytes."""
+
+    width: int
+    height: int
+    rgb: bytes
+    seed: int
+
+
+ProgressCallback = Callable[[int, int], None]
+"""Called with ``(step, total)`` after each denoising step."""
+
+CancelCheck = Callable[[], bool]
+"""Polled between steps; returning True asks the backend to stop."""
+
+
+class ImageBackend(Protocol):
+    """Turns a validated request into pixels on some device."""
+
+    @property
+    def provider(self) -> str:
+        """Engine family, e.g. ``"mock"`` or ``"openvino"``."""
+
+    @property
+    def device(self) -> str:
+        """Device the backend runs on now, e.g. ``"mock"``, ``"CPU"``, ``"GPU"``."""
+
+    @property
+    def is_mock(self) -> bool:
+        """True when images are placeholders rather than model output."""
+
+    @property
+    def fallback_reason(self) -> str | None:
+        """Why the backend runs on another device than the one asked for, if it does."""
+
+    def generate(
+        self,
+        request: GenerationRequest,
+        seed: int,
+        on_progress: ProgressCallback,
+        should_cancel: CancelCheck,
+    ) -> RenderedImage:
+        """Generate one image. Blocking; the service calls it from a worker thread.
+
+        Raises ``GenerationCancelled`` when ``should_cancel`` turned true.
+        """
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    repo_id: str
+    directory: Path
+    cached: bool
+    missing: tuple[str, ...] = ()
+
+
+class ModelStore(Protocol):
+    """Where the model's files live and how they get there."""
+
+    def status(self) -> ModelStatus:
+        """Whether every file the engine needs is present, without network access."""
+
+    def download(self, force: bool = False) -> ModelStatus:
+        """Fetch missing or damaged files (all files when ``force``)."""
+
+
+class ImageStore(Protocol):
+    """Durable storage for generated images."""
+
+    @property
+    def directory(self) -> Path: ...
+
+    def save(self, name: str, image: RenderedImage, text_chunks: Mapping[str, str]) -> None:
+        """Write the image under ``name`` atomically: never a partial file under that name."""
+
+    def path_of(self, name: str) -> Path | None:
+        """The file for ``name`` if it is a stored image, else None (never outside the store)."""

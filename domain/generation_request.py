@@ -1,0 +1,150 @@
+"""What a user asks for: one validated text-to-image request.
+
+Validation lives here, once, so every entry point (HTTP, CLI, tests) applies
+the same bounds. JSON types are checked strictly: a boolean is not a number,
+and NaN or infinity is not a guidance scale.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+from domain.errors import FieldError, InvalidRequest
+
+PROMPT_MAX_CHARS = 1000
+STEPS_MIN, STEPS_MAX = 1, 100
+GUIDANCE_MIN, GUIDANCE_MAX = 0.0, 20.0
+SIZE_MIN, SIZE_MAX, SIZE_MULTIPLE = 64, 1024, 8
+SEED_MIN, SEED_MAX = 0, 2**32 - 1
+
+DEFAULT_STEPS = 20
+DEFAULT_GUIDANCE = 7.5
+DEFAULT_SIZE = 512
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """A text-to-image request whose every field is within bounds."""
+
+    prompt: str
+    negative_prompt: str | None = None
+    num_inference_steps: int = DEFAULT_STEPS
+    guidance_scale: float = DEFAULT_GUIDANCE
+    width: int = DEFAULT_SIZE
+    height: int = DEFAULT_SIZE
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        errors = _check_all(asdict(self))
+        if errors:
+            raise InvalidRequest(errors)
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> GenerationRequest:
+        """Build a request from decoded JSON, reporting every bad field at once."""
+        errors = [
+            FieldError(name, "Unknown field.") for name in data if name not in _FIELD_CHECKS
+        ]
+        values = dict(data)
+        errors.extend(_check_all(values))
+        if errors:
+            raise InvalidRequest(errors)
+        values["prompt"] = values["prompt"].strip()
+        negative = values.get("negative_prompt")
+        values["negative_prompt"] = negative.strip() or None if isinstance(negative, str) else None
+        if "guidance_scale" in values:
+            values["guidance_scale"] = float(values["guidance_scale"])
+        return cls(**values)
+
+    def with_seed(self, seed: int) -> GenerationRequest:
+        return replace(self, seed=seed)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _check_all(values: Mapping[str, Any]) -> list[FieldError]:
+    errors = []
+    for name, check in _FIELD_CHECKS.items():
+        if name not in values:
+            if name == "prompt":
+                errors.append(FieldError(name, "Field required."))
+            continue
+        message = check(values[name])
+        if message:
+            errors.append(FieldError(name, message))
+    return errors
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_prompt(value: object) -> str | None:
+    if not isinstance(value, str):
+        return "Must be a string."
+    length = len(value.strip())
+    if length == 0:
+        return "Must not be empty."
+    if length > PROMPT_MAX_CHARS:
+        return f"Must be at most {PROMPT_MAX_CHARS} characters (got {length})."
+    return None
+
+
+def _check_negative_prompt(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        return "Must be a string or null."
+    if len(value.strip()) > PROMPT_MAX_CHARS:
+        return f"Must be at most {PROMPT_MAX_CHARS} characters."
+    return None
+
+
+def _int_in_range(low: int, high: int, multiple: int = 1) -> Callable[[object], str | None]:
+    def check(value: object) -> str | None:
+        if not _is_int(value):
+            return "Must be an integer."
+        assert isinstance(value, int)
+        if not low <= value <= high:
+            return f"Must be between {low} and {high}."
+        if value % multiple:
+            return f"Must be a multiple of {multiple}."
+        return None
+
+    return check
+
+
+def _check_guidance(value: object) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return "Must be a number."
+    if not math.isfinite(value):
+        return "Must be a finite number."
+    if not GUIDANCE_MIN <= value <= GUIDANCE_MAX:
+        return f"Must be between {GUIDANCE_MIN:g} and {GUIDANCE_MAX:g}."
+    return None
+
+
+def _check_seed(value: object) -> str | None:
+    if value is None:
+        return None
+    if not _is_int(value):
+        return "Must be an integer or null."
+    assert isinstance(value, int)
+    if not SEED_MIN <= value <= SEED_MAX:
+        return f"Must be between {SEED_MIN} and {SEED_MAX}."
+    return None
+
+
+_FIELD_CHECKS: dict[str, Callable[[object], str | None]] = {
+    "prompt": _check_prompt,
+    "negative_prompt": _check_negative_prompt,
+    "num_inference_steps": _int_in_range(STEPS_MIN, STEPS_MAX),
+    "guidance_scale": _check_guidance,
+    "width": _int_in_range(SIZE_MIN, SIZE_MAX, SIZE_MULTIPLE),
+    "height": _int_in_range(SIZE_MIN, SIZE_MAX, SIZE_MULTIPLE),
+    "seed": _check_seed,
+}

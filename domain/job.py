@@ -1,0 +1,112 @@
+"""A job: one generation request on its way from queued to a final state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+
+from domain.errors import InvalidTransition
+from domain.generation_request import GenerationRequest
+
+
+class JobStatus(str, Enum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_final(self) -> bool:
+        return self in _FINAL
+
+
+_FINAL = {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED}
+
+_ALLOWED: dict[JobStatus, set[JobStatus]] = {
+    JobStatus.QUEUED: {JobStatus.RUNNING, JobStatus.CANCELLED, JobStatus.FAILED},
+    JobStatus.RUNNING: {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED},
+    JobStatus.SUCCEEDED: set(),
+    JobStatus.FAILED: set(),
+    JobStatus.CANCELLED: set(),
+}
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """A stored image a job produced."""
+
+    name: str
+    seed: int
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class JobError:
+    type: str
+    message: str
+
+
+@dataclass
+class Job:
+    """A generation job and what happened to it.
+
+    The seed is fixed when the job is created, so a request without a seed
+    still reports the one that made its image.
+    """
+
+    id: str
+    request: GenerationRequest
+    seed: int
+    created_at: datetime
+    status: JobStatus = JobStatus.QUEUED
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    provider: str | None = None
+    device: str | None = None
+    mock: bool = False
+    images: list[ImageRef] = field(default_factory=list)
+    error: JobError | None = None
+    step: int = 0
+    total_steps: int = 0
+
+    def start(self, now: datetime, provider: str, device: str, mock: bool) -> None:
+        self._move_to(JobStatus.RUNNING)
+        self.started_at = now
+        self.provider, self.device, self.mock = provider, device, mock
+        self.total_steps = self.request.num_inference_steps
+
+    def report_progress(self, step: int, total: int) -> None:
+        if self.status is JobStatus.RUNNING:
+            self.step, self.total_steps = step, total
+
+    def succeed(self, now: datetime, images: list[ImageRef], device: str) -> None:
+        self._move_to(JobStatus.SUCCEEDED)
+        self.completed_at = now
+        self.images = list(images)
+        self.device = device
+        self.step = self.total_steps
+
+    def fail(self, now: datetime, error: JobError) -> None:
+        self._move_to(JobStatus.FAILED)
+        self.completed_at = now
+        self.error = error
+
+    def cancel(self, now: datetime) -> None:
+        self._move_to(JobStatus.CANCELLED)
+        self.completed_at = now
+
+    @property
+    def duration_ms(self) -> int | None:
+        if self.started_at is None or self.completed_at is None:
+            return None
+        return round((self.completed_at - self.started_at).total_seconds() * 1000)
+
+    def _move_to(self, target: JobStatus) -> None:
+        if target not in _ALLOWED[self.status]:
+            raise InvalidTransition(
+                f"Job {self.id} is {self.status.value}; it cannot become {target.value}."
+            )
+        self.status = target

@@ -1,0 +1,117 @@
+"""The one JSON error shape, and the one place domain errors become HTTP statuses."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import Send
+
+from domain.errors import (
+    DomainError,
+    GenerationCancelled,
+    GenerationFailed,
+    GenerationTimeout,
+    ImageNotFound,
+    InvalidRequest,
+    InvalidTransition,
+    JobNotFound,
+    QueueFull,
+    ServiceUnavailable,
+    UnsupportedOption,
+)
+
+_STATUS: dict[type[DomainError], tuple[int, str]] = {
+    InvalidRequest: (422, "validation_error"),
+    UnsupportedOption: (422, "validation_error"),
+    ServiceUnavailable: (503, "service_unavailable"),
+    GenerationTimeout: (504, "generation_timeout"),
+    GenerationFailed: (500, "generation_failed"),
+    GenerationCancelled: (409, "cancelled"),
+    InvalidTransition: (409, "conflict"),
+    JobNotFound: (404, "not_found"),
+    ImageNotFound: (404, "not_found"),
+    QueueFull: (429, "queue_full"),
+}
+
+_HTTP_TYPES = {400: "bad_request", 403: "forbidden", 404: "not_found",
+               405: "method_not_allowed", 413: "payload_too_large",
+               415: "unsupported_media_type"}
+
+
+class HttpError(Exception):
+    """An error found by the HTTP layer itself (body, media type, host)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def error_body(
+    status_type: str, message: str, request_id: str | None, details: list[dict[str, str]] | None = None
+) -> dict[str, Any]:
+    return {"error": {"type": status_type, "message": message, "details": details or [],
+                      "request_id": request_id}}
+
+
+def error_response(
+    status: int, status_type: str, message: str, request_id: str | None,
+    details: list[dict[str, str]] | None = None, headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    return JSONResponse(error_body(status_type, message, request_id, details),
+                        status_code=status, headers=headers)
+
+
+def _request_id(request: Request) -> str | None:
+    return getattr(request.state, "request_id", None)
+
+
+async def handle_domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    status, status_type = next(
+        (value for kind, value in _STATUS.items() if isinstance(exc, kind)), (500, "internal_error")
+    )
+    details = [{"field": d.field, "message": d.message} for d in getattr(exc, "details", [])]
+    headers = {}
+    retry_after = getattr(exc, "retry_after_seconds", None)
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
+    return error_response(status, status_type, exc.message, _request_id(request), details, headers)
+
+
+async def handle_http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HttpError)
+    return error_response(exc.status, _HTTP_TYPES.get(exc.status, "error"), exc.message,
+                          _request_id(request))
+
+
+async def handle_starlette_http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    message = {404: "Not found.", 405: "Method not allowed."}.get(exc.status_code, str(exc.detail))
+    return error_response(exc.status_code, _HTTP_TYPES.get(exc.status_code, "error"), message,
+                          _request_id(request), headers=dict(exc.headers or {}))
+
+
+EXCEPTION_HANDLERS = {
+    DomainError: handle_domain_error,
+    HttpError: handle_http_error,
+    HTTPException: handle_starlette_http_exception,
+}
+
+
+async def send_error(
+    send: Send, status: int, status_type: str, message: str, request_id: str | None
+) -> None:
+    """Send an error response straight from ASGI middleware, outside any route."""
+    body = json.dumps(error_body(status_type, message, request_id)).encode()
+    await send({
+        "type": "http.response.start",
+        "status": status,
+        "headers": [(b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode())],
+    })
+    await send({"type": "http.response.body", "body": body})

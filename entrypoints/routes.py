@@ -1,0 +1,68 @@
+"""HTTP routes. Handlers only translate: parse, call the service, present."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from application.generation_service import GenerationService
+from domain.errors import ImageNotFound
+from domain.generation_request import GenerationRequest
+from entrypoints.json_body import read_json_object
+from entrypoints.presenters import health_json, job_json
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+VERSION = "0.1.0"
+
+
+def _service(request: Request) -> GenerationService:
+    service: GenerationService = request.app.state.service
+    return service
+
+
+async def create_image(request: Request) -> Response:
+    body = await read_json_object(request)
+    generation = GenerationRequest.from_mapping(body)
+    job = await _service(request).generate(generation)
+    return JSONResponse(job_json(job))
+
+
+async def get_image(request: Request) -> Response:
+    path = request.app.state.image_store.path_of(request.path_params["name"])
+    if path is None:
+        raise ImageNotFound("No such image.")
+    return FileResponse(path, media_type="image/png",
+                        headers={"Cache-Control": "private, max-age=31536000, immutable"})
+
+
+async def health(request: Request) -> Response:
+    return JSONResponse(health_json(_service(request).health(), VERSION))
+
+
+async def health_live(request: Request) -> Response:
+    return JSONResponse({"status": "alive"})
+
+
+async def health_ready(request: Request) -> Response:
+    report = _service(request).health()
+    return JSONResponse(health_json(report, VERSION), status_code=200 if report.ready else 503)
+
+
+async def index(request: Request) -> Response:
+    return FileResponse(STATIC_DIR / "index.html", media_type="text/html",
+                        headers={"Cache-Control": "no-cache"})
+
+
+ROUTES = [
+    Route("/", index, methods=["GET"]),
+    Route("/image", create_image, methods=["POST"]),
+    Route("/images/{name}", get_image, methods=["GET"]),
+    Route("/health", health, methods=["GET"]),
+    Route("/health/live", health_live, methods=["GET"]),
+    Route("/health/ready", health_ready, methods=["GET"]),
+    Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
+]

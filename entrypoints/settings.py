@@ -1,0 +1,91 @@
+"""Every setting of the service, read once from the environment and an optional `.env`.
+
+Relative paths are taken from the project root, not the working directory, so
+`uvicorn main:app` started from anywhere finds the same folders.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+_DEVICE = re.compile(r"(GPU|CPU|AUTO|NPU)(\.\d+)?")
+
+
+class SettingsError(Exception):
+    """A setting has a value the service cannot use; the message names it."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=PROJECT_ROOT / ".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+    )
+
+    use_mocks: bool = False
+    openvino_device: str = "GPU"
+    auto_download_models: bool = False
+    huggingface_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("HUGGINGFACE_TOKEN", "HF_TOKEN")
+    )
+    model_repo_id: str = "OpenVINO/stable-diffusion-v1-5-int8-ov"
+    model_dir: Path = Path("data/models/stable-diffusion")
+    generated_dir: Path = Path("data/generated")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    allowed_hosts: str = ""
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["console", "json"] = "console"
+    inference_timeout_seconds: float = Field(default=300.0, gt=0)
+
+    @field_validator("openvino_device", mode="before")
+    @classmethod
+    def _normalise_device(cls, value: object) -> object:
+        if isinstance(value, str):
+            upper = value.strip().upper()
+            if not _DEVICE.fullmatch(upper):
+                raise ValueError("expected GPU, CPU, AUTO, NPU or an indexed name like GPU.1")
+            return upper
+        return value
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _normalise_case(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        return value.strip().upper() if value.strip().upper() in _LEVELS else value.strip().lower()
+
+    @field_validator("model_repo_id")
+    @classmethod
+    def _check_repo_id(cls, value: str) -> str:
+        if not re.fullmatch(r"[\w.-]+/[\w.-]+", value):
+            raise ValueError("expected a Hugging Face repository id like OpenVINO/name")
+        return value
+
+    @field_validator("model_dir", "generated_dir")
+    @classmethod
+    def _anchor_path(cls, value: Path) -> Path:
+        return value if value.is_absolute() else PROJECT_ROOT / value
+
+
+_LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR"}
+
+
+def load_settings(env_file: Path | None = PROJECT_ROOT / ".env") -> Settings:
+    """Read the settings, turning pydantic's report into one line per bad variable."""
+    try:
+        return Settings(_env_file=env_file)  # type: ignore[call-arg]
+    except ValidationError as error:
+        lines = []
+        for problem in error.errors():
+            name = str(problem["loc"][0]).upper() if problem["loc"] else "settings"
+            lines.append(f"Invalid setting {name}={problem.get('input')!r}: {problem['msg']}.")
+        raise SettingsError(" ".join(lines)) from None
