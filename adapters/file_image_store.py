@@ -39,12 +39,10 @@ class FileImageStore:
         info = PngInfo()
         for key, value in text_chunks.items():
             info.add_text(key, value)  # tEXt, or iTXt when not Latin-1
-        handle, temp_name = tempfile.mkstemp(prefix=".partial-", suffix=".png",
-                                             dir=self._directory)
+        handle, temp_name = tempfile.mkstemp(prefix=".partial-", suffix=".png", dir=self._directory)
         try:
             with os.fdopen(handle, "wb") as stream:
-                picture.save(stream, format="PNG", pnginfo=info,
-                             compress_level=_PNG_COMPRESS_LEVEL)
+                picture.save(stream, format="PNG", pnginfo=info, compress_level=_PNG_COMPRESS_LEVEL)
                 stream.flush()
                 os.fsync(stream.fileno())
             os.replace(temp_name, self._directory / name)

@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from application.ports import CancelCheck, ProgressCallback, RenderedImage
 from domain.errors import GenerationCancelled
-from domain.generation_request import GenerationRequest
+from domain.generation_request import SCHEDULERS, GenerationRequest
 
 
 class MockBackend:
@@ -22,6 +22,7 @@ class MockBackend:
     device = "mock"
     is_mock = True
     fallback_reason: str | None = None
+    schedulers = SCHEDULERS
 
     def generate(
         self,
@@ -62,8 +63,13 @@ def _stamp(image: Image.Image, seed: int) -> None:
     label = "mock"
     left, top, right, bottom = draw.textbbox((0, 0), label, font=font)
     x, y = (image.width - (right - left)) // 2, (image.height - (bottom - top)) // 2 - top
-    draw.text((x, y), label, font=font, fill=(255, 255, 255), stroke_width=max(1, size // 12),
-              stroke_fill=(0, 0, 0))
+    draw.text(
+        (x, y),
+        label,
+        font=font,
+        fill=(255, 255, 255),
+        stroke_width=max(1, size // 12),
+        stroke_fill=(0, 0, 0),
+    )
     small = ImageFont.load_default(size=max(8, size // 3))
-    draw.text((4, image.height - size // 3 - 6), f"seed {seed}", font=small,
-              fill=(255, 255, 255))
+    draw.text((4, image.height - size // 3 - 6), f"seed {seed}", font=small, fill=(255, 255, 255))

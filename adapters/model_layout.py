@@ -21,14 +21,13 @@ EXCLUDED_PATTERNS: tuple[str, ...] = ("safety_checker/*", "*.ipynb_checkpoints*"
 
 def missing_files(directory: Path, expected_sizes: dict[str, int] | None = None) -> list[str]:
     """Required files that are absent, empty, or not the size the hub listed."""
+    expected_sizes = expected_sizes or {}
     missing = []
     for relative in REQUIRED_FILES:
         path = directory / relative
-        if not path.is_file() or path.stat().st_size == 0:
+        size = path.stat().st_size if path.is_file() else 0
+        if size == 0 or expected_sizes.get(relative, size) != size:
             missing.append(relative)
-        elif expected_sizes and relative in expected_sizes:
-            if path.stat().st_size != expected_sizes[relative]:
-                missing.append(relative)
     return missing
 
 

@@ -8,13 +8,14 @@ and PNG encoding run in a worker thread so the event loop keeps answering.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import threading
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 
 import structlog
 
@@ -25,6 +26,7 @@ from domain.errors import (
     GenerationFailed,
     GenerationTimeout,
     ServiceUnavailable,
+    UnsupportedOption,
 )
 from domain.generation_request import SEED_MAX, GenerationRequest
 from domain.job import ImageRef, Job, JobError
@@ -33,7 +35,7 @@ log = structlog.get_logger("service")
 
 
 def utc_now() -> datetime:
-    return datetime.now(UTC)
+    return datetime.now(timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,12 @@ class GenerationService:
         backend = self._backend
         if backend is None:
             raise ServiceUnavailable(self._unavailable_reason)
+        if request.scheduler is not None and request.scheduler not in backend.schedulers:
+            raise UnsupportedOption(
+                "scheduler",
+                f"This engine has no {request.scheduler!r} scheduler; it offers "
+                f"{', '.join(backend.schedulers)}.",
+            )
         seed = request.seed if request.seed is not None else self._new_seed()
         job = Job(
             id=self._new_job_id(),
@@ -128,15 +136,25 @@ class GenerationService:
         )
         async with self._lock:
             job.start(self._clock(), backend.provider, backend.device, backend.is_mock)
-            log.info("job_started", job_id=job.id, device=backend.device,
-                     steps=request.num_inference_steps, width=request.width,
-                     height=request.height)
+            log.info(
+                "job_started",
+                job_id=job.id,
+                device=backend.device,
+                steps=request.num_inference_steps,
+                width=request.width,
+                height=request.height,
+            )
             try:
                 ref = await self._run_with_deadline(backend, job)
             except GenerationTimeout as error:
                 job.fail(self._clock(), JobError("timeout", error.message))
-                log.warning("job_timed_out", job_id=job.id, step=job.step,
-                            total=job.total_steps, device=job.device)
+                log.warning(
+                    "job_timed_out",
+                    job_id=job.id,
+                    step=job.step,
+                    total=job.total_steps,
+                    device=job.device,
+                )
                 raise
             except GenerationCancelled:
                 job.cancel(self._clock())
@@ -144,14 +162,18 @@ class GenerationService:
                 raise
             except Exception as error:
                 job.fail(self._clock(), JobError("generation_failed", "Generation failed."))
-                log.error("job_failed", job_id=job.id, device=job.device,
-                          error_type=type(error).__name__, exc_info=error)
+                log.error(
+                    "job_failed",
+                    job_id=job.id,
+                    device=job.device,
+                    error_type=type(error).__name__,
+                    exc_info=error,
+                )
                 raise GenerationFailed(
                     f"Generation failed; the server log has the details for job {job.id}."
                 ) from error
         job.succeed(self._clock(), [ref], device=backend.device)
-        log.info("job_succeeded", job_id=job.id, duration_ms=job.duration_ms,
-                 device=job.device)
+        log.info("job_succeeded", job_id=job.id, duration_ms=job.duration_ms, device=job.device)
         return job
 
     async def _run_with_deadline(self, backend: ImageBackend, job: Job) -> ImageRef:
@@ -160,21 +182,17 @@ class GenerationService:
         future = loop.run_in_executor(self._worker, self._render_and_store, backend, job, stop)
         try:
             return await asyncio.wait_for(asyncio.shield(future), self._timeout)
-        except TimeoutError:
+        except asyncio.TimeoutError:  # not the builtin before Python 3.11
             stop.set()
             # Wait for the worker to notice, so the next job never overlaps this one.
-            try:
+            with contextlib.suppress(GenerationCancelled):
                 await future
-            except GenerationCancelled:
-                pass
             raise GenerationTimeout(self._timeout_message(job)) from None
         except asyncio.CancelledError:
             stop.set()
             raise
 
-    def _render_and_store(
-        self, backend: ImageBackend, job: Job, stop: threading.Event
-    ) -> ImageRef:
+    def _render_and_store(self, backend: ImageBackend, job: Job, stop: threading.Event) -> ImageRef:
         image: RenderedImage = backend.generate(
             job.request, job.seed, job.report_progress, stop.is_set
         )

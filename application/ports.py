@@ -49,6 +49,10 @@ class ImageBackend(Protocol):
     def fallback_reason(self) -> str | None:
         """Why the backend runs on another device than the one asked for, if it does."""
 
+    @property
+    def schedulers(self) -> tuple[str, ...]:
+        """Scheduler names (as in ``GenerationRequest.scheduler``) this backend can run."""
+
     def generate(
         self,
         request: GenerationRequest,

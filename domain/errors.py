@@ -80,3 +80,14 @@ class UnsupportedOption(DomainError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.details = [FieldError(field, message)]
+
+
+class ModelDownloadFailed(DomainError):
+    """The model could not be downloaded; the message says why and what to do.
+
+    ``kind`` is one of "gated", "not_found", "unreachable", "disk_full", "incomplete".
+    """
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind

@@ -23,6 +23,7 @@ SEED_MIN, SEED_MAX = 0, 2**32 - 1
 DEFAULT_STEPS = 20
 DEFAULT_GUIDANCE = 7.5
 DEFAULT_SIZE = 512
+SCHEDULERS = ("pndm", "euler", "euler_a", "ddim", "lcm")
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,8 @@ class GenerationRequest:
     width: int = DEFAULT_SIZE
     height: int = DEFAULT_SIZE
     seed: int | None = None
+    scheduler: str | None = None
+    """None means the model's own scheduler_config.json."""
 
     def __post_init__(self) -> None:
         errors = _check_all(asdict(self))
@@ -45,9 +48,7 @@ class GenerationRequest:
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> GenerationRequest:
         """Build a request from decoded JSON, reporting every bad field at once."""
-        errors = [
-            FieldError(name, "Unknown field.") for name in data if name not in _FIELD_CHECKS
-        ]
+        errors = [FieldError(name, "Unknown field.") for name in data if name not in _FIELD_CHECKS]
         values = dict(data)
         errors.extend(_check_all(values))
         if errors:
@@ -139,6 +140,12 @@ def _check_seed(value: object) -> str | None:
     return None
 
 
+def _check_scheduler(value: object) -> str | None:
+    if value is None or value in SCHEDULERS:
+        return None
+    return f"Must be one of {', '.join(SCHEDULERS)}, or null for the model's own."
+
+
 _FIELD_CHECKS: dict[str, Callable[[object], str | None]] = {
     "prompt": _check_prompt,
     "negative_prompt": _check_negative_prompt,
@@ -147,4 +154,5 @@ _FIELD_CHECKS: dict[str, Callable[[object], str | None]] = {
     "width": _int_in_range(SIZE_MIN, SIZE_MAX, SIZE_MULTIPLE),
     "height": _int_in_range(SIZE_MIN, SIZE_MAX, SIZE_MULTIPLE),
     "seed": _check_seed,
+    "scheduler": _check_scheduler,
 }

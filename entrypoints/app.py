@@ -72,8 +72,12 @@ def create_app(
                     "The OpenVINO backend is not part of this build yet; use USE_MOCKS=true."
                 )
         health = service.health()
-        log.info("service_ready" if health.ready else "service_degraded",
-                 mock=health.mock, device=health.device.active, reason=health.reason)
+        log.info(
+            "service_ready" if health.ready else "service_degraded",
+            mock=health.mock,
+            device=health.device.active,
+            reason=health.reason,
+        )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -89,7 +93,7 @@ def create_app(
             Middleware(RequestContextMiddleware),
             Middleware(HostGuardMiddleware, allowed_hosts=allowed_hosts(settings)),
         ],
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
     app.state.settings = settings

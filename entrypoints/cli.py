@@ -16,8 +16,13 @@ def serve(settings: Settings) -> int:
     app = create_app(settings)
     print(f"Serving on http://{settings.host}:{settings.port}/", file=sys.stderr)
     # Our middleware logs each request once; uvicorn's access log would double it.
-    uvicorn.run(app, host=settings.host, port=settings.port, access_log=False,
-                log_level=settings.log_level.lower())
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        access_log=False,
+        log_level=settings.log_level.lower(),
+    )
     return 0
 
 

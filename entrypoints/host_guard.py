@@ -40,8 +40,12 @@ class HostGuardMiddleware:
         headers = {name: value.decode("latin-1") for name, value in scope["headers"]}
         host = host_name(headers.get(b"host", ""))
         if host not in self.allowed:
-            await _forbid(scope, send, "Host not allowed: this service answers on loopback names "
-                          "only (set ALLOWED_HOSTS to add others).")
+            await _forbid(
+                scope,
+                send,
+                "Host not allowed: this service answers on loopback names "
+                "only (set ALLOWED_HOSTS to add others).",
+            )
             return
         origin = headers.get(b"origin")
         if origin is not None and scope["method"] in _UNSAFE_METHODS:
@@ -50,7 +54,6 @@ class HostGuardMiddleware:
                 await _forbid(scope, send, "Cross-site requests are not allowed.")
                 return
         await self.app(scope, receive, send)
-
 
 
 async def _forbid(scope: Scope, send: Send, message: str) -> None:

@@ -37,9 +37,14 @@ _STATUS: dict[type[DomainError], tuple[int, str]] = {
     QueueFull: (429, "queue_full"),
 }
 
-_HTTP_TYPES = {400: "bad_request", 403: "forbidden", 404: "not_found",
-               405: "method_not_allowed", 413: "payload_too_large",
-               415: "unsupported_media_type"}
+_HTTP_TYPES = {
+    400: "bad_request",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
 
 
 class HttpError(Exception):
@@ -52,18 +57,32 @@ class HttpError(Exception):
 
 
 def error_body(
-    status_type: str, message: str, request_id: str | None, details: list[dict[str, str]] | None = None
+    status_type: str,
+    message: str,
+    request_id: str | None,
+    details: list[dict[str, str]] | None = None,
 ) -> dict[str, Any]:
-    return {"error": {"type": status_type, "message": message, "details": details or [],
-                      "request_id": request_id}}
+    return {
+        "error": {
+            "type": status_type,
+            "message": message,
+            "details": details or [],
+            "request_id": request_id,
+        }
+    }
 
 
 def error_response(
-    status: int, status_type: str, message: str, request_id: str | None,
-    details: list[dict[str, str]] | None = None, headers: dict[str, str] | None = None,
+    status: int,
+    status_type: str,
+    message: str,
+    request_id: str | None,
+    details: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> JSONResponse:
-    return JSONResponse(error_body(status_type, message, request_id, details),
-                        status_code=status, headers=headers)
+    return JSONResponse(
+        error_body(status_type, message, request_id, details), status_code=status, headers=headers
+    )
 
 
 def _request_id(request: Request) -> str | None:
@@ -85,15 +104,21 @@ async def handle_domain_error(request: Request, exc: Exception) -> Response:
 
 async def handle_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HttpError)
-    return error_response(exc.status, _HTTP_TYPES.get(exc.status, "error"), exc.message,
-                          _request_id(request))
+    return error_response(
+        exc.status, _HTTP_TYPES.get(exc.status, "error"), exc.message, _request_id(request)
+    )
 
 
 async def handle_starlette_http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     message = {404: "Not found.", 405: "Method not allowed."}.get(exc.status_code, str(exc.detail))
-    return error_response(exc.status_code, _HTTP_TYPES.get(exc.status_code, "error"), message,
-                          _request_id(request), headers=dict(exc.headers or {}))
+    return error_response(
+        exc.status_code,
+        _HTTP_TYPES.get(exc.status_code, "error"),
+        message,
+        _request_id(request),
+        headers=dict(exc.headers or {}),
+    )
 
 
 EXCEPTION_HANDLERS = {
@@ -108,10 +133,14 @@ async def send_error(
 ) -> None:
     """Send an error response straight from ASGI middleware, outside any route."""
     body = json.dumps(error_body(status_type, message, request_id)).encode()
-    await send({
-        "type": "http.response.start",
-        "status": status,
-        "headers": [(b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode())],
-    })
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

@@ -30,4 +30,6 @@ def configure_logging(level: str, log_format: str) -> None:
     )
     # Libraries that log through the standard library (uvicorn, OpenVINO helpers) keep
     # their own lines but obey the same level.
-    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+    )

@@ -51,8 +51,9 @@ class RequestContextMiddleware:
                 log.error("unhandled_error", error_type=type(error).__name__, exc_info=error)
                 if response_started:
                     raise
-                await send_error(send_with_id, 500, "internal_error", "Internal server error.",
-                                 request_id)
+                await send_error(
+                    send_with_id, 500, "internal_error", "Internal server error.", request_id
+                )
             finally:
                 log.info(
                     "request",
@@ -69,4 +70,3 @@ def _incoming_id(scope: Scope) -> str | None:
             candidate = value.decode("latin-1")
             return candidate if _CLIENT_ID.fullmatch(candidate) else None
     return None
-

@@ -35,8 +35,11 @@ async def get_image(request: Request) -> Response:
     path = request.app.state.image_store.path_of(request.path_params["name"])
     if path is None:
         raise ImageNotFound("No such image.")
-    return FileResponse(path, media_type="image/png",
-                        headers={"Cache-Control": "private, max-age=31536000, immutable"})
+    return FileResponse(
+        path,
+        media_type="image/png",
+        headers={"Cache-Control": "private, max-age=31536000, immutable"},
+    )
 
 
 async def health(request: Request) -> Response:
@@ -53,8 +56,9 @@ async def health_ready(request: Request) -> Response:
 
 
 async def index(request: Request) -> Response:
-    return FileResponse(STATIC_DIR / "index.html", media_type="text/html",
-                        headers={"Cache-Control": "no-cache"})
+    return FileResponse(
+        STATIC_DIR / "index.html", media_type="text/html", headers={"Cache-Control": "no-cache"}
+    )
 
 
 ROUTES = [

@@ -32,10 +32,13 @@ class Settings(BaseSettings):
 
     use_mocks: bool = False
     openvino_device: str = "GPU"
+    openvino_engine: Literal["genai", "optimum"] = "genai"
+    ov_cache_dir: Path = Path("data/cache/openvino")
     auto_download_models: bool = False
     huggingface_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("HUGGINGFACE_TOKEN", "HF_TOKEN")
     )
+    hf_endpoint: str | None = Field(default=None, validation_alias="HF_ENDPOINT")
     model_repo_id: str = "OpenVINO/stable-diffusion-v1-5-int8-ov"
     model_dir: Path = Path("data/models/stable-diffusion")
     generated_dir: Path = Path("data/generated")
@@ -56,7 +59,7 @@ class Settings(BaseSettings):
             return upper
         return value
 
-    @field_validator("log_level", "log_format", mode="before")
+    @field_validator("log_level", "log_format", "openvino_engine", mode="before")
     @classmethod
     def _normalise_case(cls, value: object) -> object:
         if not isinstance(value, str):
@@ -70,7 +73,7 @@ class Settings(BaseSettings):
             raise ValueError("expected a Hugging Face repository id like OpenVINO/name")
         return value
 
-    @field_validator("model_dir", "generated_dir")
+    @field_validator("model_dir", "generated_dir", "ov_cache_dir")
     @classmethod
     def _anchor_path(cls, value: Path) -> Path:
         return value if value.is_absolute() else PROJECT_ROOT / value

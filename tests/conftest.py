@@ -1,0 +1,56 @@
+"""Shared fixtures. Expensive ones (test models) are built once per run."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from entrypoints.app import create_app
+from entrypoints.settings import Settings
+
+SETTING_NAMES = (
+    "USE_MOCKS",
+    "OPENVINO_DEVICE",
+    "OPENVINO_ENGINE",
+    "OV_CACHE_DIR",
+    "AUTO_DOWNLOAD_MODELS",
+    "HUGGINGFACE_TOKEN",
+    "HF_TOKEN",
+    "HF_ENDPOINT",
+    "MODEL_REPO_ID",
+    "MODEL_DIR",
+    "GENERATED_DIR",
+    "HOST",
+    "PORT",
+    "ALLOWED_HOSTS",
+    "LOG_LEVEL",
+    "LOG_FORMAT",
+    "INFERENCE_TIMEOUT_SECONDS",
+)
+
+
+@pytest.fixture(autouse=True)
+def _clean_settings_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests see the defaults, whatever the developer's shell exports."""
+    for name in SETTING_NAMES:
+        monkeypatch.delenv(name, raising=False)
+
+
+def make_settings(tmp_path: Path, **values: Any) -> Settings:
+    defaults: dict[str, Any] = {
+        "model_dir": tmp_path / "models",
+        "generated_dir": tmp_path / "generated",
+        "ov_cache_dir": tmp_path / "ov-cache",
+    }
+    return Settings(_env_file=None, **{**defaults, **values})  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def mock_client(tmp_path: Path) -> Iterator[TestClient]:
+    app = create_app(make_settings(tmp_path, use_mocks=True))
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        yield client

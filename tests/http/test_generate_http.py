@@ -1,0 +1,259 @@
+"""POST /image and GET /images through the app, on the mock backend and fakes."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from starlette.testclient import TestClient
+
+from entrypoints.app import create_app
+from tests.conftest import make_settings
+from tests.support.fakes import FakeBackend
+
+
+def assert_error_shape(body: dict[str, object], error_type: str) -> dict[str, object]:
+    assert set(body) == {"error"}
+    error = body["error"]
+    assert isinstance(error, dict)
+    assert set(error) == {"type", "message", "details", "request_id"}
+    assert error["type"] == error_type
+    assert isinstance(error["message"], str) and error["message"]
+    return error
+
+
+def test_generate_returns_job_record_and_serves_png(mock_client: TestClient) -> None:
+    response = mock_client.post(
+        "/image", json={"prompt": "a lighthouse", "seed": 5, "width": 256, "height": 128}
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "succeeded"
+    assert (body["provider"], body["device"], body["mock"], body["seed"]) == (
+        "mock",
+        "mock",
+        True,
+        5,
+    )
+    assert body["params"] == {
+        "prompt": "a lighthouse",
+        "negative_prompt": None,
+        "num_inference_steps": 20,
+        "guidance_scale": 7.5,
+        "width": 256,
+        "height": 128,
+        "seed": 5,
+        "scheduler": None,
+    }
+    for stamp in ("created_at", "started_at", "completed_at"):
+        assert body[stamp].endswith("Z")
+    assert isinstance(body["duration_ms"], int)
+    assert body["image_url"] == f"/images/{body['job_id']}.png"
+    image = mock_client.get(body["image_url"])
+    assert image.status_code == 200 and image.headers["content-type"] == "image/png"
+    picture = Image.open(io.BytesIO(image.content))
+    assert picture.size == (256, 128)
+    assert "a lighthouse" in picture.info["parameters"]
+
+
+def test_mock_output_is_byte_identical_for_same_seed(mock_client: TestClient) -> None:
+    def png(seed: int, prompt: str = "same") -> bytes:
+        url = mock_client.post("/image", json={"prompt": prompt, "seed": seed}).json()["image_url"]
+        return mock_client.get(url).content
+
+    first, again = png(11), png(11)
+    assert first == again
+    assert png(12) != first
+    assert png(11, "other prompt") != first
+
+
+def test_random_seed_is_reported_and_reproduces(mock_client: TestClient) -> None:
+    body = mock_client.post("/image", json={"prompt": "p", "width": 64, "height": 64}).json()
+    assert isinstance(body["seed"], int)
+    again = mock_client.post("/image", json=body["params"]).json()
+    assert mock_client.get(again["image_url"]).content == mock_client.get(body["image_url"]).content
+
+
+@pytest.mark.parametrize(
+    ("body", "fields"),
+    [
+        ({}, {"prompt"}),
+        ({"prompt": ""}, {"prompt"}),
+        ({"prompt": 5}, {"prompt"}),
+        ({"prompt": "x", "width": 4097}, {"width"}),
+        ({"prompt": "x", "num_inference_steps": 10000}, {"num_inference_steps"}),
+        ({"prompt": "x", "guidance_scale": True}, {"guidance_scale"}),
+        ({"prompt": "x", "extra": 1}, {"extra"}),
+        ({"prompt": "x", "height": 100, "seed": -1}, {"height", "seed"}),
+    ],
+)
+def test_validation_errors_are_422_with_one_detail_per_field(
+    mock_client: TestClient, body: dict[str, object], fields: set[str]
+) -> None:
+    response = mock_client.post("/image", json=body)
+    assert response.status_code == 422
+    error = assert_error_shape(response.json(), "validation_error")
+    details = error["details"]
+    assert isinstance(details, list)
+    assert {detail["field"] for detail in details} == fields
+
+
+def test_nan_and_infinity_are_rejected(mock_client: TestClient) -> None:
+    for literal in ("NaN", "Infinity", "-Infinity", "1e999"):
+        response = mock_client.post(
+            "/image",
+            content=f'{{"prompt": "x", "guidance_scale": {literal}}}',
+            headers={"content-type": "application/json"},
+        )
+        assert response.status_code == 422, literal
+
+
+def test_malformed_json_is_400(mock_client: TestClient) -> None:
+    for raw in ('{"prompt": ', "\xff\xfe", "[1, 2"):
+        response = mock_client.post(
+            "/image", content=raw.encode("latin-1"), headers={"content-type": "application/json"}
+        )
+        assert response.status_code == 400
+        assert_error_shape(response.json(), "bad_request")
+
+
+def test_json_that_is_not_an_object_is_422(mock_client: TestClient) -> None:
+    response = mock_client.post("/image", json=["prompt"])
+    assert response.status_code == 422
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [None, "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"],
+)
+def test_other_media_types_are_415(mock_client: TestClient, content_type: str | None) -> None:
+    headers = {"content-type": content_type} if content_type else {}
+    response = mock_client.post("/image", content=b'{"prompt": "x"}', headers=headers)
+    assert response.status_code == 415
+    assert_error_shape(response.json(), "unsupported_media_type")
+
+
+def test_oversized_body_is_413_by_declared_length(mock_client: TestClient) -> None:
+    body = b'{"prompt": "' + b"x" * 70_000 + b'"}'
+    response = mock_client.post(
+        "/image", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert_error_shape(response.json(), "payload_too_large")
+
+
+def test_oversized_chunked_body_is_413(mock_client: TestClient) -> None:
+    # The test transport buffers the body; the live-server test checks it is not all read.
+    def chunks() -> Iterator[bytes]:
+        for _ in range(64):
+            yield b"x" * 16 * 1024
+
+    response = mock_client.post(
+        "/image", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413
+
+
+def test_missing_model_is_503_with_actionable_message(tmp_path: Path) -> None:
+    app = create_app(make_settings(tmp_path))
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        response = client.post("/image", json={"prompt": "x"})
+    assert response.status_code == 503
+    message = assert_error_shape(response.json(), "service_unavailable")["message"]
+    assert isinstance(message, str)
+    assert "make download" in message and "USE_MOCKS=true" in message
+
+
+def test_backend_failure_is_generic_500(tmp_path: Path) -> None:
+    backend = FakeBackend(error=RuntimeError("boom at /home/user/secret.bin"))
+    app = create_app(make_settings(tmp_path), backend=backend)
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        response = client.post("/image", json={"prompt": "x", "width": 64, "height": 64})
+    assert response.status_code == 500
+    error = assert_error_shape(response.json(), "generation_failed")
+    assert "secret" not in str(error["message"])
+
+
+def test_unexpected_error_is_500_with_shape_and_request_id(tmp_path: Path) -> None:
+    app = create_app(make_settings(tmp_path, use_mocks=True))
+
+    async def explode() -> None:
+        raise ZeroDivisionError("internal detail")
+
+    app.state.service.generate = lambda request: explode()
+    with TestClient(app, base_url="http://127.0.0.1", raise_server_exceptions=False) as client:
+        response = client.post("/image", json={"prompt": "x"}, headers={"x-request-id": "abc-1"})
+    assert response.status_code == 500
+    error = assert_error_shape(response.json(), "internal_error")
+    assert error["message"] == "Internal server error."
+    assert error["request_id"] == "abc-1"
+    assert response.headers["x-request-id"] == "abc-1"
+
+
+def test_timeout_is_504_with_what_to_try(tmp_path: Path) -> None:
+    import threading
+
+    backend = FakeBackend(hold=threading.Event())
+    app = create_app(make_settings(tmp_path, inference_timeout_seconds=0.2), backend=backend)
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        response = client.post("/image", json={"prompt": "x", "width": 64, "height": 64})
+        assert response.status_code == 504
+        message = str(assert_error_shape(response.json(), "generation_timeout")["message"])
+        assert "step 0 of 20" in message and "fewer steps" in message
+        backend.hold = None
+        assert (
+            client.post("/image", json={"prompt": "x", "width": 64, "height": 64}).status_code
+            == 200
+        )
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/images/..%2F..%2Fetc%2Fpasswd",
+        "/images/..%2fmain.py",
+        "/images/%2Fetc%2Fpasswd",
+        "/images/..\\main.py",
+        "/images/..%5Cmain.py",
+        "/images/%00.png",
+        "/images/.partial-x.png",
+        "/images/missing.png",
+        "/images/../main.py",
+        "/images/C:%5Cwindows.png",
+    ],
+)
+def test_image_route_serves_nothing_outside_the_folder(mock_client: TestClient, path: str) -> None:
+    response = mock_client.get(path)
+    assert response.status_code == 404
+    assert_error_shape(response.json(), "not_found")
+
+
+def test_symlink_out_of_the_folder_is_not_served(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, use_mocks=True)
+    settings.generated_dir.mkdir(parents=True)
+    secret = tmp_path / "secret.png"
+    secret.write_bytes(b"not for you")
+    (settings.generated_dir / "link.png").symlink_to(secret)
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
+        assert client.get("/images/link.png").status_code == 404
+
+
+def test_request_id_is_echoed_or_generated(mock_client: TestClient) -> None:
+    echoed = mock_client.get("/health", headers={"x-request-id": "client-42"})
+    assert echoed.headers["x-request-id"] == "client-42"
+    generated = mock_client.get("/health")
+    assert len(generated.headers["x-request-id"]) == 32
+    hostile = mock_client.get("/health", headers={"x-request-id": "bad id\twith spaces"})
+    assert hostile.headers["x-request-id"] != "bad id\twith spaces"
+    error = mock_client.post("/image", json={}, headers={"x-request-id": "client-43"}).json()
+    assert error["error"]["request_id"] == "client-43"
+
+
+def test_unknown_route_and_wrong_method_use_error_shape(mock_client: TestClient) -> None:
+    assert_error_shape(mock_client.get("/nope").json(), "not_found")
+    response = mock_client.get("/image")
+    assert response.status_code == 405
+    assert_error_shape(response.json(), "method_not_allowed")

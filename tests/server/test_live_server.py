@@ -1,0 +1,95 @@
+"""The service as users run it: a real uvicorn process on a loopback port."""
+
+from __future__ import annotations
+
+import io
+import json
+import signal
+import socket
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from PIL import Image
+
+from tests.support.live_server import live_server
+
+pytestmark = pytest.mark.server
+
+SECRET_PROMPT = "a secret prompt about a violet heron"
+
+
+def test_mock_server_generates_serves_logs_and_stops_cleanly(tmp_path: Path) -> None:
+    env = {
+        "USE_MOCKS": "true",
+        "GENERATED_DIR": str(tmp_path / "generated"),
+        "MODEL_DIR": str(tmp_path / "models"),
+    }
+    with live_server(env, tmp_path / "server.log") as server:
+        response = httpx.post(
+            f"{server.base_url}/image",
+            json={"prompt": SECRET_PROMPT, "width": 320, "height": 192, "seed": 9},
+            headers={"x-request-id": "e2e-1"},
+            timeout=30,
+        )
+        assert response.status_code == 200, response.text
+        assert response.headers["x-request-id"] == "e2e-1"
+        body = response.json()
+        png = httpx.get(f"{server.base_url}{body['image_url']}", timeout=10)
+        assert png.status_code == 200
+        picture = Image.open(io.BytesIO(png.content))
+        picture.load()
+        assert (picture.format, picture.size) == ("PNG", (320, 192))
+        files = sorted(p.name for p in (tmp_path / "generated").iterdir())
+        assert files == [f"{body['job_id']}.png"]
+        assert httpx.get(f"{server.base_url}/", timeout=10).status_code == 200
+        server.process.send_signal(signal.SIGINT)
+        assert server.process.wait(timeout=30) == 0
+
+    lines = [json.loads(line) for line in server.log().splitlines() if line.startswith("{")]
+    requests = [line for line in lines if line["event"] == "request"]
+    generate = next(line for line in requests if line["path"] == "/image")
+    assert generate["request_id"] == "e2e-1"
+    assert (generate["method"], generate["status"]) == ("POST", 200)
+    assert isinstance(generate["duration_ms"], float)
+    job_lines = [line for line in lines if line.get("job_id") == body["job_id"]]
+    assert {line["event"] for line in job_lines} >= {"job_started", "job_succeeded"}
+    assert all(line["request_id"] == "e2e-1" for line in job_lines)
+    assert SECRET_PROMPT not in server.log()
+    assert "violet heron" not in server.log()
+
+
+def test_endless_chunked_body_is_cut_off_early(tmp_path: Path) -> None:
+    env = {
+        "USE_MOCKS": "true",
+        "GENERATED_DIR": str(tmp_path / "generated"),
+        "MODEL_DIR": str(tmp_path / "models"),
+    }
+    with live_server(env, tmp_path / "server.log") as server:
+        port = int(server.base_url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(
+                b"POST /image HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+            )
+            chunk = b"x" * 16384
+            framed = f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n"
+            sent = 0
+            answer = b""
+            sock.settimeout(0.05)
+            deadline = time.monotonic() + 20
+            while sent < 10 * 1024 * 1024 and time.monotonic() < deadline:
+                try:
+                    sock.sendall(framed)
+                    sent += len(chunk)
+                    answer += sock.recv(65536)
+                except TimeoutError:
+                    continue
+                except (BrokenPipeError, ConnectionResetError):
+                    break
+                if answer:
+                    break
+        assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+        assert sent < 1024 * 1024
+        assert httpx.get(f"{server.base_url}/health/live", timeout=5).status_code == 200

@@ -1,0 +1,77 @@
+"""Hand-written fakes of the service's ports. They record what happened to them."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from application.ports import CancelCheck, ModelStatus, ProgressCallback, RenderedImage
+from domain.errors import GenerationCancelled
+from domain.generation_request import SCHEDULERS, GenerationRequest
+
+
+@dataclass
+class FakeBackend:
+    """Produces flat images; can be told to fail, or to wait until released."""
+
+    provider: str = "fake"
+    device: str = "CPU"
+    is_mock: bool = False
+    fallback_reason: str | None = None
+    schedulers: tuple[str, ...] = SCHEDULERS
+    error: Exception | None = None
+    hold: threading.Event | None = None
+    calls: list[tuple[GenerationRequest, int]] = field(default_factory=list)
+    started: threading.Event = field(default_factory=threading.Event)
+
+    def generate(
+        self,
+        request: GenerationRequest,
+        seed: int,
+        on_progress: ProgressCallback,
+        should_cancel: CancelCheck,
+    ) -> RenderedImage:
+        self.calls.append((request, seed))
+        self.started.set()
+        for step in range(1, request.num_inference_steps + 1):
+            while self.hold is not None and not self.hold.wait(0.01):
+                if should_cancel():
+                    raise GenerationCancelled("Cancelled.")
+            if should_cancel():
+                raise GenerationCancelled("Cancelled.")
+            on_progress(step, request.num_inference_steps)
+        if self.error is not None:
+            raise self.error
+        pixels = bytes([seed % 256, 0, 0]) * (request.width * request.height)
+        return RenderedImage(request.width, request.height, pixels, seed)
+
+
+@dataclass
+class FakeImageStore:
+    directory: Path = Path("/nonexistent/generated")
+    saved: dict[str, tuple[RenderedImage, dict[str, str]]] = field(default_factory=dict)
+
+    def save(self, name: str, image: RenderedImage, text_chunks: Mapping[str, str]) -> None:
+        self.saved[name] = (image, dict(text_chunks))
+
+    def path_of(self, name: str) -> Path | None:
+        return None
+
+
+@dataclass
+class FakeModelStore:
+    cached: bool = True
+    repo_id: str = "OpenVINO/fake-model"
+    directory: Path = Path("/nonexistent/model")
+    downloads: int = 0
+
+    def status(self) -> ModelStatus:
+        missing = () if self.cached else ("model_index.json",)
+        return ModelStatus(self.repo_id, self.directory, self.cached, missing)
+
+    def download(self, force: bool = False) -> ModelStatus:
+        self.downloads += 1
+        self.cached = True
+        return self.status()

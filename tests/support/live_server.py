@@ -1,0 +1,96 @@
+"""A real uvicorn process of the service on a free loopback port, for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class LiveServer:
+    base_url: str
+    process: subprocess.Popen[str]
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+
+@contextmanager
+def live_server(
+    env: Mapping[str, str], log_path: Path, ready_timeout: float = 120.0
+) -> Iterator[LiveServer]:
+    """Start `python -m entrypoints.cli serve`, wait for liveness, stop it with SIGINT.
+
+    The process gets a clean environment plus ``env``; `.env` files are not read
+    because MODEL_DIR and friends come from ``env`` and the project root has none in CI.
+    """
+    port = free_port()
+    full_env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("USE_MOCKS", "OPENVINO_", "MODEL_", "GENERATED_", "HF_"))
+    }
+    full_env.update(
+        {
+            "HOST": "127.0.0.1",
+            "PORT": str(port),
+            "LOG_FORMAT": "json",
+            "NO_PROXY": "127.0.0.1,localhost",
+            **env,
+        }
+    )
+    with log_path.open("w", encoding="utf-8") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "entrypoints.cli", "serve"],
+            cwd=PROJECT_ROOT,
+            env=full_env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        server = LiveServer(f"http://127.0.0.1:{port}", process, log_path)
+        try:
+            _wait_until_live(server, ready_timeout)
+            yield server
+        finally:
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)
+                try:
+                    process.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+
+
+def _wait_until_live(server: LiveServer, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"server exited with {server.process.returncode}:\n{server.log()}")
+        try:
+            if httpx.get(f"{server.base_url}/health/live", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"server did not answer within {timeout} s:\n{server.log()}")

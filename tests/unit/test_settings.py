@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from entrypoints.settings import PROJECT_ROOT, SettingsError, load_settings
+
+
+def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = load_settings(env_file=None)
+    assert settings.use_mocks is False
+    assert settings.openvino_device == "GPU"
+    assert settings.openvino_engine == "genai"
+    assert settings.auto_download_models is False
+    assert settings.huggingface_token is None
+    assert settings.model_repo_id == "OpenVINO/stable-diffusion-v1-5-int8-ov"
+    assert settings.model_dir == PROJECT_ROOT / "data" / "models" / "stable-diffusion"
+    assert settings.generated_dir == PROJECT_ROOT / "data" / "generated"
+    assert settings.ov_cache_dir == PROJECT_ROOT / "data" / "cache" / "openvino"
+    assert (settings.host, settings.port) == ("127.0.0.1", 8000)
+    assert (settings.log_level, settings.log_format) == ("INFO", "console")
+    assert settings.inference_timeout_seconds == 300
+
+
+def test_env_file_is_read_and_environment_wins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text(
+        "USE_MOCKS=true\nOPENVINO_DEVICE=gpu.1\nHF_TOKEN=hf_secret\nPORT=9000\n"
+        "GENERATED_DIR=/tmp/elsewhere\nLOG_FORMAT=JSON\nlog_level=debug\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("PORT", "9100")
+    settings = load_settings(env_file=env_file)
+    assert settings.use_mocks is True
+    assert settings.openvino_device == "GPU.1"
+    assert settings.huggingface_token is not None
+    assert settings.huggingface_token.get_secret_value() == "hf_secret"
+    assert "hf_secret" not in repr(settings)
+    assert settings.port == 9100
+    assert settings.generated_dir == Path("/tmp/elsewhere")
+    assert (settings.log_format, settings.log_level) == ("json", "DEBUG")
+
+
+def test_huggingface_token_takes_either_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HUGGINGFACE_TOKEN", "hf_a")
+    token = load_settings(env_file=None).huggingface_token
+    assert token is not None and token.get_secret_value() == "hf_a"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("OPENVINO_DEVICE", "TPU", "OPENVINO_DEVICE='TPU'"),
+        ("PORT", "eighty", "PORT='eighty'"),
+        ("PORT", "70000", "PORT='70000'"),
+        ("USE_MOCKS", "maybe", "USE_MOCKS='maybe'"),
+        ("LOG_FORMAT", "xml", "LOG_FORMAT='xml'"),
+        ("OPENVINO_ENGINE", "torch", "OPENVINO_ENGINE='torch'"),
+        ("INFERENCE_TIMEOUT_SECONDS", "0", "INFERENCE_TIMEOUT_SECONDS='0'"),
+        ("MODEL_REPO_ID", "not a repo", "MODEL_REPO_ID='not a repo'"),
+    ],
+)
+def test_bad_value_names_the_variable_and_what_it_accepts(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, expected: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as caught:
+        load_settings(env_file=None)
+    message = str(caught.value)
+    assert message.startswith(f"Invalid setting {expected}")
+    assert "\n" not in message
+
+
+def test_bad_device_lists_the_choices(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENVINO_DEVICE", "cuda")
+    with pytest.raises(SettingsError, match="GPU, CPU, AUTO, NPU"):
+        load_settings(env_file=None)
