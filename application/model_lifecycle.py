@@ -1,0 +1,113 @@
+"""From "no model" to "ready": download when allowed, load the backend, report each stage.
+
+The server answers from the first moment; while this runs, the service is
+unavailable with a reason that says what is happening and how far it got.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import structlog
+
+from application.generation_service import GenerationService
+from application.ports import ImageBackend, ModelStatus, ModelStore
+from domain.errors import DomainError
+
+log = structlog.get_logger("model")
+
+
+@dataclass(frozen=True)
+class LifecyclePolicy:
+    auto_download: bool
+    missing_hint: str
+    """What the user can do when the model is missing and nothing downloads it."""
+
+
+class ModelLifecycle:
+    def __init__(
+        self,
+        service: GenerationService,
+        model_store: ModelStore,
+        load_backend: Callable[[], ImageBackend],
+        policy: LifecyclePolicy,
+        go_offline: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._service = service
+        self._store = model_store
+        self._load_backend = load_backend
+        self._policy = policy
+        self._go_offline = go_offline
+        self._repo = ""
+        self.download_progress: tuple[int, int] | None = None
+
+    async def start(self) -> None:
+        """Bring the backend up, downloading first if the policy allows. Never raises."""
+        status = await asyncio.to_thread(self._store.status)
+        self._repo = status.repo_id
+        if not status.cached:
+            if not self._policy.auto_download:
+                self._service.mark_unavailable(self._missing_message(status))
+                log.warning(
+                    "model_missing",
+                    repo_id=status.repo_id,
+                    missing=len(status.missing),
+                    dir=str(status.directory),
+                )
+                return
+            if not await self._download():
+                return
+        await self._load()
+
+    def report_download(self, done: int, total: int) -> None:
+        """Progress from the download thread; turns into the service's unavailable reason."""
+        self.download_progress = (done, total)
+        percent = 100 * done // total if total else 0
+        self._service.mark_unavailable(
+            f"Downloading the model {self._repo}: {percent}% "
+            f"({done / 1e6:.0f} of {total / 1e6:.0f} MB). Images can be generated when it is done."
+        )
+
+    async def _download(self) -> bool:
+        self.report_download(0, 0)
+        log.info("model_download_started", repo_id=self._repo)
+        try:
+            await asyncio.to_thread(self._store.download)
+        except DomainError as error:
+            self._service.mark_unavailable(f"The model download failed: {error.message}")
+            log.error("model_download_failed", repo_id=self._repo, reason=error.message)
+            return False
+        except Exception as error:
+            self._service.mark_unavailable(
+                "The model download failed unexpectedly; the server log has the details."
+            )
+            log.error("model_download_failed", repo_id=self._repo, exc_info=error)
+            return False
+        log.info("model_download_finished", repo_id=self._repo)
+        return True
+
+    async def _load(self) -> None:
+        self._go_offline()
+        self._service.mark_unavailable(f"Loading the model {self._repo} onto the device.")
+        try:
+            backend = await asyncio.to_thread(self._load_backend)
+        except DomainError as error:
+            self._service.mark_unavailable(error.message)
+            log.error("backend_load_failed", reason=error.message)
+            return
+        except Exception as error:
+            self._service.mark_unavailable(
+                "The model could not be loaded; the server log has the details. "
+                "A damaged download is repaired by `make download`."
+            )
+            log.error("backend_load_failed", exc_info=error)
+            return
+        self._service.attach_backend(backend)
+
+    def _missing_message(self, status: ModelStatus) -> str:
+        return (
+            f"The model {status.repo_id} is not in {status.directory} "
+            f"({len(status.missing)} required files missing). {self._policy.missing_hint}"
+        )

@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from application.generation_service import GenerationService
+from application.model_lifecycle import LifecyclePolicy, ModelLifecycle
+from application.ports import ImageBackend, ModelStatus
+from domain.errors import ModelDownloadFailed, ServiceUnavailable
+from domain.generation_request import GenerationRequest
+from tests.support.fakes import FakeBackend, FakeImageStore, FakeModelStore
+
+HINT = "Run `make download`."
+
+
+class SlowStore(FakeModelStore):
+    """Downloads in two reported halves, pausing in between until released."""
+
+    def __init__(self, lifecycle_ref: list[ModelLifecycle], error: Exception | None = None) -> None:
+        super().__init__(cached=False)
+        self.lifecycle_ref = lifecycle_ref
+        self.halfway = threading.Event()
+        self.release = threading.Event()
+        self.error = error
+
+    def download(self, force: bool = False) -> ModelStatus:
+        self.lifecycle_ref[0].report_download(500_000_000, 1_000_000_000)
+        self.halfway.set()
+        self.release.wait(5)
+        if self.error is not None:
+            raise self.error
+        return super().download(force)
+
+
+def make(
+    store: FakeModelStore, auto: bool, load: object = None
+) -> tuple[GenerationService, ModelLifecycle, list[str]]:
+    service = GenerationService(FakeImageStore(), store, device_target="GPU", timeout_seconds=5)
+    offline_calls: list[str] = []
+
+    def load_backend() -> ImageBackend:
+        if isinstance(load, Exception):
+            raise load
+        return FakeBackend()
+
+    lifecycle = ModelLifecycle(
+        service,
+        store,
+        load_backend,
+        LifecyclePolicy(auto, HINT),
+        go_offline=lambda: offline_calls.append("offline"),
+    )
+    return service, lifecycle, offline_calls
+
+
+def test_present_model_loads_and_goes_offline() -> None:
+    service, lifecycle, offline = make(FakeModelStore(cached=True), auto=False)
+    asyncio.run(lifecycle.start())
+    assert service.health().ready
+    assert offline == ["offline"]
+
+
+def test_missing_model_without_auto_download_stays_degraded_with_hint() -> None:
+    store = FakeModelStore(cached=False)
+    service, lifecycle, offline = make(store, auto=False)
+    asyncio.run(lifecycle.start())
+    health = service.health()
+    assert not health.ready and health.reason is not None
+    assert "not in" in health.reason and HINT in health.reason
+    assert store.downloads == 0 and offline == []
+
+
+def test_auto_download_reports_percent_then_becomes_ready() -> None:
+    ref: list[ModelLifecycle] = []
+    store = SlowStore(ref)
+    service, lifecycle, _ = make(store, auto=True)
+    ref.append(lifecycle)
+
+    async def scenario() -> None:
+        task = asyncio.create_task(lifecycle.start())
+        await asyncio.to_thread(store.halfway.wait, 5)
+        reason = service.health().reason
+        assert reason is not None and "Downloading" in reason and "50%" in reason
+        with pytest.raises(ServiceUnavailable, match="50%"):
+            await service.generate(GenerationRequest(prompt="x"))
+        store.release.set()
+        await task
+
+    asyncio.run(scenario())
+    assert service.health().ready
+
+
+def test_failed_download_stays_degraded_with_actionable_reason() -> None:
+    ref: list[ModelLifecycle] = []
+    store = SlowStore(ref, error=ModelDownloadFailed("unreachable", "The hub is unreachable."))
+    store.release.set()
+    service, lifecycle, _ = make(store, auto=True)
+    ref.append(lifecycle)
+    asyncio.run(lifecycle.start())
+    reason = service.health().reason
+    assert reason == "The model download failed: The hub is unreachable."
+
+
+def test_load_failure_leaves_degraded_with_the_error_message() -> None:
+    service, lifecycle, _ = make(
+        FakeModelStore(cached=True),
+        auto=False,
+        load=ServiceUnavailable("This export needs the optimum engine: pip install -e .[optimum]"),
+    )
+    asyncio.run(lifecycle.start())
+    assert service.health().reason == (
+        "This export needs the optimum engine: pip install -e .[optimum]"
+    )
