@@ -50,6 +50,13 @@ class FileImageStore:
             Path(temp_name).unlink(missing_ok=True)
             raise
 
+    def delete(self, name: str) -> bool:
+        path = self.path_of(name)
+        if path is None:
+            return False
+        path.unlink(missing_ok=True)
+        return True
+
     def path_of(self, name: str) -> Path | None:
         if not _NAME.fullmatch(name):
             return None

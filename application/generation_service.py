@@ -1,8 +1,9 @@
-"""The generation service: runs requests on the current backend, one at a time.
+"""The generation service: a bounded queue of jobs run one at a time on the current backend.
 
 It owns readiness (is there a backend that can generate now, and if not, why),
-seeds, job records, the time limit, and where images are written. Inference
-and PNG encoding run in a worker thread so the event loop keeps answering.
+seeds, job records, the time limit and the job events. Every way in (the
+synchronous `POST /image`, the job API) goes through the same queue and worker.
+Inference and PNG encoding run in a worker thread so the event loop keeps answering.
 """
 
 from __future__ import annotations
@@ -11,52 +12,38 @@ import asyncio
 import contextlib
 import secrets
 import threading
+import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import structlog
 
-from application.image_metadata import parameters_text
-from application.ports import ImageBackend, ImageStore, ModelStatus, ModelStore, RenderedImage
+from application.health import DeviceReport, HealthReport
+from application.job_events import JobEvent, JobEventBroker
+from application.job_queue import JobQueue
+from application.job_runner import render_and_store
+from application.ports import ImageBackend, ImageStore, ModelStore
 from domain.errors import (
     GenerationCancelled,
     GenerationFailed,
     GenerationTimeout,
+    InvalidTransition,
+    QueueFull,
     ServiceUnavailable,
     UnsupportedOption,
 )
 from domain.generation_request import SEED_MAX, GenerationRequest
-from domain.job import ImageRef, Job, JobError
+from domain.job import Job, JobError, JobStatus
 
 log = structlog.get_logger("service")
+
+SHUTDOWN_WAIT_SECONDS = 60.0
 
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-@dataclass(frozen=True)
-class DeviceReport:
-    target: str
-    active: str | None
-    fallback_reason: str | None
-
-
-@dataclass(frozen=True)
-class HealthReport:
-    ready: bool
-    reason: str | None
-    mock: bool
-    model: ModelStatus
-    device: DeviceReport
-    generated_dir: str
-
-    @property
-    def status(self) -> str:
-        return "ok" if self.ready else "degraded"
 
 
 class GenerationService:
@@ -67,6 +54,7 @@ class GenerationService:
         *,
         device_target: str,
         timeout_seconds: float,
+        max_queue: int = 16,
         clock: Callable[[], datetime] = utc_now,
         new_job_id: Callable[[], str] = lambda: uuid.uuid4().hex,
         new_seed: Callable[[], int] = lambda: secrets.randbelow(SEED_MAX + 1),
@@ -80,11 +68,18 @@ class GenerationService:
         self._new_seed = new_seed
         self._backend: ImageBackend | None = None
         self._unavailable_reason = "The image backend is starting."
-        self._lock = asyncio.Lock()
+        self._queue = JobQueue(max_queue)
+        self._stops: dict[str, threading.Event] = {}
+        self._log_context: dict[str, dict[str, object]] = {}
+        self._running: Job | None = None
+        self._run_started = 0.0
+        self._closing = False
+        self._worker_task: asyncio.Task[None] | None = None
+        self.events = JobEventBroker()
         # One thread: one inference at a time per loaded pipeline.
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="generation")
 
-    # Readiness -----------------------------------------------------------
+    # Lifecycle and readiness --------------------------------------------
 
     def attach_backend(self, backend: ImageBackend) -> None:
         self._backend = backend
@@ -92,10 +87,6 @@ class GenerationService:
     def mark_unavailable(self, reason: str) -> None:
         self._backend = None
         self._unavailable_reason = reason
-
-    @property
-    def backend(self) -> ImageBackend | None:
-        return self._backend
 
     def health(self) -> HealthReport:
         backend = self._backend
@@ -110,15 +101,38 @@ class GenerationService:
                 fallback_reason=backend.fallback_reason if backend is not None else None,
             ),
             generated_dir=str(self._images.directory),
+            queued=len(self._queue.waiting),
+            running=1 if self._running is not None else 0,
         )
 
-    def shutdown(self) -> None:
-        self._worker.shutdown(wait=True, cancel_futures=True)
+    async def start(self) -> None:
+        if self._worker_task is None:
+            self._worker_task = asyncio.create_task(self._work(), name="generation-worker")
 
-    # Generation ----------------------------------------------------------
+    async def stop(self) -> None:
+        """Refuse new work, cancel what waits, stop what runs, and leave no partial file."""
+        self._closing = True
+        for job in self._queue.waiting:
+            self.cancel(job.id)
+        running = self._running
+        if running is not None:
+            self.cancel(running.id)
+            # It stops within one step; the bound only guards against a wedged engine.
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self.wait(running), SHUTDOWN_WAIT_SECONDS)
+        if self._worker_task is not None:
+            self._worker_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker_task
+        await asyncio.to_thread(self._worker.shutdown, True)
 
-    async def generate(self, request: GenerationRequest) -> Job:
+    # Submitting and waiting -------------------------------------------------
+
+    def submit(self, request: GenerationRequest) -> Job:
+        """Queue a request; raises at once if it cannot be served."""
         backend = self._backend
+        if self._closing:
+            raise ServiceUnavailable("The service is shutting down.")
         if backend is None:
             raise ServiceUnavailable(self._unavailable_reason)
         if request.scheduler is not None and request.scheduler not in backend.schedulers:
@@ -127,6 +141,11 @@ class GenerationService:
                 f"This engine has no {request.scheduler!r} scheduler; it offers "
                 f"{', '.join(backend.schedulers)}.",
             )
+        if self._queue.is_full:
+            raise QueueFull(
+                f"The queue is full ({self._queue.capacity} jobs waiting). Try again shortly.",
+                retry_after_seconds=max(1, round(self._seconds_until_a_slot())),
+            )
         seed = request.seed if request.seed is not None else self._new_seed()
         job = Job(
             id=self._new_job_id(),
@@ -134,20 +153,128 @@ class GenerationService:
             seed=seed,
             created_at=self._clock(),
         )
-        async with self._lock:
-            job.start(self._clock(), backend.provider, backend.device, backend.is_mock)
-            log.info(
-                "job_started",
-                job_id=job.id,
-                device=backend.device,
-                steps=request.num_inference_steps,
-                width=request.width,
-                height=request.height,
-            )
+        job.total_steps = request.num_inference_steps * request.num_images
+        # The worker logs this job's lines with the submitting request's id.
+        self._log_context[job.id] = structlog.contextvars.get_contextvars()
+        position = self._queue.add(job)
+        self.events.publish(job.id, self.snapshot_event(job))
+        log.info(
+            "job_queued",
+            job_id=job.id,
+            position=position,
+            steps=request.num_inference_steps,
+            images=request.num_images,
+        )
+        return job
+
+    async def wait(self, job: Job) -> Job:
+        await self._queue.wait(job)
+        return job
+
+    async def generate(self, request: GenerationRequest) -> Job:
+        """Submit and wait; the outcome of a failed job is raised as its error."""
+        job = self.submit(request)
+        await self.wait(job)
+        raise_for_outcome(job)
+        return job
+
+    def abandon(self, job: Job) -> None:
+        """The waiting client went away: drop the job if it has not started yet."""
+        if job.status is JobStatus.QUEUED:
+            self.cancel(job.id)
+            log.info("job_abandoned", job_id=job.id)
+
+    def cancel(self, job_id: str) -> Job:
+        job = self.get(job_id)
+        if job.status.is_final:
+            raise InvalidTransition(f"Job {job_id} is already {job.status.value}.")
+        if job.status is JobStatus.QUEUED:
+            self._queue.remove_waiting(job)
+            self._log_context.pop(job.id, None)
+            job.cancel(self._clock())
+            self._finish(job)
+            self._publish_positions()
+        else:
+            self._stops[job.id].set()
+        return job
+
+    # Queries --------------------------------------------------------------
+
+    def get(self, job_id: str) -> Job:
+        return self._queue.get(job_id)
+
+    def recent_jobs(self) -> list[Job]:
+        return self._queue.recent()
+
+    def queue_position(self, job: Job) -> int | None:
+        return self._queue.position(job)
+
+    def eta_seconds(self, job: Job) -> float | None:
+        if job is not self._running or job.step == 0:
+            return None
+        elapsed = time.monotonic() - self._run_started
+        return round(elapsed / job.step * (job.total_steps - job.step), 1)
+
+    def snapshot_event(self, job: Job) -> JobEvent:
+        """The job's state now, as the event a late subscriber gets first."""
+        if job.status is JobStatus.QUEUED:
+            return JobEvent("queued", {"queue_position": self.queue_position(job)})
+        if job.status is JobStatus.RUNNING:
+            return JobEvent("progress", self._progress_data(job))
+        return JobEvent(job.status.value, {})
+
+    def subscribe(self, job_id: str) -> AsyncIterator[JobEvent]:
+        job = self.get(job_id)
+        return self.events.subscribe(job.id, self.snapshot_event(job))
+
+    # The worker -------------------------------------------------------------
+
+    async def _work(self) -> None:
+        while True:
+            job = await self._queue.next_job()
+            self._publish_positions()
+            with structlog.contextvars.bound_contextvars(**self._log_context.pop(job.id, {})):
+                await self._run(job)
+
+    async def _run(self, job: Job) -> None:
+        backend = self._backend
+        if backend is None:
+            job.fail(self._clock(), JobError("unavailable", self._unavailable_reason))
+            self._finish(job)
+            return
+        stop = threading.Event()
+        self._stops[job.id] = stop
+        self._running, self._run_started = job, time.monotonic()
+        job.start(self._clock(), backend.provider, backend.device, backend.is_mock)
+        self.events.publish(job.id, JobEvent("started", {"device": backend.device}))
+        log.info("job_started", job_id=job.id, device=backend.device)
+        loop = asyncio.get_running_loop()
+
+        def progress(step: int, total: int) -> None:
+            loop.call_soon_threadsafe(self._on_progress, job, step, total)
+
+        future = loop.run_in_executor(
+            self._worker,
+            render_and_store,
+            backend,
+            self._images,
+            job,
+            stop,
+            progress,
+            self._models.status().repo_id,
+        )
+        timed_out = False
+        try:
             try:
-                ref = await self._run_with_deadline(backend, job)
-            except GenerationTimeout as error:
-                job.fail(self._clock(), JobError("timeout", error.message))
+                refs = await asyncio.wait_for(asyncio.shield(future), self._timeout)
+            except asyncio.TimeoutError:  # not the builtin before Python 3.11
+                timed_out = True
+                stop.set()
+                # Wait for the worker to notice, so the next job never overlaps this one.
+                refs = await future
+        except GenerationCancelled:
+            if timed_out:
+                job.fail(self._clock(), JobError("timeout", self._timeout_message(job)))
                 log.warning(
                     "job_timed_out",
                     job_id=job.id,
@@ -155,52 +282,55 @@ class GenerationService:
                     total=job.total_steps,
                     device=job.device,
                 )
-                raise
-            except GenerationCancelled:
+            else:
                 job.cancel(self._clock())
-                log.info("job_cancelled", job_id=job.id)
-                raise
-            except Exception as error:
-                job.fail(self._clock(), JobError("generation_failed", "Generation failed."))
-                log.error(
-                    "job_failed",
-                    job_id=job.id,
-                    device=job.device,
-                    error_type=type(error).__name__,
-                    exc_info=error,
-                )
-                raise GenerationFailed(
-                    f"Generation failed; the server log has the details for job {job.id}."
-                ) from error
-        job.succeed(self._clock(), [ref], device=backend.device)
-        log.info("job_succeeded", job_id=job.id, duration_ms=job.duration_ms, device=job.device)
-        return job
+                log.info("job_cancelled", job_id=job.id, step=job.step)
+        except Exception as error:
+            job.fail(
+                self._clock(),
+                JobError(
+                    "generation_failed",
+                    f"Generation failed; the server log has the details for job {job.id}.",
+                ),
+            )
+            log.error(
+                "job_failed",
+                job_id=job.id,
+                device=job.device,
+                error_type=type(error).__name__,
+                exc_info=error,
+            )
+        else:
+            job.succeed(self._clock(), refs, device=backend.device)
+            log.info("job_succeeded", job_id=job.id, duration_ms=job.duration_ms, device=job.device)
+        finally:
+            self._running = None
+            self._stops.pop(job.id, None)
+            self._finish(job)
 
-    async def _run_with_deadline(self, backend: ImageBackend, job: Job) -> ImageRef:
-        stop = threading.Event()
-        loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self._worker, self._render_and_store, backend, job, stop)
-        try:
-            return await asyncio.wait_for(asyncio.shield(future), self._timeout)
-        except asyncio.TimeoutError:  # not the builtin before Python 3.11
-            stop.set()
-            # Wait for the worker to notice, so the next job never overlaps this one.
-            with contextlib.suppress(GenerationCancelled):
-                await future
-            raise GenerationTimeout(self._timeout_message(job)) from None
-        except asyncio.CancelledError:
-            stop.set()
-            raise
+    def _on_progress(self, job: Job, step: int, total: int) -> None:
+        job.report_progress(step, total)
+        self.events.publish(job.id, JobEvent("progress", self._progress_data(job)))
 
-    def _render_and_store(self, backend: ImageBackend, job: Job, stop: threading.Event) -> ImageRef:
-        image: RenderedImage = backend.generate(
-            job.request, job.seed, job.report_progress, stop.is_set
-        )
-        if stop.is_set():
-            raise GenerationCancelled("The generation was stopped before its image was saved.")
-        name = f"{job.id}.png"
-        self._images.save(name, image, {"parameters": parameters_text(job.request, job.seed)})
-        return ImageRef(name=name, seed=image.seed, width=image.width, height=image.height)
+    def _progress_data(self, job: Job) -> dict[str, object]:
+        return {"step": job.step, "total": job.total_steps, "eta_seconds": self.eta_seconds(job)}
+
+    def _finish(self, job: Job) -> None:
+        data: dict[str, object] = {}
+        if job.error is not None:
+            data["error"] = {"type": job.error.type, "message": job.error.message}
+        self.events.publish(job.id, JobEvent(job.status.value, data))
+        self._queue.mark_finished(job)
+
+    def _publish_positions(self) -> None:
+        for position, waiting in enumerate(self._queue.waiting, start=1):
+            self.events.publish(waiting.id, JobEvent("queued", {"queue_position": position}))
+
+    def _seconds_until_a_slot(self) -> float:
+        running = self._running
+        if running is None or running.step == 0:
+            return 5.0
+        return self.eta_seconds(running) or 5.0
 
     def _timeout_message(self, job: Job) -> str:
         return (
@@ -208,3 +338,17 @@ class GenerationService:
             f"{job.total_steps} on {job.device}. Try fewer steps, a smaller size, a GPU, "
             f"or a few-step model, or raise INFERENCE_TIMEOUT_SECONDS."
         )
+
+
+def raise_for_outcome(job: Job) -> None:
+    """Turn a job that did not succeed into the error a synchronous caller expects."""
+    if job.status is JobStatus.SUCCEEDED:
+        return
+    message = job.error.message if job.error is not None else "The job did not finish."
+    if job.status is JobStatus.CANCELLED:
+        raise GenerationCancelled("The job was cancelled.")
+    if job.error is not None and job.error.type == "timeout":
+        raise GenerationTimeout(message)
+    if job.error is not None and job.error.type == "unavailable":
+        raise ServiceUnavailable(message)
+    raise GenerationFailed(message)

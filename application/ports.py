@@ -95,3 +95,6 @@ class ImageStore(Protocol):
 
     def path_of(self, name: str) -> Path | None:
         """The file for ``name`` if it is a stored image, else None (never outside the store)."""
+
+    def delete(self, name: str) -> bool:
+        """Remove a stored image; False when there was none."""

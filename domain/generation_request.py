@@ -19,6 +19,7 @@ STEPS_MIN, STEPS_MAX = 1, 100
 GUIDANCE_MIN, GUIDANCE_MAX = 0.0, 20.0
 SIZE_MIN, SIZE_MAX, SIZE_MULTIPLE = 64, 1024, 8
 SEED_MIN, SEED_MAX = 0, 2**32 - 1
+IMAGES_MIN, IMAGES_MAX = 1, 4
 
 DEFAULT_STEPS = 20
 DEFAULT_GUIDANCE = 7.5
@@ -39,6 +40,8 @@ class GenerationRequest:
     seed: int | None = None
     scheduler: str | None = None
     """None means the model's own scheduler_config.json."""
+    num_images: int = 1
+    """Images in one job, with seeds ``seed``, ``seed + 1``, ..."""
 
     def __post_init__(self) -> None:
         errors = _check_all(asdict(self))
@@ -62,6 +65,10 @@ class GenerationRequest:
 
     def with_seed(self, seed: int) -> GenerationRequest:
         return replace(self, seed=seed)
+
+    def image_seeds(self, seed: int) -> list[int]:
+        """The seed of each image in the batch; wraps around past the largest seed."""
+        return [(seed + index) % (SEED_MAX + 1) for index in range(self.num_images)]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -155,4 +162,5 @@ _FIELD_CHECKS: dict[str, Callable[[object], str | None]] = {
     "height": _int_in_range(SIZE_MIN, SIZE_MAX, SIZE_MULTIPLE),
     "seed": _check_seed,
     "scheduler": _check_scheduler,
+    "num_images": _int_in_range(IMAGES_MIN, IMAGES_MAX),
 }

@@ -81,11 +81,12 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await service.start()
         await attach_backend()
         try:
             yield
         finally:
-            await asyncio.to_thread(service.shutdown)
+            await service.stop()
 
     app = Starlette(
         routes=ROUTES,

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from application.generation_service import HealthReport
+from application.generation_service import GenerationService
+from application.health import HealthReport
 from domain.job import Job
 
 
@@ -13,11 +14,17 @@ def iso(moment: datetime | None) -> str | None:
     return moment.isoformat().replace("+00:00", "Z") if moment is not None else None
 
 
-def job_json(job: Job) -> dict[str, Any]:
-    first = job.images[0] if job.images else None
+def job_json(job: Job, service: GenerationService) -> dict[str, Any]:
+    images = [
+        {"url": f"/images/{ref.name}", "seed": ref.seed, "width": ref.width, "height": ref.height}
+        for ref in job.images
+    ]
     return {
         "job_id": job.id,
         "status": job.status.value,
+        "queue_position": service.queue_position(job),
+        "progress": {"step": job.step, "total": job.total_steps},
+        "eta_seconds": service.eta_seconds(job),
         "provider": job.provider,
         "device": job.device,
         "mock": job.mock,
@@ -27,7 +34,10 @@ def job_json(job: Job) -> dict[str, Any]:
         "started_at": iso(job.started_at),
         "completed_at": iso(job.completed_at),
         "duration_ms": job.duration_ms,
-        "image_url": f"/images/{first.name}" if first else None,
+        "image_url": images[0]["url"] if images else None,
+        "images": images,
+        "error": {"type": job.error.type, "message": job.error.message} if job.error else None,
+        "urls": {"self": f"/jobs/{job.id}", "events": f"/jobs/{job.id}/events"},
     }
 
 
@@ -46,6 +56,7 @@ def health_json(report: HealthReport, version: str) -> dict[str, Any]:
             "active": report.device.active,
             "fallback_reason": report.device.fallback_reason,
         },
+        "queue": {"queued": report.queued, "running": report.running},
         "version": version,
     }
     if report.reason:

@@ -11,9 +11,8 @@ from starlette.staticfiles import StaticFiles
 
 from application.generation_service import GenerationService
 from domain.errors import ImageNotFound
-from domain.generation_request import GenerationRequest
-from entrypoints.json_body import read_json_object
-from entrypoints.presenters import health_json, job_json
+from entrypoints.job_routes import JOB_ROUTES
+from entrypoints.presenters import health_json
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 VERSION = "0.1.0"
@@ -22,13 +21,6 @@ VERSION = "0.1.0"
 def _service(request: Request) -> GenerationService:
     service: GenerationService = request.app.state.service
     return service
-
-
-async def create_image(request: Request) -> Response:
-    body = await read_json_object(request)
-    generation = GenerationRequest.from_mapping(body)
-    job = await _service(request).generate(generation)
-    return JSONResponse(job_json(job))
 
 
 async def get_image(request: Request) -> Response:
@@ -63,7 +55,7 @@ async def index(request: Request) -> Response:
 
 ROUTES = [
     Route("/", index, methods=["GET"]),
-    Route("/image", create_image, methods=["POST"]),
+    *JOB_ROUTES,
     Route("/images/{name}", get_image, methods=["GET"]),
     Route("/health", health, methods=["GET"]),
     Route("/health/live", health_live, methods=["GET"]),

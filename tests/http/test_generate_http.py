@@ -47,6 +47,7 @@ def test_generate_returns_job_record_and_serves_png(mock_client: TestClient) -> 
         "height": 128,
         "seed": 5,
         "scheduler": None,
+        "num_images": 1,
     }
     for stamp in ("created_at", "started_at", "completed_at"):
         assert body[stamp].endswith("Z")
@@ -180,10 +181,10 @@ def test_backend_failure_is_generic_500(tmp_path: Path) -> None:
 def test_unexpected_error_is_500_with_shape_and_request_id(tmp_path: Path) -> None:
     app = create_app(make_settings(tmp_path, use_mocks=True))
 
-    async def explode() -> None:
+    def explode(request: object) -> None:
         raise ZeroDivisionError("internal detail")
 
-    app.state.service.generate = lambda request: explode()
+    app.state.service.submit = explode
     with TestClient(app, base_url="http://127.0.0.1", raise_server_exceptions=False) as client:
         response = client.post("/image", json={"prompt": "x"}, headers={"x-request-id": "abc-1"})
     assert response.status_code == 500

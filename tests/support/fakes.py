@@ -59,6 +59,9 @@ class FakeImageStore:
     def path_of(self, name: str) -> Path | None:
         return None
 
+    def delete(self, name: str) -> bool:
+        return self.saved.pop(name, None) is not None
+
 
 @dataclass
 class FakeModelStore:

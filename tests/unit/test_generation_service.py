@@ -1,15 +1,23 @@
+"""The service with hand-written fakes of its ports, its worker running as in the app."""
+
 from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
+from typing import Any
 
 import pytest
 
 from application.generation_service import GenerationService
+from application.job_events import JobEvent
 from domain.errors import (
     GenerationFailed,
     GenerationTimeout,
+    InvalidTransition,
+    JobNotFound,
+    QueueFull,
     ServiceUnavailable,
     UnsupportedOption,
 )
@@ -18,8 +26,13 @@ from domain.job import JobStatus
 from tests.support.fakes import FakeBackend, FakeImageStore, FakeModelStore
 
 
+def small(**values: Any) -> GenerationRequest:
+    """A cheap request: 64x64 unless told otherwise."""
+    return GenerationRequest(**{"prompt": "x", "width": 64, "height": 64, **values})
+
+
 def make_service(
-    backend: FakeBackend | None = None, timeout: float = 30.0
+    backend: FakeBackend | None = None, timeout: float = 30.0, max_queue: int = 16
 ) -> tuple[GenerationService, FakeImageStore]:
     images = FakeImageStore()
     ids = iter(f"job{n}" for n in range(100))
@@ -28,6 +41,7 @@ def make_service(
         FakeModelStore(),
         device_target="GPU",
         timeout_seconds=timeout,
+        max_queue=max_queue,
         clock=lambda: datetime(2026, 1, 1, tzinfo=timezone.utc),
         new_job_id=lambda: next(ids),
         new_seed=lambda: 1234,
@@ -37,34 +51,83 @@ def make_service(
     return service, images
 
 
+def run(service: GenerationService, scenario: Callable[[], Awaitable[None]]) -> None:
+    """Run ``scenario`` with the worker started and stopped, as the app's lifespan does."""
+
+    async def main() -> None:
+        await service.start()
+        try:
+            await scenario()
+        finally:
+            await service.stop()
+
+    asyncio.run(main())
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    for _ in range(500):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition not reached")
+
+
 def test_generates_and_stores_image_with_parameters() -> None:
-    backend = FakeBackend()
-    service, images = make_service(backend)
-    job = asyncio.run(
-        service.generate(GenerationRequest(prompt="fox", seed=42, width=64, height=64))
-    )
-    assert job.status is JobStatus.SUCCEEDED
-    assert (job.seed, job.provider, job.device, job.mock) == (42, "fake", "CPU", False)
-    assert [ref.name for ref in job.images] == ["job0.png"]
+    service, images = make_service(FakeBackend())
+
+    async def scenario() -> None:
+        job = await service.generate(small(prompt="fox", seed=42))
+        assert job.status is JobStatus.SUCCEEDED
+        assert (job.seed, job.provider, job.device, job.mock) == (42, "fake", "CPU", False)
+        assert [ref.name for ref in job.images] == ["job0.png"]
+        assert job.step == job.total_steps == 20
+
+    run(service, scenario)
     image, chunks = images.saved["job0.png"]
     assert (image.width, image.height, image.seed) == (64, 64, 42)
-    assert chunks["parameters"] == "fox\nSteps: 20, CFG scale: 7.5, Seed: 42, Size: 64x64"
-    assert job.step == job.total_steps == 20
+    assert chunks["parameters"] == (
+        "fox\nSteps: 20, CFG scale: 7.5, Seed: 42, Size: 64x64, Model: OpenVINO/fake-model"
+    )
 
 
 def test_missing_seed_is_chosen_and_reported() -> None:
     backend = FakeBackend()
     service, _ = make_service(backend)
-    job = asyncio.run(service.generate(GenerationRequest(prompt="fox", width=64, height=64)))
-    assert job.seed == 1234 and job.request.seed == 1234
+
+    async def scenario() -> None:
+        job = await service.generate(small(prompt="fox"))
+        assert job.seed == 1234
+        assert job.request.seed == 1234
+
+    run(service, scenario)
     assert backend.calls[0][1] == 1234
+
+
+def test_batch_uses_consecutive_seeds_and_counts_progress_over_the_job() -> None:
+    backend = FakeBackend()
+    service, images = make_service(backend)
+
+    async def scenario() -> None:
+        request = small(seed=10, num_images=3, num_inference_steps=4)
+        job = await service.generate(request)
+        assert [ref.seed for ref in job.images] == [10, 11, 12]
+        assert [ref.name for ref in job.images] == ["job0-0.png", "job0-1.png", "job0-2.png"]
+        assert (job.step, job.total_steps) == (12, 12)
+
+    run(service, scenario)
+    assert [seed for _, seed in backend.calls] == [10, 11, 12]
+    assert len(images.saved) == 3
 
 
 def test_unavailable_backend_refuses_with_the_reason() -> None:
     service, _ = make_service()
     service.mark_unavailable("Model missing: run make download.")
-    with pytest.raises(ServiceUnavailable, match="make download"):
-        asyncio.run(service.generate(GenerationRequest(prompt="x")))
+
+    async def scenario() -> None:
+        with pytest.raises(ServiceUnavailable, match="make download"):
+            await service.generate(GenerationRequest(prompt="x"))
+
+    run(service, scenario)
     assert service.health().status == "degraded"
     assert service.health().reason == "Model missing: run make download."
 
@@ -73,7 +136,7 @@ def test_unsupported_scheduler_is_refused_before_the_backend_runs() -> None:
     backend = FakeBackend(schedulers=("pndm", "euler"))
     service, _ = make_service(backend)
     with pytest.raises(UnsupportedOption) as caught:
-        asyncio.run(service.generate(GenerationRequest(prompt="x", scheduler="ddim")))
+        service.submit(GenerationRequest(prompt="x", scheduler="ddim"))
     assert "pndm, euler" in caught.value.details[0].message
     assert backend.calls == []
 
@@ -81,62 +144,196 @@ def test_unsupported_scheduler_is_refused_before_the_backend_runs() -> None:
 def test_backend_error_becomes_generic_failure_and_service_keeps_serving() -> None:
     backend = FakeBackend(error=RuntimeError("/secret/path exploded"))
     service, images = make_service(backend)
-    with pytest.raises(GenerationFailed) as caught:
-        asyncio.run(service.generate(GenerationRequest(prompt="x", width=64, height=64)))
-    assert "/secret/path" not in caught.value.message
-    assert images.saved == {}
-    backend.error = None
-    job = asyncio.run(service.generate(GenerationRequest(prompt="x", width=64, height=64)))
-    assert job.status is JobStatus.SUCCEEDED
+
+    async def scenario() -> None:
+        with pytest.raises(GenerationFailed) as caught:
+            await service.generate(small())
+        assert "/secret/path" not in caught.value.message
+        assert images.saved == {}
+        backend.error = None
+        job = await service.generate(small())
+        assert job.status is JobStatus.SUCCEEDED
+
+    run(service, scenario)
 
 
 def test_timeout_stops_the_backend_writes_nothing_and_frees_the_worker() -> None:
     backend = FakeBackend(hold=threading.Event())
     service, images = make_service(backend, timeout=0.2)
-    request = GenerationRequest(prompt="x", num_inference_steps=5, width=64, height=64)
-    with pytest.raises(GenerationTimeout) as caught:
-        asyncio.run(service.generate(request))
-    assert "step 0 of 5 on CPU" in caught.value.message
-    assert images.saved == {}
-    backend.hold = None
-    assert asyncio.run(service.generate(request)).status is JobStatus.SUCCEEDED
+    request = small(num_inference_steps=5)
+
+    async def scenario() -> None:
+        with pytest.raises(GenerationTimeout) as caught:
+            await service.generate(request)
+        assert "step 0 of 5 on CPU" in caught.value.message
+        assert images.saved == {}
+        backend.hold = None
+        assert (await service.generate(request)).status is JobStatus.SUCCEEDED
+
+    run(service, scenario)
 
 
-def test_concurrent_requests_run_one_at_a_time() -> None:
+def test_concurrent_requests_run_one_at_a_time_in_order() -> None:
     active = 0
     peak = 0
     lock = threading.Lock()
+    order: list[int] = []
 
     class CountingBackend(FakeBackend):
-        def generate(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        def generate(self, request, seed, on_progress, should_cancel):  # type: ignore[no-untyped-def]
             nonlocal active, peak
             with lock:
                 active += 1
                 peak = max(peak, active)
+            order.append(seed)
             try:
                 threading.Event().wait(0.02)
-                return super().generate(*args, **kwargs)
+                return super().generate(request, seed, on_progress, should_cancel)
             finally:
                 with lock:
                     active -= 1
 
     service, images = make_service(CountingBackend())
 
-    async def many() -> None:
-        request = GenerationRequest(prompt="x", num_inference_steps=2, width=64, height=64)
-        jobs = await asyncio.gather(*(service.generate(request) for _ in range(5)))
+    async def scenario() -> None:
+        jobs = await asyncio.gather(
+            *(service.generate(small(seed=n, num_inference_steps=2)) for n in range(5))
+        )
         assert all(job.status is JobStatus.SUCCEEDED for job in jobs)
 
-    asyncio.run(many())
+    run(service, scenario)
     assert peak == 1
+    assert order == [0, 1, 2, 3, 4]
     assert len(images.saved) == 5
+
+
+def test_queue_positions_and_exact_number_rejected_when_full() -> None:
+    backend = FakeBackend(hold=threading.Event())
+    service, _ = make_service(backend, max_queue=3)
+
+    async def scenario() -> None:
+        first = service.submit(small())
+        await until(lambda: first.status is JobStatus.RUNNING)
+        accepted, rejected = [], []
+        for _ in range(8):
+            try:
+                accepted.append(service.submit(small()))
+            except QueueFull as error:
+                rejected.append(error.retry_after_seconds)
+        assert (len(accepted), len(rejected)) == (3, 5)
+        assert all(seconds >= 1 for seconds in rejected)
+        waiting = accepted
+        assert [service.queue_position(job) for job in waiting] == [1, 2, 3]
+        assert service.queue_position(first) is None
+        service.cancel(waiting[0].id)
+        assert waiting[0].status is JobStatus.CANCELLED
+        assert [service.queue_position(job) for job in waiting[1:]] == [1, 2]
+        assert service.health().queued == 2
+        assert service.health().running == 1
+        assert backend.hold is not None
+        backend.hold.set()
+        for job in waiting[1:]:
+            await service.wait(job)
+        assert [job.status for job in waiting[1:]] == [JobStatus.SUCCEEDED] * 2
+
+    run(service, scenario)
+    assert len(backend.calls) == 3
+
+
+def test_cancel_running_job_stops_it_and_writes_nothing() -> None:
+    backend = FakeBackend(hold=threading.Event())
+    service, images = make_service(backend)
+
+    async def scenario() -> None:
+        job = service.submit(small())
+        await until(lambda: job.status is JobStatus.RUNNING)
+        service.cancel(job.id)
+        await service.wait(job)
+        assert job.status is JobStatus.CANCELLED
+        with pytest.raises(InvalidTransition):
+            service.cancel(job.id)
+        with pytest.raises(JobNotFound):
+            service.cancel("nope")
+
+    run(service, scenario)
+    assert images.saved == {}
+
+
+def test_events_arrive_in_order_with_exactly_one_final_event() -> None:
+    backend = FakeBackend(hold=threading.Event())
+    service, _ = make_service(backend)
+
+    async def scenario() -> None:
+        blocker = service.submit(small())
+        await until(lambda: blocker.status is JobStatus.RUNNING)
+        job = service.submit(small(num_inference_steps=3))
+        seen: list[JobEvent] = []
+
+        async def collect() -> None:
+            async for event in service.subscribe(job.id):
+                seen.append(event)
+
+        collector = asyncio.create_task(collect())
+        await asyncio.sleep(0.05)
+        assert backend.hold is not None
+        backend.hold.set()
+        await asyncio.wait_for(collector, 5)
+        kinds = [event.kind for event in seen]
+        assert kinds[0] == "queued" and seen[0].data == {"queue_position": 1}
+        assert kinds[-1] == "succeeded"
+        assert sum(kind in {"succeeded", "failed", "cancelled"} for kind in kinds) == 1
+        progress = [event.data["step"] for event in seen if event.kind == "progress"]
+        assert progress == [1, 2, 3]
+        assert kinds.index("started") < kinds.index("progress")
+        late = [event.kind async for event in service.subscribe(job.id)]
+        assert late == ["succeeded"]
+
+    run(service, scenario)
+
+
+def test_abandoned_queued_job_is_cancelled_running_one_finishes() -> None:
+    backend = FakeBackend(hold=threading.Event())
+    service, _ = make_service(backend)
+
+    async def scenario() -> None:
+        running = service.submit(small())
+        await until(lambda: running.status is JobStatus.RUNNING)
+        queued = service.submit(small())
+        service.abandon(queued)
+        service.abandon(running)
+        assert queued.status is JobStatus.CANCELLED
+        assert backend.hold is not None
+        backend.hold.set()
+        await service.wait(running)
+        assert running.status is JobStatus.SUCCEEDED
+        assert [job.id for job in service.recent_jobs()] == [queued.id, running.id]
+
+    run(service, scenario)
+
+
+def test_stop_refuses_new_work_and_cancels_what_is_left() -> None:
+    backend = FakeBackend(hold=threading.Event())
+    service, images = make_service(backend)
+    jobs = []
+
+    async def scenario() -> None:
+        jobs.append(service.submit(small()))
+        await until(lambda: jobs[0].status is JobStatus.RUNNING)
+        jobs.append(service.submit(small()))
+
+    run(service, scenario)
+    assert [job.status for job in jobs] == [JobStatus.CANCELLED, JobStatus.CANCELLED]
+    assert images.saved == {}
+    with pytest.raises(ServiceUnavailable, match="shutting down"):
+        service.submit(GenerationRequest(prompt="x"))
 
 
 def test_health_reports_device_target_active_and_fallback() -> None:
     backend = FakeBackend(fallback_reason="GPU not found")
     service, _ = make_service(backend)
     report = service.health()
-    assert report.ready and report.status == "ok"
+    assert report.ready
+    assert report.status == "ok"
     assert (report.device.target, report.device.active, report.device.fallback_reason) == (
         "GPU",
         "CPU",

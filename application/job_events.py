@@ -1,0 +1,66 @@
+"""Per-job event streams: subscribers get the current state first, then every change.
+
+Events are published on the event loop only; the worker thread hands them over
+with ``call_soon_threadsafe``. A subscriber that falls behind loses old
+progress events, never the final one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+FINAL_EVENTS = frozenset({"succeeded", "failed", "cancelled"})
+_SUBSCRIBER_BUFFER = 64
+
+
+@dataclass(frozen=True)
+class JobEvent:
+    kind: str
+    """queued, started, progress, preview, succeeded, failed or cancelled."""
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_final(self) -> bool:
+        return self.kind in FINAL_EVENTS
+
+
+class JobEventBroker:
+    def __init__(self) -> None:
+        self._subscribers: dict[str, set[asyncio.Queue[JobEvent]]] = {}
+
+    def publish(self, job_id: str, event: JobEvent) -> None:
+        for queue in self._subscribers.get(job_id, ()):
+            if queue.full() and not event.is_final:
+                continue
+            if queue.full():
+                queue.get_nowait()  # make room: the final event must arrive
+            queue.put_nowait(event)
+        if event.is_final:
+            self._subscribers.pop(job_id, None)
+
+    def subscribe(self, job_id: str, current: JobEvent) -> AsyncIterator[JobEvent]:
+        """``current`` (the job's state now), then every event until the final one.
+
+        The subscription is registered before this returns, so nothing published
+        after ``current`` was taken can be missed.
+        """
+        queue: asyncio.Queue[JobEvent] = asyncio.Queue(_SUBSCRIBER_BUFFER)
+        if not current.is_final:
+            self._subscribers.setdefault(job_id, set()).add(queue)
+        return self._drain(job_id, queue, current)
+
+    async def _drain(
+        self, job_id: str, queue: asyncio.Queue[JobEvent], current: JobEvent
+    ) -> AsyncIterator[JobEvent]:
+        try:
+            yield current
+            while not current.is_final:
+                current = await queue.get()
+                yield current
+        finally:
+            subscribers = self._subscribers.get(job_id)
+            if subscribers is not None:
+                subscribers.discard(queue)

@@ -1,0 +1,53 @@
+"""What happens to one job inside the worker thread: render every image, then store them.
+
+Images are written only after the whole batch rendered and no stop was asked
+for, so a cancelled or timed-out job leaves no file behind.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from application.image_metadata import parameters_text
+from application.ports import ImageBackend, ImageStore, RenderedImage
+from domain.errors import GenerationCancelled
+from domain.job import ImageRef, Job
+
+JobProgress = Callable[[int, int], None]
+"""Progress over the whole job: ``(step, total)`` counted across every image of a batch."""
+
+
+def render_and_store(
+    backend: ImageBackend,
+    images: ImageStore,
+    job: Job,
+    stop: threading.Event,
+    on_progress: JobProgress,
+    model_name: str = "",
+) -> list[ImageRef]:
+    request = job.request
+    seeds = request.image_seeds(job.seed)
+    steps = request.num_inference_steps
+    total = steps * len(seeds)
+    rendered: list[RenderedImage] = []
+    for index, seed in enumerate(seeds):
+        offset = index * steps
+
+        def image_progress(step: int, _steps: int, offset: int = offset) -> None:
+            on_progress(offset + step, total)
+
+        rendered.append(backend.generate(request, seed, image_progress, stop.is_set))
+        if stop.is_set():
+            raise GenerationCancelled("Stopped before the batch was complete.")
+    refs: list[ImageRef] = []
+    for index, image in enumerate(rendered):
+        if stop.is_set():
+            for ref in refs:
+                images.delete(ref.name)
+            raise GenerationCancelled("Stopped before the images were saved.")
+        name = f"{job.id}.png" if len(rendered) == 1 else f"{job.id}-{index}.png"
+        chunks = {"parameters": parameters_text(request, image.seed, model_name)}
+        images.save(name, image, chunks)
+        refs.append(ImageRef(name=name, seed=image.seed, width=image.width, height=image.height))
+    return refs

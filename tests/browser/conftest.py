@@ -1,0 +1,76 @@
+"""Fixtures for the browser tests: one mock server per module, one Chromium per session.
+
+Playwright's own browser downloads are not used: the tests drive the system's
+Chromium (Debian's `chromium` package) and skip when it is not installed.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Error, Page, ViewportSize, sync_playwright
+
+from tests.support.live_server import LiveServer, live_server
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+DESKTOP: ViewportSize = {"width": 1280, "height": 800}
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    path = shutil.which("chromium")
+    if path is None:
+        pytest.skip(
+            "Chromium is not installed (apt-get install -y chromium); browser tests skipped"
+        )
+    return path
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path: str) -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture(scope="module")
+def ui_server(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    tmp_path = tmp_path_factory.mktemp("ui")
+    env = {
+        "USE_MOCKS": "true",
+        "GENERATED_DIR": str(tmp_path / "generated"),
+        "MODEL_DIR": str(tmp_path / "models"),
+    }
+    with live_server(env=env, log_path=tmp_path / "server.log") as server:
+        yield server
+
+
+@pytest.fixture
+def page(browser: Browser, ui_server: LiveServer) -> Iterator[Page]:
+    """A fresh desktop-sized page on the live server; uncaught page errors fail the test."""
+    context = browser.new_context(base_url=ui_server.base_url, viewport=DESKTOP)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page_errors: list[Error] = []
+
+    def on_page_error(error: Error) -> None:
+        page_errors.append(error)
+
+    page.on("pageerror", on_page_error)
+    try:
+        yield page
+    finally:
+        context.close()
+    assert not page_errors, f"uncaught errors in the page: {page_errors}"
