@@ -56,6 +56,7 @@ def create_app(
         model_store,
         device_target=settings.openvino_device,
         timeout_seconds=settings.inference_timeout_seconds,
+        max_queue=settings.max_queue,
     )
 
     async def attach_backend() -> None:

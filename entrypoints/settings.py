@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["console", "json"] = "console"
     inference_timeout_seconds: float = Field(default=300.0, gt=0)
+    max_queue: int = Field(default=16, ge=1, le=1000)
 
     @field_validator("openvino_device", mode="before")
     @classmethod

@@ -1,0 +1,148 @@
+"""The job API through the app, on a controllable fake backend."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from entrypoints.app import create_app
+from tests.conftest import make_settings
+from tests.support.fakes import FakeBackend
+
+SMALL = {"prompt": "x", "width": 64, "height": 64}
+
+
+@pytest.fixture
+def held_backend() -> FakeBackend:
+    return FakeBackend(hold=threading.Event())
+
+
+@pytest.fixture
+def client(tmp_path: Path, held_backend: FakeBackend) -> Iterator[TestClient]:
+    app = create_app(make_settings(tmp_path, max_queue=2), backend=held_backend)
+    with TestClient(app, base_url="http://127.0.0.1") as test_client:
+        yield test_client
+    assert held_backend.hold is not None
+    held_backend.hold.set()
+
+
+def wait_for_status(client: TestClient, job_id: str, status: str) -> dict[str, object]:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        body: dict[str, object] = client.get(f"/jobs/{job_id}").json()
+        if body["status"] == status:
+            return body
+        time.sleep(0.02)
+    raise AssertionError(f"job {job_id} never became {status}")
+
+
+def read_events(client: TestClient, job_id: str) -> list[tuple[str, dict[str, object]]]:
+    events: list[tuple[str, dict[str, object]]] = []
+    kind = ""
+    with client.stream("GET", f"/jobs/{job_id}/events") as stream:
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        for line in stream.iter_lines():
+            if line.startswith("event:"):
+                kind = line.split(":", 1)[1].strip()
+            elif line.startswith("data:"):
+                events.append((kind, json.loads(line.split(":", 1)[1])))
+    return events
+
+
+def test_job_lifecycle_over_http(client: TestClient, held_backend: FakeBackend) -> None:
+    created = client.post("/jobs", json={**SMALL, "seed": 3, "num_inference_steps": 4})
+    assert created.status_code == 202
+    job = created.json()
+    assert created.headers["location"] == f"/jobs/{job['job_id']}"
+    assert job["status"] in {"queued", "running"}
+    assert job["urls"] == {
+        "self": f"/jobs/{job['job_id']}",
+        "events": f"/jobs/{job['job_id']}/events",
+    }
+    running = wait_for_status(client, job["job_id"], "running")
+    assert running["queue_position"] is None
+    assert held_backend.hold is not None
+    held_backend.hold.set()
+    done = wait_for_status(client, job["job_id"], "succeeded")
+    assert done["progress"] == {"step": 4, "total": 4}
+    assert done["images"] == [{"url": done["image_url"], "seed": 3, "width": 64, "height": 64}]
+    assert done["error"] is None
+    listed = client.get("/jobs").json()["jobs"]
+    assert [entry["job_id"] for entry in listed] == [job["job_id"]]
+    conflict = client.delete(f"/jobs/{job['job_id']}")
+    assert conflict.status_code == 409
+    assert conflict.json()["error"]["type"] == "conflict"
+
+
+def test_unknown_job_is_404(client: TestClient) -> None:
+    for response in (
+        client.get("/jobs/nope"),
+        client.delete("/jobs/nope"),
+        client.get("/jobs/nope/events"),
+    ):
+        assert response.status_code == 404
+        assert response.json()["error"]["type"] == "not_found"
+
+
+def test_queue_full_is_429_with_retry_after_and_exact_count(client: TestClient) -> None:
+    first = client.post("/jobs", json=SMALL).json()
+    wait_for_status(client, first["job_id"], "running")
+    statuses = [client.post("/jobs", json=SMALL).status_code for _ in range(6)]
+    assert statuses == [202, 202, 429, 429, 429, 429]
+    rejected = client.post("/image", json=SMALL)
+    assert rejected.status_code == 429
+    assert int(rejected.headers["retry-after"]) >= 1
+    assert "queue is full" in rejected.json()["error"]["message"]
+    assert client.get("/health").json()["queue"] == {"queued": 2, "running": 1}
+
+
+def test_cancel_queued_and_running_jobs(client: TestClient, held_backend: FakeBackend) -> None:
+    running = client.post("/jobs", json=SMALL).json()
+    wait_for_status(client, running["job_id"], "running")
+    queued = client.post("/jobs", json=SMALL).json()
+    assert queued["queue_position"] == 1
+    cancelled = client.delete(f"/jobs/{queued['job_id']}")
+    assert cancelled.status_code == 200
+    assert cancelled.json()["status"] == "cancelled"
+    stopped = client.delete(f"/jobs/{running['job_id']}")
+    assert stopped.json()["status"] == "cancelled"
+    assert stopped.json()["images"] == []
+    assert held_backend.calls and len(held_backend.calls) == 1
+
+
+def test_events_stream_ends_after_one_final_event(
+    client: TestClient, held_backend: FakeBackend
+) -> None:
+    blocker = client.post("/jobs", json=SMALL).json()
+    wait_for_status(client, blocker["job_id"], "running")
+    job = client.post("/jobs", json={**SMALL, "num_inference_steps": 3}).json()
+    assert held_backend.hold is not None
+    threading.Timer(0.3, held_backend.hold.set).start()
+    events = read_events(client, job["job_id"])
+    kinds = [kind for kind, _ in events]
+    assert kinds[0] == "queued"
+    assert events[0][1] == {"queue_position": 1}
+    assert kinds[-1] == "succeeded"
+    assert [data["step"] for kind, data in events if kind == "progress"] == [1, 2, 3]
+    assert sum(kind in {"succeeded", "failed", "cancelled"} for kind in kinds) == 1
+    late = read_events(client, job["job_id"])
+    assert [kind for kind, _ in late] == ["succeeded"]
+
+
+def test_failed_job_reports_its_error(tmp_path: Path) -> None:
+    backend = FakeBackend(error=RuntimeError("device lost at /dev/dri/card0"))
+    with TestClient(
+        create_app(make_settings(tmp_path), backend=backend), base_url="http://127.0.0.1"
+    ) as client:
+        job = client.post("/jobs", json=SMALL).json()
+        failed = wait_for_status(client, job["job_id"], "failed")
+    error = failed["error"]
+    assert isinstance(error, dict)
+    assert error["type"] == "generation_failed"
+    assert "/dev/dri" not in error["message"]
