@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 COMPONENTS = ("text_encoder", "unet", "vae_decoder")
@@ -39,3 +42,55 @@ def pipeline_class(directory: Path) -> str | None:
         return None
     name = data.get("_class_name") if isinstance(data, dict) else None
     return name if isinstance(name, str) else None
+
+
+# What the last download fetched, kept beside the model so that a later check can compare
+# sizes with the hub's listing without asking the hub again.
+MANIFEST_NAME = ".download-manifest.json"
+
+
+@dataclass(frozen=True)
+class DownloadManifest:
+    repo_id: str
+    revision: str
+    commit: str
+    ignore_patterns: tuple[str, ...]
+    files: dict[str, int | None]  # path -> size in the hub's listing (None when not listed)
+    complete: bool  # False while a download is running or after it failed
+
+
+def read_manifest(directory: Path) -> DownloadManifest | None:
+    """The manifest in ``directory``, or None if absent or unreadable (then sizes are unknown)."""
+    try:
+        data = json.loads((directory / MANIFEST_NAME).read_text(encoding="utf-8"))
+        files = data["files"]
+        return DownloadManifest(
+            repo_id=str(data["repo_id"]),
+            revision=str(data["revision"]),
+            commit=str(data["commit"]),
+            ignore_patterns=tuple(str(p) for p in data["ignore_patterns"]),
+            files={str(k): (int(v) if v is not None else None) for k, v in files.items()},
+            complete=bool(data["complete"]),
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def write_manifest(directory: Path, manifest: DownloadManifest) -> None:
+    """Replace the manifest atomically, so a crash never leaves half a manifest."""
+    directory.mkdir(parents=True, exist_ok=True)
+    payload = asdict(manifest)
+    payload["ignore_patterns"] = list(manifest.ignore_patterns)
+    temporary = directory / f"{MANIFEST_NAME}.tmp"
+    temporary.write_text(json.dumps(payload, indent=1, sort_keys=True), encoding="utf-8")
+    os.replace(temporary, directory / MANIFEST_NAME)
+
+
+def damaged_files(directory: Path, expected: Mapping[str, int | None]) -> list[str]:
+    """Files of ``expected`` that are absent or, where a size is known, not that size."""
+    damaged = []
+    for relative, size in expected.items():
+        path = directory / relative
+        if not path.is_file() or (size is not None and path.stat().st_size != size):
+            damaged.append(relative)
+    return damaged

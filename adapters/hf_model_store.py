@@ -1,0 +1,302 @@
+"""The model store backed by the Hugging Face hub: plain files in MODEL_DIR.
+
+huggingface_hub is imported only inside ``download()``: ``status()`` and an up-to-date
+folder never load it and never open a socket.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import shutil
+import sys
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from adapters.model_layout import (
+    EXCLUDED_PATTERNS,
+    REQUIRED_FILES,
+    DownloadManifest,
+    damaged_files,
+    missing_files,
+    read_manifest,
+    write_manifest,
+)
+from application.ports import ModelStatus
+from domain.errors import ModelDownloadFailed
+
+_log = logging.getLogger(__name__)
+
+DownloadProgress = Callable[[int, int], None]
+"""Called with ``(done_bytes, total_bytes)`` from download worker threads; must not raise."""
+
+DEFAULT_ENDPOINT = "https://huggingface.co"
+
+
+def enable_offline_mode() -> None:
+    """Forbid every hub request from now on in this process (``HF_HUB_OFFLINE=1``).
+
+    huggingface_hub reads the variable once, at import, into ``constants.HF_HUB_OFFLINE``,
+    and its HTTP hook consults that attribute before each request: set both, so the switch
+    holds whether the library is already imported or is imported later (diffusers,
+    transformers and optimum copy the variable when they are imported).
+    """
+    _set_offline(True)
+
+
+def disable_offline_mode() -> None:
+    """Allow hub requests again, e.g. before a download the user asked for."""
+    _set_offline(False)
+
+
+def _set_offline(offline: bool) -> None:
+    os.environ["HF_HUB_OFFLINE"] = "1" if offline else "0"
+    if "huggingface_hub.constants" in sys.modules:  # else the import will read the variable
+        from huggingface_hub import constants
+
+        constants.HF_HUB_OFFLINE = offline
+
+
+class HuggingFaceModelStore:
+    def __init__(
+        self,
+        repo_id: str,
+        directory: Path,
+        token: str | None,
+        endpoint: str | None = None,
+        revision: str = "main",
+        on_progress: DownloadProgress | None = None,
+        include_safety_checker: bool = False,
+    ) -> None:
+        self._repo_id = repo_id
+        self._directory = directory
+        self._token = token
+        self._endpoint = (endpoint or DEFAULT_ENDPOINT).rstrip("/")
+        self._revision = revision
+        self._on_progress = on_progress
+        self._ignore = tuple(
+            p for p in EXCLUDED_PATTERNS if not (include_safety_checker and "safety_checker" in p)
+        )
+        self._lock = threading.Lock()
+
+    def status(self) -> ModelStatus:
+        """Check the engine's files against the last download's sizes; no network, no hub import.
+
+        Without a manifest (files copied in by hand) sizes are unknown: present and
+        non-empty is all that can be checked.
+        """
+        manifest = read_manifest(self._directory)
+        if manifest is not None and not self._describes_this_model(manifest):
+            missing: list[str] | tuple[str, ...] = REQUIRED_FILES  # another model's folder
+        else:
+            listed = manifest.files if manifest is not None else {}
+            known = {path: size for path, size in listed.items() if size is not None}
+            missing = missing_files(self._directory, known or None)
+        return ModelStatus(
+            self._repo_id, self._directory, cached=not missing, missing=tuple(missing)
+        )
+
+    def download(self, force: bool = False) -> ModelStatus:
+        """Fetch missing or damaged files (all when ``force``); offline no-op when complete."""
+        with self._lock:  # one download at a time per store
+            if not force and self._up_to_date():
+                return self.status()
+            return self._fetch_or_explain(force)
+
+    def _fetch_or_explain(self, force: bool) -> ModelStatus:
+        try:
+            return self._fetch(force)
+        except Exception as error:
+            failure = error if isinstance(error, ModelDownloadFailed) else self._explain(error)
+            if failure is None:
+                raise
+            staged = read_manifest(self._directory) is None and self.status().cached
+            if failure.kind == "unreachable" and staged and not force:
+                # Files copied in by hand cannot be checked offline, but they are all there.
+                _log.warning("model hub unreachable; using the staged model unverified")
+                return self.status()
+            raise failure from (None if failure is error else error)
+
+    def _describes_this_model(self, manifest: DownloadManifest) -> bool:
+        revision_matches = self._revision in (manifest.revision, manifest.commit)
+        return manifest.repo_id == self._repo_id and revision_matches
+
+    def _up_to_date(self) -> bool:
+        """The last download finished, for this model, and every file it fetched is intact."""
+        manifest = read_manifest(self._directory)
+        return (
+            manifest is not None
+            and manifest.complete
+            and self._describes_this_model(manifest)
+            and manifest.ignore_patterns == self._ignore
+            and not damaged_files(self._directory, manifest.files)
+        )
+
+    def _fetch(self, force: bool) -> ModelStatus:
+        from huggingface_hub import HfApi, constants, snapshot_download
+        from huggingface_hub.utils._paths import filter_repo_objects
+
+        # Unless telemetry is off, 1.x builds each user-agent by fetching the "agent harness"
+        # list from the endpoint read at import (huggingface.co, not `endpoint`): a request
+        # to a third host that a private service must not make.
+        constants.HF_HUB_DISABLE_TELEMETRY = True
+        # False, not None: never fall back to a token saved by `hf auth login` (whose OAuth
+        # refresh may itself call the network); the service's settings are the one source.
+        token: str | bool = self._token or False
+        info = HfApi(endpoint=self._endpoint, token=token).model_info(
+            self._repo_id, revision=self._revision, files_metadata=True
+        )
+        listing = {s.rfilename: s.size for s in info.siblings or []}
+        wanted = {
+            p: listing[p] for p in filter_repo_objects(listing, ignore_patterns=list(self._ignore))
+        }
+        if absent := [path for path in REQUIRED_FILES if path not in wanted]:
+            raise ModelDownloadFailed(
+                "not_found",
+                f"{self._repo_id} has no {', '.join(absent)}: it is not an OpenVINO Stable "
+                "Diffusion export; set MODEL_REPO_ID to one, such as "
+                "OpenVINO/stable-diffusion-v1-5-int8-ov.",
+            )
+        damaged = damaged_files(self._directory, wanted)
+        stale = list(wanted) if force else damaged
+        self._check_free_space(wanted, stale)
+        manifest = DownloadManifest(
+            self._repo_id, self._revision, str(info.sha), self._ignore, wanted, complete=False
+        )
+        write_manifest(self._directory, manifest)
+        # huggingface_hub trusts an existing file whose bookkeeping names the same commit,
+        # without checking its size: delete damaged files so that they are fetched again.
+        # (Intact files stay until huggingface_hub replaces them, even when forced.)
+        for path in damaged:
+            (self._directory / path).unlink(missing_ok=True)
+        planned = sum(size or 0 for path, size in wanted.items() if path in stale)
+        snapshot_download(
+            self._repo_id,
+            revision=info.sha,  # pinned: every file comes from the commit just listed
+            local_dir=self._directory,
+            token=token,
+            endpoint=self._endpoint,
+            ignore_patterns=list(self._ignore),
+            force_download=force,
+            tqdm_class=_progress_class(self._on_progress, planned),
+        )
+        if still := damaged_files(self._directory, wanted):
+            raise ModelDownloadFailed(
+                "incomplete",
+                f"The download of {self._repo_id} is incomplete ({', '.join(still[:3])}"
+                f"{' ...' if len(still) > 3 else ''} missing or the wrong size): run the "
+                "download again; only the damaged files are fetched.",
+            )
+        write_manifest(self._directory, replace(manifest, complete=True))
+        if self._on_progress is not None and planned:
+            self._on_progress(planned, planned)
+        return self.status()
+
+    def _check_free_space(self, wanted: Mapping[str, int | None], stale: list[str]) -> None:
+        """Fail before fetching a gigabyte that cannot fit, rather than mid-way."""
+        needed = 0
+        for path in stale:
+            target = self._directory / path
+            needed += (wanted[path] or 0) - (target.stat().st_size if target.is_file() else 0)
+        self._directory.mkdir(parents=True, exist_ok=True)
+        free = shutil.disk_usage(self._directory).free
+        if needed > free:
+            raise self._disk_full(f"free {(needed - free) / 1e9:.1f} GB more")
+
+    def _disk_full(self, need: str = "free some space") -> ModelDownloadFailed:
+        return ModelDownloadFailed(
+            "disk_full",
+            f"Not enough disk space in {self._directory} for {self._repo_id}: {need} or set "
+            "MODEL_DIR to a larger disk, then run the download again.",
+        )
+
+    def _explain(self, error: BaseException) -> ModelDownloadFailed | None:
+        """The one-line failure for ``error`` or the first of its causes we recognise.
+
+        The whole chain is searched: huggingface_hub wraps errors (a forced download
+        re-raises a ValueError from the hub's answer).
+        """
+        import httpx
+        from huggingface_hub import errors as hub
+
+        repo, url, fail = self._repo_id, self._endpoint, ModelDownloadFailed
+        stage = (
+            f"The service works offline once the model is staged: copy the files of {repo} "
+            f"into {self._directory} (MODEL_DIR), or run `make download` on a connected "
+            "machine and copy that folder."
+        )
+        causes: list[BaseException] = []
+        current: BaseException | None = error
+        while current is not None and current not in causes:
+            causes.append(current)
+            current = current.__cause__ or current.__context__
+        for cause in causes:
+            code = cause.response.status_code if isinstance(cause, hub.HfHubHTTPError) else 0
+            if isinstance(cause, hub.GatedRepoError) or (
+                code in (401, 403) and not isinstance(cause, hub.RepositoryNotFoundError)
+            ):
+                why = (
+                    "the token in HUGGINGFACE_TOKEN was refused"
+                    if self._token
+                    else "no token is set"
+                )
+                return fail(
+                    "gated",
+                    f"{repo} is gated and {why}: accept its licence at {url}/"
+                    f"{repo} while logged in, then set HUGGINGFACE_TOKEN to a read "
+                    "token of that account.",
+                )
+            if isinstance(cause, hub.RevisionNotFoundError):
+                return fail("not_found", f"Revision '{self._revision}' does not exist in {repo}.")
+            if isinstance(cause, hub.RepositoryNotFoundError):
+                return fail(
+                    "not_found",
+                    f"Repository {repo} was not found on {url}: check "
+                    "MODEL_REPO_ID (a private one also needs HUGGINGFACE_TOKEN).",
+                )
+            if isinstance(cause, hub.OfflineModeIsEnabled):
+                why = "offline mode is on (HF_HUB_OFFLINE=1); unset it to download"
+                return fail("unreachable", f"Cannot download {repo}: {why}. {stage}")
+            if isinstance(cause, (httpx.TransportError, hub.LocalEntryNotFoundError)):
+                return fail("unreachable", f"Cannot reach the model hub at {url}. {stage}")
+            if code:  # 5xx, 429 and the like: the hub is there but not serving
+                return fail("unreachable", f"The model hub at {url} answered HTTP {code}. {stage}")
+            if isinstance(cause, OSError) and cause.errno == errno.ENOSPC:
+                return self._disk_full()
+            if isinstance(cause, OSError) and "Consistency check failed" in str(cause):
+                return fail(
+                    "incomplete",
+                    f"A file of {repo} arrived truncated: run the "
+                    "download again; only the damaged files are fetched.",
+                )
+            if isinstance(cause, PermissionError):
+                return fail("incomplete", f"Cannot write into {self._directory}: {cause.strerror}.")
+        return None
+
+
+def _progress_class(report: DownloadProgress | None, planned: int) -> type[Any]:
+    """A silent tqdm for snapshot_download that forwards its byte counts to ``report``."""
+    from huggingface_hub.utils.tqdm import tqdm as hf_tqdm
+
+    lock = threading.Lock()
+
+    class _Reporter(hf_tqdm):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs["disable"] = True  # never draw: the caller decides how to show progress
+            self._counts_bytes = kwargs.get("unit") == "B"  # not the bar counting files
+            self._done = 0
+            super().__init__(*args, **kwargs)  # type: ignore[no-untyped-call]
+
+        def update(self, n: float | None = 1) -> bool | None:
+            if report is not None and self._counts_bytes and n:
+                with lock:  # worker threads update the shared byte bar concurrently
+                    self._done += int(n)
+                    done, total = self._done, max(planned, int(self.total or 0), self._done)
+                report(done, total)
+            return super().update(n)  # type: ignore[no-any-return]
+
+    return _Reporter

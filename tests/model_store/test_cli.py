@@ -1,0 +1,72 @@
+"""`python download_models.py` end to end, in a subprocess, against the fake hub."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from entrypoints.settings import PROJECT_ROOT
+from tests.model_store.conftest import REPO_ID
+from tests.support.fake_hub import FakeHub
+
+
+def run_cli(
+    hub: FakeHub, model_dir: Path, *args: str, **extra: str
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("HF_", "HUGGINGFACE_", "MODEL_"))}  # fmt: skip
+    env.update(
+        MODEL_DIR=str(model_dir),
+        MODEL_REPO_ID=REPO_ID,
+        HF_ENDPOINT=hub.url,
+        HF_HUB_DISABLE_XET="1",
+        NO_PROXY="127.0.0.1,localhost",
+        **extra,
+    )
+    return subprocess.run(
+        [sys.executable, "download_models.py", *args],
+        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+
+def test_download_then_nothing_to_do(hub: FakeHub, model_dir: Path) -> None:
+    first = run_cli(hub, model_dir)
+
+    assert first.returncode == 0, first.stderr
+    assert str(model_dir) in first.stdout
+    assert (model_dir / "unet/openvino_model.bin").is_file()
+    assert not (model_dir / "safety_checker").exists()
+
+    hub.clear()
+    second = run_cli(hub, model_dir)
+
+    assert second.returncode == 0, second.stderr
+    assert hub.requests == []
+
+
+def test_force_and_token(hub: FakeHub, model_dir: Path) -> None:
+    assert run_cli(hub, model_dir).returncode == 0
+    hub.clear()
+
+    forced = run_cli(hub, model_dir, "--force", HUGGINGFACE_TOKEN="hf_cli_secret")
+
+    assert forced.returncode == 0, forced.stderr
+    assert any("/resolve/" in p for p in hub.requested_paths("GET"))
+    assert {r.headers.get("authorization") for r in hub.requests} == {"Bearer hf_cli_secret"}, [
+        (r.method, r.path, r.headers) for r in hub.requests if "authorization" not in r.headers
+    ]
+    assert "hf_cli_secret" not in forced.stdout + forced.stderr
+
+
+def test_gated_exits_non_zero_with_one_clear_line(hub: FakeHub, model_dir: Path) -> None:
+    hub.mode = "gated"
+
+    result = run_cli(hub, model_dir)
+
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ") and "gated" in lines[0]
+    assert "HUGGINGFACE_TOKEN" in lines[0]
