@@ -8,6 +8,8 @@ for model output. Same request and seed, same bytes.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
+from types import MappingProxyType
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -23,6 +25,7 @@ class MockBackend:
     is_mock = True
     fallback_reason: str | None = None
     schedulers = SCHEDULERS
+    provenance: Mapping[str, str] = MappingProxyType({"engine": "mock", "scheduler": "none"})
 
     def generate(
         self,

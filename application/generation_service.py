@@ -14,22 +14,25 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
 import structlog
 
 from application.health import DeviceReport, HealthReport
+from application.history import History
 from application.job_events import JobEvent, JobEventBroker
 from application.job_queue import JobQueue
 from application.job_runner import render_and_store
-from application.ports import ImageBackend, ImageStore, ModelStore
+from application.ports import ImageBackend, ImageStore, ModelStatus, ModelStore
 from domain.errors import (
     GenerationCancelled,
     GenerationFailed,
     GenerationTimeout,
+    ImageNotFound,
     InvalidTransition,
+    JobNotFound,
     QueueFull,
     ServiceUnavailable,
     UnsupportedOption,
@@ -51,6 +54,7 @@ class GenerationService:
         self,
         image_store: ImageStore,
         model_store: ModelStore,
+        history: History,
         *,
         device_target: str,
         timeout_seconds: float,
@@ -61,6 +65,7 @@ class GenerationService:
     ) -> None:
         self._images = image_store
         self._models = model_store
+        self._history = history
         self._device_target = device_target
         self._timeout = timeout_seconds
         self._clock = clock
@@ -104,6 +109,12 @@ class GenerationService:
             queued=len(self._queue.waiting),
             running=1 if self._running is not None else 0,
         )
+
+    def recover_history(self) -> None:
+        """Rebuild history from disk (blocking file reads: call it from a thread)."""
+        for job in reversed(self._history.recover(self._clock())):
+            self._queue.remember(job)
+        self._history.apply_retention(self._clock())
 
     async def start(self) -> None:
         if self._worker_task is None:
@@ -201,7 +212,23 @@ class GenerationService:
     # Queries --------------------------------------------------------------
 
     def get(self, job_id: str) -> Job:
-        return self._queue.get(job_id)
+        try:
+            return self._queue.get(job_id)
+        except JobNotFound:
+            try:
+                return self._history.get(job_id)
+            except ImageNotFound:
+                raise JobNotFound(f"No job {job_id}.") from None
+
+    def images(self, limit: int, before: str | None = None) -> list[Job]:
+        """Past jobs with images, newest first."""
+        return self._history.with_images(limit, before)
+
+    def image_record(self, job_id: str) -> Job:
+        return self._history.get(job_id)
+
+    async def delete_images(self, job_id: str) -> Job:
+        return await asyncio.to_thread(self._history.delete, job_id)
 
     def recent_jobs(self) -> list[Job]:
         return self._queue.recent()
@@ -246,6 +273,8 @@ class GenerationService:
         self._stops[job.id] = stop
         self._running, self._run_started = job, time.monotonic()
         job.start(self._clock(), backend.provider, backend.device, backend.is_mock)
+        model = self._models.status()
+        await asyncio.to_thread(self._history.record, job, model, backend.provenance)
         self.events.publish(job.id, JobEvent("started", {"device": backend.device}))
         log.info("job_started", job_id=job.id, device=backend.device)
         loop = asyncio.get_running_loop()
@@ -261,7 +290,7 @@ class GenerationService:
             job,
             stop,
             progress,
-            self._models.status().repo_id,
+            model,
         )
         timed_out = False
         try:
@@ -306,7 +335,16 @@ class GenerationService:
         finally:
             self._running = None
             self._stops.pop(job.id, None)
+            await asyncio.to_thread(self._record_final, job, model, backend.provenance)
             self._finish(job)
+
+    def _record_final(self, job: Job, model: ModelStatus, engine: Mapping[str, str]) -> None:
+        try:
+            self._history.record(job, model, engine)
+            self._history.apply_retention(self._clock())
+        except OSError as error:
+            # History is a convenience: a full disk must not turn a finished job into a hang.
+            log.error("history_write_failed", job_id=job.id, error=str(error))
 
     def _on_progress(self, job: Job, step: int, total: int) -> None:
         job.report_progress(step, total)

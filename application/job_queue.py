@@ -37,6 +37,11 @@ class JobQueue:
         self._wakeup.set()
         return len(self._waiting)
 
+    def remember(self, job: Job) -> None:
+        """Add a finished job from an earlier run, so `/jobs` still knows it."""
+        self._jobs[job.id] = job
+        self._forget_old()
+
     def remove_waiting(self, job: Job) -> None:
         self._waiting.remove(job)
 

@@ -7,10 +7,11 @@ for, so a cancelled or timed-out job leaves no file behind.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 
-from application.image_metadata import parameters_text
-from application.ports import ImageBackend, ImageStore, RenderedImage
+from application.image_metadata import image_text_chunks
+from application.ports import ImageBackend, ImageStore, ModelStatus, RenderedImage
 from domain.errors import GenerationCancelled
 from domain.job import ImageRef, Job
 
@@ -24,30 +25,36 @@ def render_and_store(
     job: Job,
     stop: threading.Event,
     on_progress: JobProgress,
-    model_name: str = "",
+    model: ModelStatus,
 ) -> list[ImageRef]:
     request = job.request
     seeds = request.image_seeds(job.seed)
     steps = request.num_inference_steps
     total = steps * len(seeds)
-    rendered: list[RenderedImage] = []
+    rendered: list[tuple[RenderedImage, float]] = []
     for index, seed in enumerate(seeds):
         offset = index * steps
 
         def image_progress(step: int, _steps: int, offset: int = offset) -> None:
             on_progress(offset + step, total)
 
-        rendered.append(backend.generate(request, seed, image_progress, stop.is_set))
+        started = time.perf_counter()
+        image = backend.generate(request, seed, image_progress, stop.is_set)
+        rendered.append((image, (time.perf_counter() - started) * 1000))
         if stop.is_set():
             raise GenerationCancelled("Stopped before the batch was complete.")
     refs: list[ImageRef] = []
-    for index, image in enumerate(rendered):
+    for index, (image, generation_ms) in enumerate(rendered):
         if stop.is_set():
             for ref in refs:
                 images.delete(ref.name)
             raise GenerationCancelled("Stopped before the images were saved.")
         name = f"{job.id}.png" if len(rendered) == 1 else f"{job.id}-{index}.png"
-        chunks = {"parameters": parameters_text(request, image.seed, model_name)}
+        # Mock images stay byte-identical for the same request: no timings in them.
+        timings = {} if backend.is_mock else {"generation": round(generation_ms, 1)}
+        chunks = image_text_chunks(
+            request, image.seed, model, backend.provenance, backend.device, timings
+        )
         images.save(name, image, chunks)
         refs.append(ImageRef(name=name, seed=image.seed, width=image.width, height=image.height))
     return refs

@@ -105,6 +105,7 @@ class ModelLifecycle:
             log.error("backend_load_failed", exc_info=error)
             return
         self._service.attach_backend(backend)
+        log.info("service_ready", device=backend.device, fallback_reason=backend.fallback_reason)
 
     def _missing_message(self, status: ModelStatus) -> str:
         return (

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from domain.generation_request import GenerationRequest
 
@@ -53,6 +53,10 @@ class ImageBackend(Protocol):
     def schedulers(self) -> tuple[str, ...]:
         """Scheduler names (as in ``GenerationRequest.scheduler``) this backend can run."""
 
+    @property
+    def provenance(self) -> Mapping[str, str]:
+        """What made the images, for their records: engine, versions, default scheduler."""
+
     def generate(
         self,
         request: GenerationRequest,
@@ -72,6 +76,8 @@ class ModelStatus:
     directory: Path
     cached: bool
     missing: tuple[str, ...] = ()
+    revision: str | None = None
+    """The hub commit the files came from, when known."""
 
 
 class ModelStore(Protocol):
@@ -98,3 +104,16 @@ class ImageStore(Protocol):
 
     def delete(self, name: str) -> bool:
         """Remove a stored image; False when there was none."""
+
+
+class HistoryStore(Protocol):
+    """Durable job records (JSON objects), one per job, beside the images."""
+
+    def write(self, job_id: str, record: Mapping[str, Any]) -> None:
+        """Create or replace the record atomically."""
+
+    def read_all(self) -> list[dict[str, Any]]:
+        """Every readable record, in no particular order; unreadable ones are skipped."""
+
+    def delete(self, job_id: str) -> bool:
+        """Remove a record; False when there was none."""

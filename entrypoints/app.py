@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import structlog
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
+from adapters.file_history_store import FileHistoryStore
 from adapters.file_image_store import FileImageStore
-from adapters.local_model_store import LocalModelStore
+from adapters.hf_model_store import DownloadProgress, HuggingFaceModelStore, enable_offline_mode
 from adapters.mock_backend import MockBackend
 from application.generation_service import GenerationService
+from application.history import History
+from application.model_lifecycle import LifecyclePolicy, ModelLifecycle
 from application.ports import ImageBackend, ImageStore, ModelStore
+from domain.retention import RetentionPolicy
 from entrypoints.host_guard import LOOPBACK_NAMES, HostGuardMiddleware
 from entrypoints.http_errors import EXCEPTION_HANDLERS
 from entrypoints.logging_setup import configure_logging
@@ -31,12 +35,36 @@ def allowed_hosts(settings: Settings) -> list[str]:
     return [*LOOPBACK_NAMES, *bound, *extra]
 
 
-def missing_model_message(settings: Settings, missing: tuple[str, ...]) -> str:
-    return (
-        f"The model {settings.model_repo_id} is not in {settings.model_dir} "
-        f"({len(missing)} required files missing). Run `make download`, or start with "
-        f"AUTO_DOWNLOAD_MODELS=true, or try the demo mode with USE_MOCKS=true."
+MISSING_MODEL_HINT = (
+    "Run `make download`, or start with AUTO_DOWNLOAD_MODELS=true, or try the demo mode "
+    "with USE_MOCKS=true (`make demo`)."
+)
+
+
+def hub_model_store(settings: Settings, on_progress: DownloadProgress | None = None) -> ModelStore:
+    token = settings.huggingface_token.get_secret_value() if settings.huggingface_token else None
+    return HuggingFaceModelStore(
+        settings.model_repo_id,
+        settings.model_dir,
+        token=token or None,
+        endpoint=settings.hf_endpoint,
+        on_progress=on_progress,
     )
+
+
+def openvino_loader(settings: Settings) -> Callable[[], ImageBackend]:
+    def load() -> ImageBackend:
+        # Imported here: the mock mode and the tests of the layers above need no OpenVINO.
+        from adapters.openvino_backend import load_openvino_backend
+
+        return load_openvino_backend(
+            settings.model_dir,
+            settings.openvino_device,
+            settings.ov_cache_dir,
+            settings.openvino_engine,
+        )
+
+    return load
 
 
 def create_app(
@@ -45,48 +73,61 @@ def create_app(
     backend: ImageBackend | None = None,
     model_store: ModelStore | None = None,
     image_store: ImageStore | None = None,
+    load_backend: Callable[[], ImageBackend] | None = None,
 ) -> Starlette:
     """Build the service. Tests pass fakes for any port; everything else comes from settings."""
     settings = settings or load_settings()
     configure_logging(settings.log_level, settings.log_format)
     image_store = image_store or FileImageStore(settings.generated_dir)
-    model_store = model_store or LocalModelStore(settings.model_repo_id, settings.model_dir)
+    lifecycle: ModelLifecycle | None = None
+    model_store = model_store or hub_model_store(
+        settings, lambda done, total: lifecycle.report_download(done, total) if lifecycle else None
+    )
+    history_store = FileHistoryStore(settings.generated_dir)
+    retention = RetentionPolicy(settings.retention_max_images, settings.retention_max_age_days)
     service = GenerationService(
         image_store,
         model_store,
+        History(history_store, image_store, retention),
         device_target=settings.openvino_device,
         timeout_seconds=settings.inference_timeout_seconds,
         max_queue=settings.max_queue,
     )
+    if backend is None and not settings.use_mocks:
+        lifecycle = ModelLifecycle(
+            service,
+            model_store,
+            load_backend or openvino_loader(settings),
+            LifecyclePolicy(settings.auto_download_models, MISSING_MODEL_HINT),
+            go_offline=enable_offline_mode,
+        )
+    background: set[asyncio.Task[None]] = set()
 
-    async def attach_backend() -> None:
+    async def bring_up_backend() -> None:
         if backend is not None:
             service.attach_backend(backend)
         elif settings.use_mocks:
             service.attach_backend(MockBackend())
-        else:
-            status = await asyncio.to_thread(model_store.status)
-            if not status.cached:
-                service.mark_unavailable(missing_model_message(settings, status.missing))
-            else:
-                service.mark_unavailable(
-                    "The OpenVINO backend is not part of this build yet; use USE_MOCKS=true."
-                )
+        elif lifecycle is not None:
+            # Downloading and compiling take minutes: the server answers meanwhile.
+            task = asyncio.create_task(lifecycle.start(), name="model-lifecycle")
+            background.add(task)
+            task.add_done_callback(background.discard)
+            return
         health = service.health()
-        log.info(
-            "service_ready" if health.ready else "service_degraded",
-            mock=health.mock,
-            device=health.device.active,
-            reason=health.reason,
-        )
+        log.info("service_ready", mock=health.mock, device=health.device.active)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await asyncio.to_thread(history_store.remove_partial_files)
+        await asyncio.to_thread(service.recover_history)
         await service.start()
-        await attach_backend()
+        await bring_up_backend()
         try:
             yield
         finally:
+            for task in background:
+                task.cancel()
             await service.stop()
 
     app = Starlette(

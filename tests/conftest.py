@@ -12,24 +12,12 @@ from starlette.testclient import TestClient
 from entrypoints.app import create_app
 from entrypoints.settings import Settings
 
+# Every variable a setting reads, including the aliases of the token and the hub endpoint.
 SETTING_NAMES = (
-    "USE_MOCKS",
-    "OPENVINO_DEVICE",
-    "OPENVINO_ENGINE",
-    "OV_CACHE_DIR",
-    "AUTO_DOWNLOAD_MODELS",
+    *(name.upper() for name in Settings.model_fields),
     "HUGGINGFACE_TOKEN",
     "HF_TOKEN",
     "HF_ENDPOINT",
-    "MODEL_REPO_ID",
-    "MODEL_DIR",
-    "GENERATED_DIR",
-    "HOST",
-    "PORT",
-    "ALLOWED_HOSTS",
-    "LOG_LEVEL",
-    "LOG_FORMAT",
-    "INFERENCE_TIMEOUT_SECONDS",
 )
 
 

@@ -42,7 +42,7 @@ def test_mock_server_generates_serves_logs_and_stops_cleanly(tmp_path: Path) -> 
         picture.load()
         assert (picture.format, picture.size) == ("PNG", (320, 192))
         files = sorted(p.name for p in (tmp_path / "generated").iterdir())
-        assert files == [f"{body['job_id']}.png"]
+        assert files == [f"{body['job_id']}.json", f"{body['job_id']}.png"]
         assert httpx.get(f"{server.base_url}/", timeout=10).status_code == 200
         server.process.send_signal(signal.SIGINT)
         assert server.process.wait(timeout=30) == 0

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from application.ports import CancelCheck, ModelStatus, ProgressCallback, RenderedImage
 from domain.errors import GenerationCancelled
@@ -21,6 +23,7 @@ class FakeBackend:
     is_mock: bool = False
     fallback_reason: str | None = None
     schedulers: tuple[str, ...] = SCHEDULERS
+    provenance: dict[str, str] = field(default_factory=lambda: {"engine": "fake"})
     error: Exception | None = None
     hold: threading.Event | None = None
     calls: list[tuple[GenerationRequest, int]] = field(default_factory=list)
@@ -78,3 +81,17 @@ class FakeModelStore:
         self.downloads += 1
         self.cached = True
         return self.status()
+
+
+@dataclass
+class FakeHistoryStore:
+    records: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def write(self, job_id: str, record: Mapping[str, Any]) -> None:
+        self.records[job_id] = json.loads(json.dumps(record))  # as a file would round-trip it
+
+    def read_all(self) -> list[dict[str, Any]]:
+        return [dict(record) for record in self.records.values()]
+
+    def delete(self, job_id: str) -> bool:
+        return self.records.pop(job_id, None) is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 
 from application.generation_service import GenerationService
+from application.history import History
 from application.job_events import JobEvent
 from domain.errors import (
     GenerationFailed,
@@ -23,7 +25,8 @@ from domain.errors import (
 )
 from domain.generation_request import GenerationRequest
 from domain.job import JobStatus
-from tests.support.fakes import FakeBackend, FakeImageStore, FakeModelStore
+from domain.retention import RetentionPolicy
+from tests.support.fakes import FakeBackend, FakeHistoryStore, FakeImageStore, FakeModelStore
 
 
 def small(**values: Any) -> GenerationRequest:
@@ -39,6 +42,7 @@ def make_service(
     service = GenerationService(
         images,
         FakeModelStore(),
+        History(FakeHistoryStore(), images, RetentionPolicy()),
         device_target="GPU",
         timeout_seconds=timeout,
         max_queue=max_queue,
@@ -86,8 +90,16 @@ def test_generates_and_stores_image_with_parameters() -> None:
     image, chunks = images.saved["job0.png"]
     assert (image.width, image.height, image.seed) == (64, 64, 42)
     assert chunks["parameters"] == (
-        "fox\nSteps: 20, CFG scale: 7.5, Seed: 42, Size: 64x64, Model: OpenVINO/fake-model"
+        "fox\nSteps: 20, Sampler: default, CFG scale: 7.5, Seed: 42, Size: 64x64, "
+        "Model: OpenVINO/fake-model"
     )
+    provenance = json.loads(chunks["provenance"])
+    assert provenance["request"]["prompt"] == "fox"
+    assert provenance["seed"] == 42
+    assert provenance["model"] == {"repo_id": "OpenVINO/fake-model", "revision": None}
+    assert provenance["engine"] == {"engine": "fake"}
+    assert provenance["device"] == "CPU"
+    assert provenance["timings_ms"]["generation"] >= 0
 
 
 def test_missing_seed_is_chosen_and_reported() -> None:

@@ -6,11 +6,13 @@ import threading
 import pytest
 
 from application.generation_service import GenerationService
+from application.history import History
 from application.model_lifecycle import LifecyclePolicy, ModelLifecycle
 from application.ports import ImageBackend, ModelStatus
 from domain.errors import ModelDownloadFailed, ServiceUnavailable
 from domain.generation_request import GenerationRequest
-from tests.support.fakes import FakeBackend, FakeImageStore, FakeModelStore
+from domain.retention import RetentionPolicy
+from tests.support.fakes import FakeBackend, FakeHistoryStore, FakeImageStore, FakeModelStore
 
 HINT = "Run `make download`."
 
@@ -37,7 +39,9 @@ class SlowStore(FakeModelStore):
 def make(
     store: FakeModelStore, auto: bool, load: object = None
 ) -> tuple[GenerationService, ModelLifecycle, list[str]]:
-    service = GenerationService(FakeImageStore(), store, device_target="GPU", timeout_seconds=5)
+    images = FakeImageStore()
+    history = History(FakeHistoryStore(), images, RetentionPolicy())
+    service = GenerationService(images, store, history, device_target="GPU", timeout_seconds=5)
     offline_calls: list[str] = []
 
     def load_backend() -> ImageBackend:

@@ -1,0 +1,102 @@
+"""Past jobs on disk: recorded as they start and end, rebuilt at startup, pruned by retention.
+
+A job record is written when the job starts, so a job that was running when the
+process died is found at the next start and shown as failed ("interrupted").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+import structlog
+
+from application.job_records import job_from_record, job_record
+from application.ports import HistoryStore, ImageStore, ModelStatus
+from domain.errors import ImageNotFound, InvalidTransition
+from domain.job import Job, JobError, JobStatus
+from domain.retention import RetentionPolicy, expired_jobs
+
+log = structlog.get_logger("history")
+
+INTERRUPTED = JobError("interrupted", "The service stopped while this job was running.")
+
+
+class History:
+    def __init__(self, store: HistoryStore, images: ImageStore, policy: RetentionPolicy) -> None:
+        self._store = store
+        self._images = images
+        self._policy = policy
+        self._jobs: dict[str, Job] = {}
+
+    def recover(self, now: datetime) -> list[Job]:
+        """Load every record; jobs that never finished become failed ("interrupted")."""
+        for record in self._store.read_all():
+            job = job_from_record(record)
+            if job is None:
+                continue
+            if not job.status.is_final:
+                job.fail(now, INTERRUPTED)
+                for ref in job.images:
+                    self._images.delete(ref.name)
+                job.images = []
+                self._store.write(
+                    job.id,
+                    {
+                        **record,
+                        **job_record(job, record.get("model", {}), record.get("engine", {})),
+                    },
+                )
+                log.warning("job_interrupted", job_id=job.id)
+            self._jobs[job.id] = job
+        return self.jobs()
+
+    def record(self, job: Job, model: ModelStatus, engine: Mapping[str, str]) -> None:
+        self._jobs[job.id] = job
+        model_info = {"repo_id": model.repo_id, "revision": model.revision}
+        self._store.write(job.id, job_record(job, model_info, engine))
+
+    def jobs(self) -> list[Job]:
+        """Newest first."""
+        return sorted(self._jobs.values(), key=lambda job: job.created_at, reverse=True)
+
+    def with_images(self, limit: int, before: str | None = None) -> list[Job]:
+        """Succeeded jobs newest first, after the job ``before`` when given."""
+        finished = [job for job in self.jobs() if job.status is JobStatus.SUCCEEDED]
+        if before is not None:
+            cursor = self._jobs.get(before)
+            if cursor is None:
+                raise ImageNotFound(f"No image record {before}.")
+            finished = [job for job in finished if job.created_at < cursor.created_at]
+        return finished[:limit]
+
+    def get(self, job_id: str) -> Job:
+        job = self._jobs.get(job_id)
+        if job is None:
+            raise ImageNotFound(f"No image record {job_id}.")
+        return job
+
+    def delete(self, job_id: str) -> Job:
+        job = self.get(job_id)
+        if not job.status.is_final:
+            raise InvalidTransition(f"Job {job_id} is {job.status.value}; cancel it first.")
+        for ref in job.images:
+            self._images.delete(ref.name)
+        self._store.delete(job_id)
+        del self._jobs[job_id]
+        return job
+
+    def apply_retention(self, now: datetime) -> list[Job]:
+        """Remove what the policy says is too old or too many; returns what went."""
+        if not self._policy.enabled:
+            return []
+        removed = expired_jobs(self._jobs.values(), self._policy, now)
+        for job in removed:
+            self.delete(job.id)
+        if removed:
+            log.info(
+                "retention_applied",
+                removed_jobs=len(removed),
+                removed_images=sum(len(job.images) for job in removed),
+            )
+        return removed

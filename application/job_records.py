@@ -1,0 +1,78 @@
+"""A job as a JSON record (the sidecar beside its images) and back."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from domain.errors import DomainError
+from domain.generation_request import GenerationRequest
+from domain.job import ImageRef, Job, JobError, JobStatus
+
+RECORD_VERSION = 1
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def _moment(value: object) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) else None
+
+
+def job_record(job: Job, model: Mapping[str, object], engine: Mapping[str, str]) -> dict[str, Any]:
+    return {
+        "record_version": RECORD_VERSION,
+        "job_id": job.id,
+        "status": job.status.value,
+        "request": job.request.to_dict(),
+        "seed": job.seed,
+        "provider": job.provider,
+        "device": job.device,
+        "mock": job.mock,
+        "created_at": _iso(job.created_at),
+        "started_at": _iso(job.started_at),
+        "completed_at": _iso(job.completed_at),
+        "duration_ms": job.duration_ms,
+        "progress": {"step": job.step, "total": job.total_steps},
+        "images": [
+            {"name": ref.name, "seed": ref.seed, "width": ref.width, "height": ref.height}
+            for ref in job.images
+        ],
+        "error": {"type": job.error.type, "message": job.error.message} if job.error else None,
+        "model": dict(model),
+        "engine": dict(engine),
+    }
+
+
+def job_from_record(record: Mapping[str, Any]) -> Job | None:
+    """The job a record describes, or None when the record is not one we can read."""
+    try:
+        request = GenerationRequest.from_mapping(record["request"])
+        created_at = _moment(record["created_at"])
+        if created_at is None:
+            return None
+        error = record.get("error")
+        progress = record.get("progress") or {}
+        return Job(
+            id=str(record["job_id"]),
+            request=request,
+            seed=int(record["seed"]),
+            created_at=created_at,
+            status=JobStatus(record["status"]),
+            started_at=_moment(record.get("started_at")),
+            completed_at=_moment(record.get("completed_at")),
+            provider=record.get("provider"),
+            device=record.get("device"),
+            mock=bool(record.get("mock")),
+            images=[
+                ImageRef(str(i["name"]), int(i["seed"]), int(i["width"]), int(i["height"]))
+                for i in record.get("images", [])
+            ],
+            error=JobError(str(error["type"]), str(error["message"])) if error else None,
+            step=int(progress.get("step", 0)),
+            total_steps=int(progress.get("total", 0)),
+        )
+    except (KeyError, TypeError, ValueError, DomainError):
+        return None
