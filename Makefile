@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 
-.PHONY: install install-base serve demo download test lint typecheck check clean
+.PHONY: install install-base serve demo download retention test lint typecheck check clean
 
 $(VENV)/.base: pyproject.toml requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ demo: $(VENV)/.base
 
 download: $(VENV)/.base
 	$(PY) download_models.py
+
+# Apply RETENTION_MAX_IMAGES / RETENTION_MAX_AGE_DAYS now and list what was removed.
+retention: $(VENV)/.base
+	$(PY) -m entrypoints.cli retention
 
 test: $(VENV)/.dev
 	$(PY) -m pytest

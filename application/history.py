@@ -29,13 +29,17 @@ class History:
         self._policy = policy
         self._jobs: dict[str, Job] = {}
 
-    def recover(self, now: datetime) -> list[Job]:
-        """Load every record; jobs that never finished become failed ("interrupted")."""
+    def recover(self, now: datetime, mark_interrupted: bool = True) -> list[Job]:
+        """Load every record; jobs that never finished become failed ("interrupted").
+
+        A second process (the retention command beside a running server) passes
+        ``mark_interrupted=False``: the unfinished jobs may be running right now.
+        """
         for record in self._store.read_all():
             job = job_from_record(record)
             if job is None:
                 continue
-            if not job.status.is_final:
+            if not job.status.is_final and mark_interrupted:
                 job.fail(now, INTERRUPTED)
                 for ref in job.images:
                     self._images.delete(ref.name)

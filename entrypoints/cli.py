@@ -32,12 +32,37 @@ def download(settings: Settings, force: bool) -> int:
     return run_download(settings, force=force)
 
 
+def retention(settings: Settings) -> int:
+    from datetime import datetime, timezone
+
+    from adapters.file_history_store import FileHistoryStore
+    from adapters.file_image_store import FileImageStore
+    from application.history import History
+    from domain.retention import RetentionPolicy
+
+    policy = RetentionPolicy(settings.retention_max_images, settings.retention_max_age_days)
+    if not policy.enabled:
+        print("No retention policy: set RETENTION_MAX_IMAGES and/or RETENTION_MAX_AGE_DAYS.")
+        return 0
+    images = FileImageStore(settings.generated_dir)
+    history = History(FileHistoryStore(settings.generated_dir), images, policy)
+    now = datetime.now(timezone.utc)
+    history.recover(now, mark_interrupted=False)
+    removed = history.apply_retention(now)
+    count = sum(len(job.images) for job in removed)
+    print(f"Removed {len(removed)} jobs ({count} images) from {settings.generated_dir}.")
+    for job in removed:
+        print(f"  {job.id}  {job.created_at:%Y-%m-%d %H:%M}  {len(job.images)} image(s)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="local-sd", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="serve the API and UI")
     fetch = commands.add_parser("download", help="download the model into MODEL_DIR")
     fetch.add_argument("--force", action="store_true", help="download every file again")
+    commands.add_parser("retention", help="apply RETENTION_MAX_IMAGES / _AGE_DAYS now")
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
@@ -46,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command == "serve":
         return serve(settings)
+    if args.command == "retention":
+        return retention(settings)
     return download(settings, args.force)
 
 

@@ -11,6 +11,7 @@ from starlette.staticfiles import StaticFiles
 
 from application.generation_service import GenerationService
 from domain.errors import ImageNotFound
+from entrypoints.history_routes import HISTORY_ROUTES
 from entrypoints.job_routes import JOB_ROUTES
 from entrypoints.presenters import health_json
 
@@ -56,6 +57,7 @@ async def index(request: Request) -> Response:
 ROUTES = [
     Route("/", index, methods=["GET"]),
     *JOB_ROUTES,
+    *HISTORY_ROUTES,
     Route("/images/{name}", get_image, methods=["GET"]),
     Route("/health", health, methods=["GET"]),
     Route("/health/live", health_live, methods=["GET"]),
