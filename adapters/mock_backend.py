@@ -8,7 +8,9 @@ for model output. Same request and seed, same bytes.
 from __future__ import annotations
 
 import hashlib
+import io
 from collections.abc import Mapping
+from functools import partial
 from types import MappingProxyType
 
 import numpy as np
@@ -35,11 +37,11 @@ class MockBackend:
         should_cancel: CancelCheck,
     ) -> RenderedImage:
         total = request.num_inference_steps
+        pixels = _pattern(request, seed)
         for step in range(1, total + 1):
             if should_cancel():
                 raise GenerationCancelled("Cancelled.")
-            on_progress(step, total)
-        pixels = _pattern(request, seed)
+            on_progress(step, total, partial(_preview, pixels, step / total))
         image = Image.fromarray(pixels, "RGB")
         _stamp(image, seed)
         return RenderedImage(request.width, request.height, image.tobytes(), seed)
@@ -57,6 +59,20 @@ def _pattern(request: GenerationRequest, seed: int) -> np.ndarray:
         wave = np.sin(2 * np.pi * (fx * xs + fy * ys) + phase)
         channels.append(base + spread * wave)
     return np.clip(np.stack(channels, axis=-1), 0, 255).astype(np.uint8)
+
+
+def _preview(pixels: np.ndarray, done: float) -> bytes:
+    """The final pattern seen through fading noise, small, as a real preview would be."""
+    small = np.asarray(Image.fromarray(pixels, "RGB").reduce(8), dtype=np.float32)
+    noise = np.random.default_rng(0).uniform(0, 255, small.shape).astype(np.float32)
+    blended = (done * small + (1 - done) * noise).astype(np.uint8)
+    image = Image.fromarray(blended, "RGB")
+    image = image.resize((image.width * 4, image.height * 4), Image.Resampling.BILINEAR)
+    if max(image.size) > 256:
+        image.thumbnail((256, 256))
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=80)
+    return buffer.getvalue()
 
 
 def _stamp(image: Image.Image, seed: int) -> None:

@@ -9,6 +9,7 @@ Inference and PNG encoding run in a worker thread so the event loop keeps answer
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import secrets
 import threading
@@ -25,7 +26,7 @@ from application.history import History
 from application.job_events import JobEvent, JobEventBroker
 from application.job_queue import JobQueue
 from application.job_runner import render_and_store
-from application.ports import ImageBackend, ImageStore, ModelStatus, ModelStore
+from application.ports import ImageBackend, ImageStore, ModelStatus, ModelStore, PreviewSource
 from domain.errors import (
     GenerationCancelled,
     GenerationFailed,
@@ -59,6 +60,7 @@ class GenerationService:
         device_target: str,
         timeout_seconds: float,
         max_queue: int = 16,
+        preview_every: int = 5,
         clock: Callable[[], datetime] = utc_now,
         new_job_id: Callable[[], str] = lambda: uuid.uuid4().hex,
         new_seed: Callable[[], int] = lambda: secrets.randbelow(SEED_MAX + 1),
@@ -66,6 +68,7 @@ class GenerationService:
         self._images = image_store
         self._models = model_store
         self._history = history
+        self._preview_every = preview_every
         self._device_target = device_target
         self._timeout = timeout_seconds
         self._clock = clock
@@ -279,8 +282,12 @@ class GenerationService:
         log.info("job_started", job_id=job.id, device=backend.device)
         loop = asyncio.get_running_loop()
 
-        def progress(step: int, total: int) -> None:
-            loop.call_soon_threadsafe(self._on_progress, job, step, total)
+        def progress(step: int, total: int, preview: PreviewSource | None = None) -> None:
+            # Runs in the worker thread, inside the engine's step: the latents are valid now.
+            image = None
+            if preview is not None and self._preview_every and step % self._preview_every == 0:
+                image = preview_data_url(preview, job.id)
+            loop.call_soon_threadsafe(self._on_progress, job, step, total, image)
 
         future = loop.run_in_executor(
             self._worker,
@@ -346,9 +353,11 @@ class GenerationService:
             # History is a convenience: a full disk must not turn a finished job into a hang.
             log.error("history_write_failed", job_id=job.id, error=str(error))
 
-    def _on_progress(self, job: Job, step: int, total: int) -> None:
+    def _on_progress(self, job: Job, step: int, total: int, preview: str | None) -> None:
         job.report_progress(step, total)
         self.events.publish(job.id, JobEvent("progress", self._progress_data(job)))
+        if preview is not None:
+            self.events.publish(job.id, JobEvent("preview", {"step": step, "image": preview}))
 
     def _progress_data(self, job: Job) -> dict[str, object]:
         return {"step": job.step, "total": job.total_steps, "eta_seconds": self.eta_seconds(job)}
@@ -390,3 +399,13 @@ def raise_for_outcome(job: Job) -> None:
     if job.error is not None and job.error.type == "unavailable":
         raise ServiceUnavailable(message)
     raise GenerationFailed(message)
+
+
+def preview_data_url(preview: PreviewSource, job_id: str) -> str | None:
+    """A data URL of the backend's preview; a failing preview never fails the job."""
+    try:
+        jpeg = preview()
+    except Exception as error:
+        log.warning("preview_failed", job_id=job_id, error_type=type(error).__name__)
+        return None
+    return "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii")

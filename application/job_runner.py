@@ -8,14 +8,20 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 
 from application.image_metadata import image_text_chunks
-from application.ports import ImageBackend, ImageStore, ModelStatus, RenderedImage
+from application.ports import (
+    ImageBackend,
+    ImageStore,
+    ModelStatus,
+    PreviewSource,
+    ProgressCallback,
+    RenderedImage,
+)
 from domain.errors import GenerationCancelled
 from domain.job import ImageRef, Job
 
-JobProgress = Callable[[int, int], None]
+JobProgress = ProgressCallback
 """Progress over the whole job: ``(step, total)`` counted across every image of a batch."""
 
 
@@ -33,13 +39,9 @@ def render_and_store(
     total = steps * len(seeds)
     rendered: list[tuple[RenderedImage, float]] = []
     for index, seed in enumerate(seeds):
-        offset = index * steps
-
-        def image_progress(step: int, _steps: int, offset: int = offset) -> None:
-            on_progress(offset + step, total)
-
+        progress = _counted_over_the_job(on_progress, index * steps, total)
         started = time.perf_counter()
-        image = backend.generate(request, seed, image_progress, stop.is_set)
+        image = backend.generate(request, seed, progress, stop.is_set)
         rendered.append((image, (time.perf_counter() - started) * 1000))
         if stop.is_set():
             raise GenerationCancelled("Stopped before the batch was complete.")
@@ -58,3 +60,12 @@ def render_and_store(
         images.save(name, image, chunks)
         refs.append(ImageRef(name=name, seed=image.seed, width=image.width, height=image.height))
     return refs
+
+
+def _counted_over_the_job(
+    on_progress: JobProgress, offset: int, job_total: int
+) -> ProgressCallback:
+    def report(step: int, total: int, preview: PreviewSource | None = None) -> None:
+        on_progress(offset + step, job_total, preview)
+
+    return report

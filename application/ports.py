@@ -23,8 +23,20 @@ class RenderedImage:
     seed: int
 
 
-ProgressCallback = Callable[[int, int], None]
-"""Called with ``(step, total)`` after each denoising step."""
+PreviewSource = Callable[[], bytes]
+"""JPEG bytes of a small preview of the image being made. Valid only during the callback."""
+
+
+class ProgressCallback(Protocol):
+    """Called after each denoising step with ``(step, total)``.
+
+    A backend that can show the work in progress also passes ``preview``; the
+    service calls it only on the steps it wants a preview for, so the cost of
+    making one is paid only then.
+    """
+
+    def __call__(self, step: int, total: int, preview: PreviewSource | None = None) -> None: ...
+
 
 CancelCheck = Callable[[], bool]
 """Polled between steps; returning True asks the backend to stop."""

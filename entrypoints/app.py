@@ -92,6 +92,7 @@ def create_app(
         device_target=settings.openvino_device,
         timeout_seconds=settings.inference_timeout_seconds,
         max_queue=settings.max_queue,
+        preview_every=settings.preview_every,
     )
     if backend is None and not settings.use_mocks:
         lifecycle = ModelLifecycle(

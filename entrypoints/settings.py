@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     log_format: Literal["console", "json"] = "console"
     inference_timeout_seconds: float = Field(default=300.0, gt=0)
     max_queue: int = Field(default=16, ge=1, le=1000)
+    preview_every: int = Field(default=5, ge=0, le=100)
     retention_max_images: int | None = Field(default=None, ge=0)
     retention_max_age_days: float | None = Field(default=None, gt=0)
 

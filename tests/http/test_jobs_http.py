@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import time
@@ -146,3 +147,30 @@ def test_failed_job_reports_its_error(tmp_path: Path) -> None:
     assert isinstance(error, dict)
     assert error["type"] == "generation_failed"
     assert "/dev/dri" not in error["message"]
+
+
+def test_events_carry_previews_every_few_steps(tmp_path: Path) -> None:
+    backend = FakeBackend(hold=threading.Event())
+    app = create_app(make_settings(tmp_path, preview_every=2), backend=backend)
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        job = client.post("/jobs", json={**SMALL, "num_inference_steps": 5}).json()
+        assert backend.hold is not None
+        threading.Timer(0.3, backend.hold.set).start()
+        events = read_events(client, job["job_id"])
+    previews = [data for kind, data in events if kind == "preview"]
+    assert [data["step"] for data in previews] == [2, 4]
+    assert (
+        previews[0]["image"] == "data:image/jpeg;base64," + base64.b64encode(b"preview 2").decode()
+    )
+
+
+def test_previews_can_be_turned_off(tmp_path: Path) -> None:
+    backend = FakeBackend(hold=threading.Event())
+    app = create_app(make_settings(tmp_path, preview_every=0), backend=backend)
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        job = client.post("/jobs", json={**SMALL, "num_inference_steps": 6}).json()
+        assert backend.hold is not None
+        threading.Timer(0.3, backend.hold.set).start()
+        events = read_events(client, job["job_id"])
+    assert [kind for kind, _ in events if kind == "progress"]
+    assert not [kind for kind, _ in events if kind == "preview"]

@@ -6,6 +6,7 @@ import json
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,7 @@ class FakeBackend:
                     raise GenerationCancelled("Cancelled.")
             if should_cancel():
                 raise GenerationCancelled("Cancelled.")
-            on_progress(step, request.num_inference_steps)
+            on_progress(step, request.num_inference_steps, partial(_preview_bytes, step))
         if self.error is not None:
             raise self.error
         pixels = bytes([seed % 256, 0, 0]) * (request.width * request.height)
@@ -95,3 +96,7 @@ class FakeHistoryStore:
 
     def delete(self, job_id: str) -> bool:
         return self.records.pop(job_id, None) is not None
+
+
+def _preview_bytes(step: int) -> bytes:
+    return f"preview {step}".encode()
