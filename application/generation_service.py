@@ -167,7 +167,6 @@ class GenerationService:
             seed=seed,
             created_at=self._clock(),
         )
-        job.total_steps = request.num_inference_steps * request.num_images
         # The worker logs this job's lines with the submitting request's id.
         self._log_context[job.id] = structlog.contextvars.get_contextvars()
         position = self._queue.add(job)

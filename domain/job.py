@@ -72,11 +72,14 @@ class Job:
     step: int = 0
     total_steps: int = 0
 
+    def __post_init__(self) -> None:
+        if not self.total_steps:
+            self.total_steps = self.request.num_inference_steps * self.request.num_images
+
     def start(self, now: datetime, provider: str, device: str, mock: bool) -> None:
         self._move_to(JobStatus.RUNNING)
         self.started_at = now
         self.provider, self.device, self.mock = provider, device, mock
-        self.total_steps = self.request.num_inference_steps
 
     def report_progress(self, step: int, total: int) -> None:
         if self.status is JobStatus.RUNNING:

@@ -1,4 +1,8 @@
-"""Fixtures for the browser tests: one mock server per module, one Chromium per session.
+"""Fixtures for the browser tests: one mock server and one Chromium per session.
+
+The server is shared to keep the suite fast, so tests must not assume an empty
+history or an idle queue from the others: each finds its own jobs by prompt or id,
+and cancels the jobs it queued through the API.
 
 Playwright's own browser downloads are not used: the tests drive the system's
 Chromium (Debian's `chromium` package) and skip when it is not installed.
@@ -45,7 +49,7 @@ def browser(chromium_path: str) -> Iterator[Browser]:
             browser.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def ui_server(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     tmp_path = tmp_path_factory.mktemp("ui")
     env = {

@@ -11,8 +11,8 @@ from playwright.sync_api import Page, Request, Response, Route, expect
 pytestmark = pytest.mark.browser
 
 
-def is_generate(response: Response) -> bool:
-    return response.request.method == "POST" and response.url.endswith("/image")
+def is_submit(response: Response) -> bool:
+    return response.request.method == "POST" and response.url.endswith("/jobs")
 
 
 def record_posts(page: Page) -> list[Request]:
@@ -38,14 +38,17 @@ def test_enter_in_the_prompt_generates_and_shows_the_image_and_its_seed(page: Pa
     page.locator("#width").fill("256")
     page.locator("#height").fill("192")
 
-    with page.expect_response(is_generate) as answer:
+    with page.expect_response(is_submit) as answer:
         prompt.press("Enter")
-    assert answer.value.status == 200
-    job: dict[str, Any] = answer.value.json()
+    assert answer.value.status == 202
+    queued: dict[str, Any] = answer.value.json()
+    assert queued["params"]["num_images"] == 1
 
     expect(status).to_have_attribute("data-state", "complete")
     expect(status).to_contain_text("Complete in")
     assert prompt.input_value() == "a lighthouse on a cliff\nat dusk", "Enter added a newline"
+    job: dict[str, Any] = page.request.get(queued["urls"]["self"]).json()
+    assert job["status"] == "succeeded"
     image = page.locator("#result-image")
     src = image.get_attribute("src")
     assert src is not None
@@ -64,24 +67,25 @@ def test_enter_in_the_prompt_generates_and_shows_the_image_and_its_seed(page: Pa
     page.locator("#reuse-seed").click()
     expect(page.locator("#seed-random")).not_to_be_checked()
     expect(page.locator("#seed")).to_have_value(str(job["seed"]))
-    with page.expect_response(is_generate) as again:
+    with page.expect_response(is_submit) as again:
         page.locator("#submit").click()
     sent = again.value.request.post_data_json
     assert sent is not None
     assert sent["seed"] == job["seed"]
     assert again.value.json()["seed"] == job["seed"]
     expect(status).to_have_attribute("data-state", "complete")
+    expect(page.locator("#result-seed")).to_have_text(str(job["seed"]))
 
 
 def test_the_button_disables_and_the_elapsed_time_ticks_while_generating(page: Page) -> None:
     posts = record_posts(page)
-    # Hold POST /image back in the page until the test lets it go.
+    # Hold POST /jobs back in the page until the test lets it go.
     page.add_init_script(
         """
         const realFetch = window.fetch;
-        const held = new Promise((resolve) => { window.releaseImageRequest = resolve; });
+        const held = new Promise((resolve) => { window.releaseSubmit = resolve; });
         window.fetch = async (input, init) => {
-          if (String(input).endsWith("/image")) await held;
+          if (String(input).endsWith("/jobs") && init?.method === "POST") await held;
           return realFetch(input, init);
         };
         """
@@ -93,11 +97,13 @@ def test_the_button_disables_and_the_elapsed_time_ticks_while_generating(page: P
     page.locator("#prompt").press("Enter")
 
     status = page.locator("#status")
-    expect(status).to_have_attribute("data-state", "generating")
+    expect(status).to_have_attribute("data-state", "queued")
+    expect(status).to_contain_text("Sending")
     expect(page.locator("#submit")).to_be_disabled()
+    expect(page.locator("#cancel")).to_be_hidden()  # nothing to cancel before it is queued
     expect(page.locator("#status-elapsed")).to_have_text("1 s")
     page.locator("#prompt").press("Enter")  # ignored: one generation at a time
-    page.evaluate("window.releaseImageRequest()")
+    page.evaluate("window.releaseSubmit()")
     expect(status).to_have_attribute("data-state", "complete")
     expect(page.locator("#submit")).to_be_enabled()
     expect(page.locator("#status-elapsed")).to_have_text("")
@@ -141,7 +147,7 @@ def test_a_bad_size_is_caught_in_the_page_and_a_server_422_lands_on_its_field(
     page.locator("#prompt").fill("a bad size")
     page.evaluate("document.getElementById('width').removeAttribute('max')")
     width.fill("4096")
-    with page.expect_response(is_generate) as answer:
+    with page.expect_response(is_submit) as answer:
         page.locator("#submit").click()
     assert answer.value.status == 422
     error = answer.value.json()["error"]
@@ -161,6 +167,7 @@ def test_the_health_badge_shows_mock_mode(page: Page) -> None:
     expect(health).to_have_attribute("data-status", "ok")
     expect(page.locator("#health-mode")).to_have_text("mock")
     expect(page.locator("#health-device")).to_have_text("device mock")
+    expect(page.locator("#health-queue")).to_be_hidden()
     expect(page.locator("#health-banner")).to_be_hidden()
 
 
@@ -173,6 +180,7 @@ def test_a_degraded_service_shows_its_reason_and_the_device_fallback(page: Page)
         "device": {"target": "GPU", "active": "CPU", "fallback_reason": "No Intel GPU found."},
         "version": "0.1.0",
         "reason": "The model is missing. Run `make download`, or try `make demo`.",
+        "queue": {"queued": 2, "running": 1},
     }
 
     def fake_health(route: Route) -> None:
@@ -189,3 +197,4 @@ def test_a_degraded_service_shows_its_reason_and_the_device_fallback(page: Page)
     expect(device).to_have_attribute("title", "Fell back: No Intel GPU found.")
     expect(page.locator("#health-mode")).to_have_text("real model")
     expect(page.locator("#health-model")).to_have_text("model not downloaded")
+    expect(page.locator("#health-queue")).to_have_text("1 running · 2 waiting")

@@ -62,3 +62,14 @@ def test_progress_is_ignored_unless_running() -> None:
     job = new_job()
     job.report_progress(3, 4)
     assert job.step == 0
+
+
+def test_total_steps_count_every_image_of_a_batch() -> None:
+    job = Job(
+        id="b",
+        request=GenerationRequest(prompt="x", num_inference_steps=5, num_images=3),
+        seed=1,
+        created_at=T0,
+    )
+    job.start(T0, "mock", "mock", mock=True)
+    assert job.total_steps == 15

@@ -1,0 +1,88 @@
+// Small helpers every module shares: DOM access and building, and how values read in words.
+// Nothing here knows about the service or keeps state.
+
+"use strict";
+
+export const byId = (id) => document.getElementById(id);
+
+/** Set text only when it changes, so live regions do not re-announce the same words. */
+export function setText(node, text) {
+  if (node.textContent !== text) node.textContent = text;
+}
+
+export function setHidden(node, hidden) {
+  if (node.hidden !== hidden) node.hidden = hidden;
+}
+
+/** Render text where `backticked` parts become <code>, without ever parsing HTML. */
+export function setTextWithCode(node, text) {
+  const value = String(text);
+  if (node.dataset.text === value) return;
+  node.dataset.text = value;
+  node.replaceChildren();
+  value.split("`").forEach((part, index) => {
+    if (!part) return;
+    node.append(index % 2 === 1 ? h("code", {}, part) : part);
+  });
+}
+
+/**
+ * Build an element: h("a", {href, className: "button", dataset: {id}}, "text", child).
+ * Properties go through the DOM (so text never becomes HTML); `attrs` sets attributes
+ * that have no property, like aria-*; null and false children are skipped.
+ */
+export function h(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  const { attrs = {}, dataset = {}, ...rest } = props;
+  Object.assign(node, rest);
+  Object.assign(node.dataset, dataset);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value !== null && value !== undefined && value !== false) node.setAttribute(name, value);
+  }
+  node.append(...children.filter((child) => child !== null && child !== false));
+  return node;
+}
+
+export function prefersReducedMotion() {
+  return window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+}
+
+// ---------------------------------------------------------------- words
+
+export const SCHEDULER_LABELS = {
+  pndm: "PNDM",
+  euler: "Euler",
+  euler_a: "Euler ancestral",
+  ddim: "DDIM",
+  lcm: "LCM",
+};
+
+export function schedulerLabel(value) {
+  return value ? SCHEDULER_LABELS[value] ?? value : "model default";
+}
+
+export function formatDuration(ms) {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  const minutes = Math.floor(ms / 60_000);
+  return `${minutes} min ${Math.round((ms % 60_000) / 1000)} s`;
+}
+
+/** "about 12 s left", or "" when the server has no estimate yet. */
+export function formatEta(seconds) {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return "";
+  if (seconds < 1) return "almost done";
+  if (seconds < 60) return `about ${Math.ceil(seconds)} s left`;
+  const minutes = Math.floor(seconds / 60);
+  return `about ${minutes} min ${Math.round(seconds % 60)} s left`;
+}
+
+export function truncate(text, max) {
+  const chars = Array.from(String(text ?? "").replace(/\s+/g, " ").trim());
+  return chars.length <= max ? chars.join("") : `${chars.slice(0, max - 1).join("").trimEnd()}…`;
+}
+
+/** The file name a download gets: seed and job, so a batch's images do not collide. */
+export function downloadName(job, image) {
+  return `sd-${image.seed}-${String(job.job_id).slice(0, 8)}.png`;
+}

@@ -1,0 +1,299 @@
+"""Generation through the job API: progress, queue, cancel, batches, previews and errors."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from PIL import Image
+from playwright.sync_api import Page, Response, Route, expect
+
+pytestmark = pytest.mark.browser
+
+# The mock backend renders 4 images of 1024 x 1024 in 0.7 s on an idle machine (more when
+# busy): jobs like this one, submitted through the API, keep the worker busy while the
+# page's own job waits its turn.
+BLOCKER = {
+    "prompt": "a job that keeps the queue busy",
+    "width": 1024,
+    "height": 1024,
+    "num_inference_steps": 100,
+    "num_images": 4,
+}
+JOB_URL = re.compile(r"/jobs/[0-9a-f]+$")
+EVENTS_URL = re.compile(r"/jobs/[0-9a-f]+/events$")
+
+
+def is_submit(response: Response) -> bool:
+    return response.request.method == "POST" and response.url.endswith("/jobs")
+
+
+def submit_jobs(page: Page, body: dict[str, Any], count: int) -> list[str]:
+    ids = []
+    for _ in range(count):
+        answer = page.request.post("/jobs", data=body)
+        assert answer.status == 202, answer.text()
+        ids.append(answer.json()["job_id"])
+    return ids
+
+
+def clean_up(page: Page, job_ids: list[str]) -> None:
+    """Cancel what still waits or runs, and delete what finished: big images slow the gallery."""
+    for job_id in job_ids:
+        answer = page.request.delete(f"/jobs/{job_id}")
+        assert answer.status in (200, 409), answer.text()
+        if answer.status == 409:
+            page.request.delete(f"/images/{job_id}")
+
+
+@pytest.fixture
+def blockers(page: Page) -> Iterator[list[str]]:
+    """Job ids the test submits to keep the queue busy; cleaned up at the end."""
+    job_ids: list[str] = []
+    yield job_ids
+    clean_up(page, job_ids)
+
+
+def watch_attributes(page: Page) -> None:
+    """Record every value #status[data-state] and #progress[data-step] take, in order."""
+    page.add_init_script(
+        """
+        window.seen = { states: [], steps: [] };
+        document.addEventListener("DOMContentLoaded", () => {
+          const watch = (id, name, list) => {
+            const node = document.getElementById(id);
+            // The value a change set is the next change's old value, or the current one.
+            const observer = new MutationObserver((records) => records.forEach((_, index) =>
+              list.push(index + 1 < records.length ? records[index + 1].oldValue
+                                                   : node.getAttribute(name))));
+            observer.observe(node, { attributeFilter: [name], attributeOldValue: true });
+          };
+          watch("status", "data-state", window.seen.states);
+          watch("progress", "data-step", window.seen.steps);
+        });
+        """
+    )
+
+
+def sse(*events: tuple[str, dict[str, Any]]) -> str:
+    return "".join(f"event: {name}\ndata: {json.dumps(data)}\n\n" for name, data in events)
+
+
+def preview_data_url() -> str:
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), (200, 120, 40)).save(buffer, "PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def test_the_progress_bar_follows_the_job_to_its_last_step(page: Page, blockers: list[str]) -> None:
+    watch_attributes(page)
+    page.goto("/")
+    page.locator("#prompt").fill("a watched pot")
+    page.locator("#num_inference_steps").fill("50")
+    page.locator("#num_images").fill("2")
+    # A job ahead in the queue: the page's job waits, so its stream is open before it starts.
+    blockers.extend(submit_jobs(page, {**BLOCKER, "num_images": 2}, 1))
+    with page.expect_response(is_submit) as answer:
+        page.locator("#prompt").press("Enter")
+    queued = answer.value.json()
+    assert queued["progress"] == {"step": 0, "total": 100}
+
+    status = page.locator("#status")
+    expect(status).to_have_attribute("data-state", "complete")
+    expect(page.locator("#progress-text")).to_have_text("Step 100 of 100")
+    expect(page.locator("#progress-image")).to_have_text("image 2 of 2")
+    bar = page.locator("#progress-bar")
+    assert bar.evaluate("bar => [bar.value, bar.max]") == [100, 100]
+    expect(page.locator("#progress-eta")).to_have_text("")
+
+    seen = page.evaluate("window.seen")
+    raw: list[str] = seen["states"]
+    states = [state for index, state in enumerate(raw) if index == 0 or raw[index - 1] != state]
+    assert states[-1] == "complete"
+    assert states.index("queued") < states.index("generating") < states.index("complete")
+    steps = [int(step) for step in seen["steps"]]
+    assert steps == sorted(steps), f"progress went backwards: {steps}"
+    assert steps[-1] == 100
+    assert any(0 < step < 100 for step in steps), f"no step between start and end: {steps}"
+
+    job = page.request.get(queued["urls"]["self"]).json()
+    image = page.locator("#result-image")
+    expect(image).to_have_attribute("src", job["image_url"])
+    expect(page.locator("#result")).to_have_attribute("data-preview", "false")
+    assert image.evaluate("img => img.complete && img.naturalWidth") == 512
+
+
+def test_a_job_waiting_in_the_queue_can_be_cancelled(page: Page, blockers: list[str]) -> None:
+    page.goto("/")
+    # Four jobs ahead, some 3 s of work for the mock: the page's job surely still waits.
+    blockers.extend(submit_jobs(page, BLOCKER, 4))
+    page.locator("#prompt").fill("a job nobody waits for")
+    with page.expect_response(is_submit) as answer:
+        page.locator("#submit").click()
+    job_id = answer.value.json()["job_id"]
+
+    status = page.locator("#status")
+    expect(status).to_have_attribute("data-state", "queued")
+    expect(status).to_contain_text(re.compile(r"Waiting — position [2-5] in queue"))
+    expect(page.locator("#progress-text")).to_have_text("Waiting to start")
+    cancel = page.locator("#cancel")
+    expect(cancel).to_be_visible()
+    cancel.focus()
+    with page.expect_response(lambda r: r.request.method == "DELETE") as cancelled:
+        page.keyboard.press("Enter")
+    assert cancelled.value.status == 200
+    assert cancelled.value.json()["status"] == "cancelled"
+
+    expect(status).to_have_attribute("data-state", "cancelled")
+    expect(status).to_contain_text("Cancelled.")
+    expect(cancel).to_be_hidden()
+    expect(page.locator("#submit")).to_be_enabled()
+    expect(page.locator("#submit")).to_be_focused()
+    expect(page.locator("#status-elapsed")).to_have_text("")
+    expect(page.locator("#result")).to_have_attribute("data-empty", "true")
+    assert page.request.get(f"/jobs/{job_id}").json()["status"] == "cancelled"
+
+
+def test_a_batch_of_two_shows_both_images_with_consecutive_seeds(page: Page) -> None:
+    page.goto("/")
+    page.locator("#prompt").fill("two lighthouses")
+    page.locator("#width").fill("128")
+    page.locator("#height").fill("128")
+    page.locator("#seed-random").uncheck()
+    page.locator("#seed").fill("4242")
+    page.locator("#num_images").fill("2")
+    page.locator("#prompt").press("Enter")
+
+    status = page.locator("#status")
+    expect(status).to_have_attribute("data-state", "complete")
+    expect(status).to_contain_text("2 images")
+    items = page.locator("#result-strip .strip-item")
+    expect(items).to_have_count(2)
+    expect(items.locator(".strip-seed")).to_have_text(["4242", "4243"])
+    expect(items.nth(0)).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("#result-seed")).to_have_text("4242")
+    for img in items.locator("img").all():
+        assert img.evaluate("img => img.complete && img.naturalWidth") == 128
+
+    items.nth(1).click()
+    expect(items.nth(1)).to_have_attribute("aria-pressed", "true")
+    expect(items.nth(0)).to_have_attribute("aria-pressed", "false")
+    expect(page.locator("#result-seed")).to_have_text("4243")
+    second = items.nth(1).locator("img").get_attribute("src")
+    expect(page.locator("#result-image")).to_have_attribute("src", second or "")
+    expect(page.locator("#download")).to_have_attribute("href", second or "")
+    expect(page.locator("#download")).to_have_attribute("download", re.compile(r"^sd-4243-"))
+    page.locator("#reuse-seed").click()
+    expect(page.locator("#seed")).to_have_value("4243")
+
+
+def test_previews_show_and_a_lost_stream_falls_back_to_polling(page: Page) -> None:
+    preview = preview_data_url()
+    hold = {"running": True}
+
+    def broken_stream(route: Route) -> None:
+        # Three events, then the connection ends without a final event.
+        body = sse(
+            ("started", {"device": "mock"}),
+            ("progress", {"step": 5, "total": 20, "eta_seconds": 1.5}),
+            ("preview", {"step": 5, "image": preview}),
+        )
+        route.fulfill(status=200, content_type="text/event-stream", body=body)
+
+    def job_status(route: Route) -> None:
+        if route.request.method != "GET" or not hold["running"]:
+            route.continue_()
+            return
+        job = route.fetch().json()
+        job.update(status="running", progress={"step": 7, "total": 20}, eta_seconds=1.0)
+        job.update(images=[], image_url=None, completed_at=None, duration_ms=None)
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(job))
+
+    page.route(EVENTS_URL, broken_stream)
+    page.route(JOB_URL, job_status)
+    page.goto("/")
+    page.locator("#prompt").fill("a preview of things to come")
+    page.locator("#width").fill("256")
+    page.locator("#height").fill("256")
+    page.locator("#prompt").press("Enter")
+
+    result = page.locator("#result")
+    expect(result).to_have_attribute("data-preview", "true")
+    image = page.locator("#result-image")
+    expect(image).to_have_attribute("src", preview)
+    expect(image).to_have_attribute("alt", re.compile("Preview"))
+    assert image.evaluate("img => [img.width, img.height]") == [256, 256]
+    expect(page.locator("#preview-badge")).to_have_text("Preview · step 5")
+    expect(page.locator("#download")).to_be_hidden()
+    # The stream broke: the page now asks GET /jobs/{id} every second.
+    expect(page.locator("#progress-note")).to_contain_text("checking the job every second")
+    expect(page.locator("#progress-text")).to_have_text("Step 7 of 20")
+    expect(page.locator("#status")).to_have_attribute("data-state", "generating")
+
+    hold["running"] = False
+    expect(page.locator("#status")).to_have_attribute("data-state", "complete")
+    expect(result).to_have_attribute("data-preview", "false")
+    expect(image).to_have_attribute("src", re.compile(r"^/images/.+\.png$"))
+    expect(page.locator("#preview-badge")).to_be_hidden()
+    expect(page.locator("#progress-note")).to_be_hidden()
+    expect(page.locator("#progress-text")).to_have_text("Step 20 of 20")
+
+
+def test_a_full_queue_and_a_missing_model_are_explained(page: Page) -> None:
+    answers = [
+        (429, {"Retry-After": "7"}, "queue_full", "The queue is full (16 jobs waiting)."),
+        (503, {}, "unavailable", "The model is missing. Run `make download`, or `make demo`."),
+    ]
+
+    def refuse(route: Route) -> None:
+        status, headers, kind, message = answers.pop(0)
+        body = {"error": {"type": kind, "message": message, "details": [], "request_id": "r1"}}
+        route.fulfill(status=status, headers=headers, json=body)
+
+    page.route("**/jobs", refuse)
+    page.goto("/")
+    status = page.locator("#status")
+    page.locator("#prompt").fill("too many at once")
+    page.locator("#prompt").press("Enter")
+    expect(status).to_have_attribute("data-state", "error")
+    expect(status).to_contain_text("The queue is full — try again in 7 s.")
+    expect(page.locator("#submit")).to_be_enabled()
+
+    page.locator("#prompt").press("Enter")
+    expect(status).to_contain_text("The model is missing. Run make download, or make demo.")
+    expect(status.locator("code")).to_have_text(["make download", "make demo"])
+    expect(status).to_have_attribute("title", "Request id r1")
+
+
+def test_a_timed_out_job_says_what_to_change(page: Page) -> None:
+    message = "Generation stopped after 300 s at step 3 of 20 on CPU. Try fewer steps."
+    error = {"type": "timeout", "message": message}
+
+    def failed_stream(route: Route) -> None:
+        body = sse(
+            ("progress", {"step": 3, "total": 20, "eta_seconds": 9}), ("failed", {"error": error})
+        )
+        route.fulfill(status=200, content_type="text/event-stream", body=body)
+
+    def failed_job(route: Route) -> None:
+        job = route.fetch().json()
+        job.update(status="failed", progress={"step": 3, "total": 20}, error=error)
+        job.update(images=[], image_url=None)
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(job))
+
+    page.route(EVENTS_URL, failed_stream)
+    page.route(JOB_URL, failed_job)
+    page.goto("/")
+    page.locator("#prompt").fill("a very slow painting")
+    page.locator("#prompt").press("Enter")
+    status = page.locator("#status")
+    expect(status).to_have_attribute("data-state", "error")
+    expect(status).to_contain_text(f"Timed out. {message}")
+    expect(page.locator("#progress-text")).to_have_text("Stopped at step 3 of 20")
+    expect(page.locator("#cancel")).to_be_hidden()
+    expect(page.locator("#submit")).to_be_enabled()
