@@ -11,6 +11,12 @@ from starlette.testclient import TestClient
 
 from entrypoints.app import create_app
 from entrypoints.settings import Settings
+from tests.support.openvino_fixtures import (  # noqa: F401  (fixtures shared by every folder)
+    openvino_cache_dir,
+    tiny_lcm_model_dir,
+    tiny_model_dir,
+    tiny_old_style_model_dir,
+)
 
 # Every variable a setting reads, including the aliases of the token and the hub endpoint.
 SETTING_NAMES = (

@@ -1,4 +1,4 @@
-"""Fixtures for the browser tests: one mock server and one Chromium per session.
+"""Fixtures for the browser tests: one mock server and one Chromium for the folder.
 
 The server is shared to keep the suite fast, so tests must not assume an empty
 history or an idle queue from the others: each finds its own jobs by prompt or id,
@@ -39,7 +39,9 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: Playwright's sync API keeps an event loop running while it
+# lives, which would break asyncio.run() in the tests collected after this folder.
+@pytest.fixture(scope="package")
 def browser(chromium_path: str) -> Iterator[Browser]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
@@ -49,7 +51,7 @@ def browser(chromium_path: str) -> Iterator[Browser]:
             browser.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def ui_server(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     tmp_path = tmp_path_factory.mktemp("ui")
     env = {

@@ -1,0 +1,61 @@
+"""Which OpenVINO devices exist, why one cannot be used, and what the user can do about it."""
+
+from __future__ import annotations
+
+import re
+
+import openvino as ov
+
+# Devices that pick or combine real devices; they never appear in available_devices.
+_VIRTUAL = ("AUTO", "MULTI", "HETERO", "BATCH")
+
+_RUNTIME_NOISE = re.compile(r"^(Exception from |Check '|\[ GENERAL_ERROR \]\s*$)")
+_PATH = re.compile(r"\"?(?:/[^\s\"/:]+)+/([^\s\"/:]+)\"?")
+_MAX_REASON = 240
+
+
+def available_devices() -> list[str]:
+    """The devices OpenVINO can run on here, e.g. ``["CPU", "GPU.0", "GPU.1"]``."""
+    return list(ov.Core().available_devices)
+
+
+def unavailable_reason(target: str) -> str | None:
+    """Why ``target`` cannot be used, or None when it is worth trying to load on it."""
+    family = target.split(".", 1)[0]
+    if family in _VIRTUAL:
+        return None
+    core = ov.Core()
+    found = list(core.available_devices)
+    if target in found or any(name.startswith(f"{target}.") for name in found):
+        return None
+    if target == f"{family}.0" and family in found:  # one GPU is listed as "GPU", not "GPU.0"
+        return None
+    try:
+        # Loads the device plugin: its own error says what is missing (driver, libOpenCL...).
+        core.get_versions(family)
+    except RuntimeError as error:
+        return shorten_runtime_error(error)
+    listed = ", ".join(found) or "none"
+    return f"OpenVINO found no {target} device (found: {listed})"
+
+
+def shorten_runtime_error(error: BaseException) -> str:
+    """The runtime's message on one line: no C++ source locations, file names not paths."""
+    lines = [line.strip() for line in str(error).splitlines()]
+    meaningful = [line for line in lines if line and not _RUNTIME_NOISE.match(line)]
+    text = " ".join(meaningful) or type(error).__name__
+    text = _PATH.sub(lambda match: match.group(1), text)
+    return text if len(text) <= _MAX_REASON else text[: _MAX_REASON - 3] + "..."
+
+
+def fix_for(target: str) -> str:
+    """What to do so ``target`` works, or how to stop asking for it."""
+    family = target.split(".", 1)[0]
+    if family == "GPU":
+        return (
+            "install the Intel GPU driver / compute runtime (intel-opencl-icd, which provides "
+            "libOpenCL.so.1; add the user to the 'render' group), or set OPENVINO_DEVICE=CPU"
+        )
+    if family == "NPU":
+        return "install the Intel NPU driver, or set OPENVINO_DEVICE=CPU"
+    return "check the device name and its driver, or set OPENVINO_DEVICE=CPU"

@@ -1,0 +1,124 @@
+"""The optional engine: optimum-intel's ``OVDiffusionPipeline`` (needs torch and diffusers).
+
+Imported only when the optimum engine is chosen (``pip install -e ".[optimum]"``). It
+also loads older exports whose ``model_index.json`` names optimum's own classes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+import torch
+from diffusers import (
+    DDIMScheduler,
+    EulerAncestralDiscreteScheduler,
+    EulerDiscreteScheduler,
+    LCMScheduler,
+    PNDMScheduler,
+)
+from optimum.intel import OVDiffusionPipeline
+
+from adapters.openvino_schedulers import provenance
+from domain.generation_request import GenerationRequest
+
+if TYPE_CHECKING:
+    from adapters.openvino_backend import StepCallback
+
+SCHEDULER_CLASSES: dict[str, Any] = {
+    "pndm": PNDMScheduler,
+    "euler": EulerDiscreteScheduler,
+    "euler_a": EulerAncestralDiscreteScheduler,
+    "ddim": DDIMScheduler,
+    "lcm": LCMScheduler,
+}
+
+
+class _Stopped(Exception):
+    """Raised from the step callback: diffusers lets it propagate, skipping the VAE decode."""
+
+
+class OptimumEngine:
+    name = "optimum"
+    schedulers = tuple(SCHEDULER_CLASSES)
+
+    def __init__(self, pipe: Any, model_dir: Path, device: str) -> None:
+        self._pipe = pipe
+        self._device = device
+        self._default_scheduler = pipe.scheduler
+        self._swapped: dict[str, Any] = {}
+        # diffusers' LCM pipeline has no negative prompt (no CFG); genai rejects one.
+        self.takes_negative_prompt = "LatentConsistency" not in type(pipe).__name__
+        pipe.set_progress_bar_config(disable=True)
+        self.provenance = provenance(model_dir, "optimum-intel", "optimum-intel")
+
+    @property
+    def device(self) -> str:
+        return self._device
+
+    def run(
+        self,
+        request: GenerationRequest,
+        seed: int,
+        on_step: StepCallback,
+    ) -> npt.NDArray[np.uint8] | None:
+        pipe = self._pipe
+        # Set on every call, so a swap never leaks into a request for the model's own.
+        pipe.scheduler = self._scheduler(request.scheduler)
+
+        def callback(pipeline: Any, index: int, _timestep: Any, tensors: Any) -> Any:
+            # num_timesteps is the loop length: PNDM runs N + 1 evaluations for N steps.
+            latents = tensors.get("latents")  # in callback_on_step_end_tensor_inputs by default
+            source = None if latents is None else lambda: latents.detach().float().cpu().numpy()
+            if on_step(index, pipeline.num_timesteps, source):
+                raise _Stopped
+            return tensors
+
+        # Without CFG (guidance <= 1) a negative prompt has no effect (genai rejects it).
+        optional = {}
+        if request.negative_prompt and self.takes_negative_prompt and request.guidance_scale > 1:
+            optional["negative_prompt"] = request.negative_prompt
+        try:
+            output = pipe(
+                prompt=request.prompt,
+                width=request.width,
+                height=request.height,
+                num_inference_steps=request.num_inference_steps,
+                guidance_scale=request.guidance_scale,
+                num_images_per_prompt=1,
+                generator=torch.Generator().manual_seed(seed),
+                output_type="np",
+                callback_on_step_end=callback,
+                **optional,
+            )
+        except _Stopped:
+            return None
+        image = np.clip(output.images[0], 0.0, 1.0)
+        # The same rounding as diffusers' numpy_to_pil, so PNGs match diffusers' own.
+        return np.ascontiguousarray((image * 255).round().astype(np.uint8))
+
+    def _scheduler(self, name: str | None) -> Any:
+        if name is None:
+            return self._default_scheduler
+        if name not in self._swapped:
+            config = self._default_scheduler.config
+            self._swapped[name] = SCHEDULER_CLASSES[name].from_config(config)
+        return self._swapped[name]
+
+
+def load_optimum_engine(model_dir: Path, device: str, cache_dir: Path) -> OptimumEngine:
+    """Read and compile the pipeline on ``device``; compiled blobs are cached in ``cache_dir``.
+
+    CACHE_DIR is always set: on GPU optimum would otherwise cache inside the model folder.
+    """
+    pipe = OVDiffusionPipeline.from_pretrained(
+        str(model_dir),
+        device=device,
+        ov_config={"CACHE_DIR": str(cache_dir)},
+        local_files_only=True,  # a local folder; never ask the hub
+        compile=False,
+    )
+    pipe.compile()  # now, not at the first image: device errors surface while loading
+    return OptimumEngine(pipe, model_dir, device)
