@@ -26,8 +26,9 @@ class FileHistoryStore:
         if path is None:
             raise ValueError(f"Not a valid job id: {job_id!r}")
         self._directory.mkdir(parents=True, exist_ok=True)
-        handle, temp_name = tempfile.mkstemp(prefix=".partial-", suffix=".json",
-                                             dir=self._directory)
+        handle, temp_name = tempfile.mkstemp(
+            prefix=".partial-", suffix=".json", dir=self._directory
+        )
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as stream:
                 json.dump(record, stream, indent=1, sort_keys=True)
