@@ -94,5 +94,17 @@ def load_settings(env_file: Path | None = PROJECT_ROOT / ".env") -> Settings:
         lines = []
         for problem in error.errors():
             name = str(problem["loc"][0]).upper() if problem["loc"] else "settings"
-            lines.append(f"Invalid setting {name}={problem.get('input')!r}: {problem['msg']}.")
+            line = f"Invalid setting {name}={problem.get('input')!r}: {problem['msg']}."
+            if name == "OPENVINO_DEVICE":
+                line += f" Devices on this machine: {_devices_here()}."
+            lines.append(line)
         raise SettingsError(" ".join(lines)) from None
+
+
+def _devices_here() -> str:
+    try:
+        from adapters.openvino_devices import available_devices
+
+        return ", ".join(available_devices()) or "none"
+    except Exception:  # no OpenVINO at all: the message must still come out
+        return "unknown (OpenVINO is not installed)"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from huggingface_hub import constants
 from adapters.hf_model_store import HuggingFaceModelStore
 from adapters.model_layout import REQUIRED_FILES
 from tests.support.fake_hub import FakeHub, running_hub
+from tests.support.network_guard import forbid_network
 
 REPO_ID = "OpenVINO/tiny-sd-ov"
 
@@ -97,36 +97,3 @@ def make_store(hub: FakeHub, model_dir: Path) -> StoreFactory:
 @pytest.fixture
 def no_network(monkeypatch: pytest.MonkeyPatch) -> list[object]:
     return forbid_network(monkeypatch)
-
-
-def forbid_network(monkeypatch: pytest.MonkeyPatch, loopback: bool = False) -> list[object]:
-    """Fail any attempt to resolve or connect (but to 127.0.0.1 when ``loopback``).
-
-    Returns the refused attempts, for assertions.
-    """
-    attempts: list[object] = []
-    connect, getaddrinfo = socket.socket.connect, socket.getaddrinfo
-
-    def allowed(host: object) -> bool:
-        return loopback and host in ("127.0.0.1", "localhost")
-
-    def guarded_connect(sock: socket.socket, address: Any) -> None:
-        if not allowed(address[0] if isinstance(address, tuple) else address):
-            attempts.append(address)
-            raise OSError(f"network use is forbidden in this test: {address}")
-        connect(sock, address)
-
-    def guarded_connect_ex(sock: socket.socket, address: Any) -> int:
-        guarded_connect(sock, address)  # raises when refused, else connects
-        return 0
-
-    def guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
-        if not allowed(host):
-            attempts.append(host)
-            raise socket.gaierror(f"name resolution is forbidden in this test: {host}")
-        return getaddrinfo(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket.socket, "connect", guarded_connect)
-    monkeypatch.setattr(socket.socket, "connect_ex", guarded_connect_ex)
-    monkeypatch.setattr(socket, "getaddrinfo", guarded_getaddrinfo)
-    return attempts

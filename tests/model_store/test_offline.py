@@ -12,8 +12,9 @@ from huggingface_hub.utils import _detect_agent as utils_detect_agent
 
 from adapters.hf_model_store import disable_offline_mode, enable_offline_mode
 from domain.errors import ModelDownloadFailed
-from tests.model_store.conftest import REPO_ID, StoreFactory, forbid_network
+from tests.model_store.conftest import REPO_ID, StoreFactory
 from tests.support.fake_hub import FakeHub
+from tests.support.network_guard import forbid_network
 
 
 def test_complete_model_needs_no_socket(

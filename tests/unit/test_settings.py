@@ -74,7 +74,31 @@ def test_bad_value_names_the_variable_and_what_it_accepts(
     assert "\n" not in message
 
 
-def test_bad_device_lists_the_choices(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bad_device_lists_the_choices_and_the_devices_here(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("OPENVINO_DEVICE", "cuda")
-    with pytest.raises(SettingsError, match="GPU, CPU, AUTO, NPU"):
+    with pytest.raises(SettingsError) as caught:
         load_settings(env_file=None)
+    assert "GPU, CPU, AUTO, NPU" in str(caught.value)
+    assert "Devices on this machine: CPU" in str(caught.value)
+
+
+def test_a_bad_value_stops_startup_with_one_line() -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "entrypoints.cli", "serve"],
+        cwd=PROJECT_ROOT,
+        env={"PATH": "/usr/bin:/bin", "PORT": "eighty"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "Invalid setting PORT='eighty': Input should be a valid integer, unable to parse "
+        "string as an integer."
+    ]

@@ -1,0 +1,173 @@
+"""Jobs on the real engine through HTTP: steps, cancel, batches, provenance, timeout, offline."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+from starlette.testclient import TestClient
+
+from entrypoints.app import create_app
+from tests.conftest import make_settings
+from tests.e2e.conftest import wait_until_ready
+from tests.support.network_guard import forbid_network
+
+pytestmark = pytest.mark.openvino
+
+SMALL = {"width": 64, "height": 64}
+
+
+def events_of(client: TestClient, job_id: str) -> list[tuple[str, dict[str, Any]]]:
+    events: list[tuple[str, dict[str, Any]]] = []
+    kind = ""
+    with client.stream("GET", f"/jobs/{job_id}/events") as stream:
+        for line in stream.iter_lines():
+            if line.startswith("event:"):
+                kind = line.split(":", 1)[1].strip()
+            elif line.startswith("data:"):
+                events.append((kind, json.loads(line.split(":", 1)[1])))
+    return events
+
+
+def test_health_shows_the_gpu_fallback_and_openvino(openvino_client: TestClient) -> None:
+    body = openvino_client.get("/health").json()
+    assert body["status"] == "ok" and body["mock"] is False
+    assert body["device"]["target"] == "GPU"
+    assert body["device"]["active"] == "CPU"
+    assert body["device"]["fallback_reason"].startswith("GPU unavailable")
+
+
+def test_progress_events_count_the_engine_steps_and_carry_previews(
+    openvino_client: TestClient,
+) -> None:
+    job = openvino_client.post(
+        "/jobs", json={"prompt": "a fox", "num_inference_steps": 6, "seed": 5, **SMALL}
+    ).json()
+    events = events_of(openvino_client, job["job_id"])
+    kinds = [kind for kind, _ in events]
+    assert kinds[-1] == "succeeded"
+    steps = [data["step"] for kind, data in events if kind == "progress"]
+    # A late subscriber starts from the current step; from there every step arrives once.
+    assert steps == list(range(steps[0], 7))
+    assert all(data["total"] == 6 for kind, data in events if kind == "progress")
+    previews = [data for kind, data in events if kind == "preview"]
+    assert all(data["image"].startswith("data:image/jpeg;base64,") for data in previews)
+    done = openvino_client.get(f"/jobs/{job['job_id']}").json()
+    assert done["progress"] == {"step": 6, "total": 6}
+    assert (done["provider"], done["device"], done["mock"]) == ("openvino", "CPU", False)
+
+
+def test_cancel_stops_within_one_step_and_writes_nothing(
+    openvino_client: TestClient, tmp_path: Path
+) -> None:
+    job = openvino_client.post(
+        "/jobs", json={"prompt": "long", "num_inference_steps": 100, **SMALL}
+    ).json()
+    deadline = time.monotonic() + 60
+    while openvino_client.get(f"/jobs/{job['job_id']}").json()["progress"]["step"] < 3:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    step_at_cancel = openvino_client.get(f"/jobs/{job['job_id']}").json()["progress"]["step"]
+    cancelled = openvino_client.delete(f"/jobs/{job['job_id']}").json()
+    assert cancelled["status"] == "cancelled"
+    assert cancelled["progress"]["step"] <= step_at_cancel + 2  # the step under way, at most
+    assert cancelled["images"] == []
+    generated = Path(openvino_client.get("/health").json()["cache_dirs"]["generated"])
+    assert not list(generated.glob(f"{job['job_id']}*.png"))
+
+
+def test_batch_of_two_gives_two_images_with_consecutive_seeds(
+    openvino_client: TestClient,
+) -> None:
+    body = openvino_client.post(
+        "/image",
+        json={"prompt": "two", "num_images": 2, "seed": 41, "num_inference_steps": 3, **SMALL},
+    ).json()
+    assert [image["seed"] for image in body["images"]] == [41, 42]
+    first, second = (openvino_client.get(image["url"]).content for image in body["images"])
+    pixels = [np.asarray(Image.open(io.BytesIO(png))) for png in (first, second)]
+    assert not np.array_equal(pixels[0], pixels[1])
+    single = openvino_client.post(
+        "/image", json={"prompt": "two", "seed": 42, "num_inference_steps": 3, **SMALL}
+    ).json()
+    again = np.asarray(Image.open(io.BytesIO(openvino_client.get(single["image_url"]).content)))
+    assert np.array_equal(again, pixels[1])  # image n of a batch is seed + n on its own
+
+
+def test_png_chunks_parse_back_to_the_request(openvino_client: TestClient) -> None:
+    request = {
+        "prompt": "a lighthouse",
+        "negative_prompt": "fog",
+        "num_inference_steps": 4,
+        "guidance_scale": 6.5,
+        "seed": 99,
+        "scheduler": "euler",
+        **SMALL,
+    }
+    body = openvino_client.post("/image", json=request).json()
+    info = Image.open(io.BytesIO(openvino_client.get(body["image_url"]).content)).info
+    assert info["parameters"].splitlines() == [
+        "a lighthouse",
+        "Negative prompt: fog",
+        "Steps: 4, Sampler: euler, CFG scale: 6.5, Seed: 99, Size: 64x64, "
+        "Model: OpenVINO/stable-diffusion-v1-5-int8-ov",
+    ]
+    provenance = json.loads(info["provenance"])
+    assert provenance["request"] == {**body["params"]}
+    assert provenance["engine"]["engine"] == "openvino-genai"
+    assert provenance["engine"]["openvino"]
+    assert provenance["device"] == "CPU"
+    assert provenance["timings_ms"]["generation"] > 0
+
+
+def test_same_seed_over_http_gives_the_same_image(openvino_client: TestClient) -> None:
+    request = {"prompt": "same", "seed": 1234, "num_inference_steps": 3, **SMALL}
+    images = []
+    for _ in range(2):
+        body = openvino_client.post("/image", json=request).json()
+        png = Image.open(io.BytesIO(openvino_client.get(body["image_url"]).content))
+        images.append((png.tobytes(), png.info["parameters"]))
+    assert images[0] == images[1]
+    assert len(set(images[0][0])) > 1
+
+
+def test_timeout_on_the_real_engine_answers_504_and_frees_the_worker(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    settings = make_settings(
+        tmp_path, model_dir=tiny_model_dir, openvino_device="CPU", inference_timeout_seconds=0.5
+    )
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
+        wait_until_ready(client)
+        started = time.monotonic()
+        response = client.post(
+            "/image", json={"prompt": "slow", "num_inference_steps": 100, "width": 96, "height": 96}
+        )
+        assert response.status_code == 504, response.text
+        message = response.json()["error"]["message"]
+        assert "stopped after 0.5 s at step" in message and "of 100 on CPU" in message
+        assert "fewer steps" in message
+        assert time.monotonic() - started < 30
+        quick = client.post("/image", json={"prompt": "quick", "num_inference_steps": 1, **SMALL})
+        assert quick.status_code == 200
+        assert not list(Path(settings.generated_dir).glob(".partial-*"))
+
+
+def test_service_with_a_staged_model_opens_no_connection(
+    tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    attempts = forbid_network(monkeypatch)
+    settings = make_settings(tmp_path, model_dir=tiny_model_dir, auto_download_models=True)
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
+        wait_until_ready(client)
+        response = client.post(
+            "/image", json={"prompt": "offline", "num_inference_steps": 2, **SMALL}
+        )
+        assert response.status_code == 200
+    assert attempts == []
