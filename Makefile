@@ -23,9 +23,10 @@ install-base: $(VENV)/.base
 
 install: $(VENV)/.dev
 
-# Serves on 127.0.0.1:8000. Downloads the model in the background unless told otherwise.
+# Serves on 127.0.0.1:8000. Downloads a missing model in the background unless
+# AUTO_DOWNLOAD_MODELS is set (in the environment or .env).
 serve: $(VENV)/.base
-	AUTO_DOWNLOAD_MODELS=$${AUTO_DOWNLOAD_MODELS:-true} $(PY) -m entrypoints.cli serve
+	$(PY) -m entrypoints.cli serve --download-missing
 
 demo: $(VENV)/.base
 	USE_MOCKS=true $(PY) -m entrypoints.cli serve

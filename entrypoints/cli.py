@@ -59,7 +59,12 @@ def retention(settings: Settings) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="local-sd", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("serve", help="serve the API and UI")
+    serve_command = commands.add_parser("serve", help="serve the API and UI")
+    serve_command.add_argument(
+        "--download-missing",
+        action="store_true",
+        help="download a missing model in the background unless AUTO_DOWNLOAD_MODELS is set",
+    )
     fetch = commands.add_parser("download", help="download the model into MODEL_DIR")
     fetch.add_argument("--force", action="store_true", help="download every file again")
     commands.add_parser("retention", help="apply RETENTION_MAX_IMAGES / _AGE_DAYS now")
@@ -70,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
         print(error, file=sys.stderr)
         return 2
     if args.command == "serve":
+        if args.download_missing and "auto_download_models" not in settings.model_fields_set:
+            settings = settings.model_copy(update={"auto_download_models": True})
         return serve(settings)
     if args.command == "retention":
         return retention(settings)

@@ -44,6 +44,8 @@ class FakeHub:
     # Path -> bytes actually sent on GET, while HEAD still announces the full size.
     truncate: dict[str, int] = field(default_factory=dict)
     requests: list[RecordedRequest] = field(default_factory=list)
+    # When set to an Event, file bodies wait for it: a download that can be watched mid-way.
+    hold_downloads: threading.Event | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
@@ -193,6 +195,8 @@ class _Handler(BaseHTTPRequestHandler):
             end = int(rng[2]) if rng[2] else len(data) - 1
             status, body = 206, data[start : end + 1]
             extra["Content-Range"] = f"bytes {start}-{start + len(body) - 1}/{len(data)}"
+        if not head and self.hub.hold_downloads is not None:
+            self.hub.hold_downloads.wait(60)
         if not head and relative in self.hub.truncate:
             body = body[: self.hub.truncate[relative]]
         self.send_response(status)

@@ -37,7 +37,10 @@ class LiveServer:
 
 @contextmanager
 def live_server(
-    env: Mapping[str, str], log_path: Path, ready_timeout: float = 120.0
+    env: Mapping[str, str],
+    log_path: Path,
+    ready_timeout: float = 120.0,
+    serve_args: tuple[str, ...] = (),
 ) -> Iterator[LiveServer]:
     """Start `python -m entrypoints.cli serve`, wait for liveness, stop it with SIGINT.
 
@@ -61,7 +64,7 @@ def live_server(
     )
     with log_path.open("w", encoding="utf-8") as log_file:
         process = subprocess.Popen(
-            [sys.executable, "-m", "entrypoints.cli", "serve"],
+            [sys.executable, "-m", "entrypoints.cli", "serve", *serve_args],
             cwd=PROJECT_ROOT,
             env=full_env,
             stdout=log_file,

@@ -1,0 +1,102 @@
+"""`make serve` on a fresh machine: the server answers at once, downloads, then generates."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.fake_hub import running_hub
+from tests.support.live_server import live_server
+
+pytestmark = [pytest.mark.openvino, pytest.mark.server]
+
+REPO = "OpenVINO/tiny-sd-ov"
+
+
+def test_missing_model_downloads_in_the_background_then_serves(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    with running_hub(REPO, tiny_model_dir) as hub:
+        hub.hold_downloads = threading.Event()
+        env = {
+            "MODEL_REPO_ID": REPO,
+            "MODEL_DIR": str(tmp_path / "model"),
+            "GENERATED_DIR": str(tmp_path / "generated"),
+            "OV_CACHE_DIR": str(tmp_path / "ov-cache"),
+            "HF_ENDPOINT": hub.url,
+            "HF_HUB_DISABLE_XET": "1",
+            "OPENVINO_DEVICE": "CPU",
+        }
+        with live_server(env, tmp_path / "server.log", serve_args=("--download-missing",)) as srv:
+            health = httpx.get(f"{srv.base_url}/health", timeout=5).json()
+            assert health["status"] == "degraded"
+            assert health["model"]["cached"] is False
+            refused = httpx.post(f"{srv.base_url}/image", json={"prompt": "x"}, timeout=5)
+            assert refused.status_code == 503
+            deadline = time.monotonic() + 30
+            while "Downloading" not in httpx.get(f"{srv.base_url}/health").json()["reason"]:
+                assert time.monotonic() < deadline, srv.log()
+                time.sleep(0.05)
+            downloading = httpx.post(f"{srv.base_url}/image", json={"prompt": "x"}, timeout=5)
+            assert downloading.status_code == 503
+            assert (
+                "Downloading the model OpenVINO/tiny-sd-ov"
+                in downloading.json()["error"]["message"]
+            )
+            hub.hold_downloads.set()
+            deadline = time.monotonic() + 120
+            while httpx.get(f"{srv.base_url}/health/ready", timeout=5).status_code != 200:
+                assert time.monotonic() < deadline, srv.log()
+                time.sleep(0.2)
+            assert httpx.get(f"{srv.base_url}/health").json()["model"]["cached"] is True
+            response = httpx.post(
+                f"{srv.base_url}/image",
+                json={"prompt": "downloaded", "width": 64, "height": 64, "num_inference_steps": 2},
+                timeout=60,
+            )
+            assert response.status_code == 200, response.text
+            assert response.json()["provider"] == "openvino"
+        assert not (tmp_path / "model" / "safety_checker").exists()
+
+
+def test_failed_download_leaves_degraded_with_the_reason(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    with running_hub(REPO, tiny_model_dir) as hub:
+        hub.mode = "gated"
+        env = {
+            "MODEL_REPO_ID": REPO,
+            "MODEL_DIR": str(tmp_path / "model"),
+            "GENERATED_DIR": str(tmp_path / "generated"),
+            "HF_ENDPOINT": hub.url,
+            "HF_HUB_DISABLE_XET": "1",
+            "AUTO_DOWNLOAD_MODELS": "true",
+        }
+        with live_server(env, tmp_path / "server.log") as server:
+            deadline = time.monotonic() + 30
+            while True:
+                reason = httpx.get(f"{server.base_url}/health", timeout=5).json()["reason"]
+                if "failed" in reason:
+                    break
+                assert time.monotonic() < deadline, server.log()
+                time.sleep(0.1)
+    assert "gated" in reason and "HUGGINGFACE_TOKEN" in reason
+
+
+def test_without_auto_download_the_reason_says_what_to_do(tmp_path: Path) -> None:
+    env = {"MODEL_DIR": str(tmp_path / "model"), "GENERATED_DIR": str(tmp_path / "generated")}
+    with live_server(env, tmp_path / "server.log") as server:
+        deadline = time.monotonic() + 30
+        while "starting" in (health := httpx.get(f"{server.base_url}/health")).json()["reason"]:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        response = httpx.post(f"{server.base_url}/image", json={"prompt": "x"}, timeout=5)
+    assert health.json()["status"] == "degraded"
+    message = response.json()["error"]["message"]
+    assert response.status_code == 503
+    assert "make download" in message and "AUTO_DOWNLOAD_MODELS=true" in message
+    assert "USE_MOCKS=true" in message
