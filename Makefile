@@ -28,8 +28,9 @@ install: $(VENV)/.dev
 serve: $(VENV)/.base
 	$(PY) -m entrypoints.cli serve --download-missing
 
+# The demo paces its steps so the progress and previews can be watched.
 demo: $(VENV)/.base
-	USE_MOCKS=true $(PY) -m entrypoints.cli serve
+	USE_MOCKS=true MOCK_STEP_SECONDS=$${MOCK_STEP_SECONDS:-0.05} $(PY) -m entrypoints.cli serve
 
 download: $(VENV)/.base
 	$(PY) download_models.py

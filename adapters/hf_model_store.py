@@ -97,7 +97,11 @@ class HuggingFaceModelStore:
             known = {path: size for path, size in listed.items() if size is not None}
             missing = missing_files(self._directory, known or None)
         return ModelStatus(
-            self._repo_id, self._directory, cached=not missing, missing=tuple(missing)
+            self._repo_id,
+            self._directory,
+            cached=not missing,
+            missing=tuple(missing),
+            revision=manifest.commit if manifest is not None and not missing else None,
         )
 
     def download(self, force: bool = False) -> ModelStatus:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import time
 from collections.abc import Mapping
 from functools import partial
 from types import MappingProxyType
@@ -22,12 +23,17 @@ from domain.generation_request import SCHEDULERS, GenerationRequest
 
 
 class MockBackend:
+    """``step_seconds`` paces the steps, so a demo shows progress a person can watch."""
+
     provider = "mock"
     device = "mock"
     is_mock = True
     fallback_reason: str | None = None
     schedulers = SCHEDULERS
     provenance: Mapping[str, str] = MappingProxyType({"engine": "mock", "scheduler": "none"})
+
+    def __init__(self, step_seconds: float = 0.0) -> None:
+        self._step_seconds = step_seconds
 
     def generate(
         self,
@@ -39,6 +45,8 @@ class MockBackend:
         total = request.num_inference_steps
         pixels = _pattern(request, seed)
         for step in range(1, total + 1):
+            if self._step_seconds:
+                time.sleep(self._step_seconds)
             if should_cancel():
                 raise GenerationCancelled("Cancelled.")
             on_progress(step, total, partial(_preview, pixels, step / total))

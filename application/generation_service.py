@@ -333,6 +333,8 @@ class GenerationService:
                 job_id=job.id,
                 device=job.device,
                 error_type=type(error).__name__,
+                hint="if it repeats: `make download` repairs a damaged model; "
+                "OPENVINO_DEVICE=CPU rules out the device; the traceback follows",
                 exc_info=error,
             )
         else:

@@ -108,7 +108,7 @@ def create_app(
         if backend is not None:
             service.attach_backend(backend)
         elif settings.use_mocks:
-            service.attach_backend(MockBackend())
+            service.attach_backend(MockBackend(settings.mock_step_seconds))
         elif lifecycle is not None:
             # Downloading and compiling take minutes: the server answers meanwhile.
             task = asyncio.create_task(lifecycle.start(), name="model-lifecycle")

@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     )
 
     use_mocks: bool = False
+    mock_step_seconds: float = Field(default=0.0, ge=0, le=5)
     openvino_device: str = "GPU"
     openvino_engine: Literal["genai", "optimum"] = "genai"
     ov_cache_dir: Path = Path("data/cache/openvino")

@@ -171,3 +171,20 @@ def test_service_with_a_staged_model_opens_no_connection(
         )
         assert response.status_code == 200
     assert attempts == []
+
+
+def test_health_answers_while_the_engine_works(openvino_client: TestClient) -> None:
+    job = openvino_client.post(
+        "/jobs", json={"prompt": "busy", "num_inference_steps": 60, "width": 96, "height": 96}
+    ).json()
+    deadline = time.monotonic() + 60
+    while openvino_client.get(f"/jobs/{job['job_id']}").json()["status"] != "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    answered_while_running = 0
+    for _ in range(5):
+        assert openvino_client.get("/health").status_code == 200
+        state = openvino_client.get(f"/jobs/{job['job_id']}").json()
+        answered_while_running += state["status"] == "running"
+    assert answered_while_running >= 1
+    openvino_client.delete(f"/jobs/{job['job_id']}")

@@ -50,6 +50,7 @@ def test_fresh_download_fetches_the_model_but_not_the_safety_checker(
     status = store.download()
 
     assert status.cached and status.missing == ()
+    assert status.revision == hub.commit  # recorded in every image's provenance
     assert downloaded(model_dir) == WANTED
     for relative in WANTED:
         assert (model_dir / relative).read_bytes() == (model_source / relative).read_bytes()

@@ -30,6 +30,9 @@ class FakeBackend:
     calls: list[tuple[GenerationRequest, int]] = field(default_factory=list)
     started: threading.Event = field(default_factory=threading.Event)
 
+    def calls_by_prompt(self) -> list[tuple[str, int]]:
+        return [(request.prompt, seed) for request, seed in self.calls]
+
     def generate(
         self,
         request: GenerationRequest,
