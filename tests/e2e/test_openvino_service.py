@@ -73,10 +73,14 @@ def test_cancel_stops_within_one_step_and_writes_nothing(
     while openvino_client.get(f"/jobs/{job['job_id']}").json()["progress"]["step"] < 3:
         assert time.monotonic() < deadline
         time.sleep(0.01)
-    step_at_cancel = openvino_client.get(f"/jobs/{job['job_id']}").json()["progress"]["step"]
     cancelled = openvino_client.delete(f"/jobs/{job['job_id']}").json()
     assert cancelled["status"] == "cancelled"
-    assert cancelled["progress"]["step"] <= step_at_cancel + 2  # the step under way, at most
+    # Steps on the tiny model take milliseconds, so HTTP cannot time "within one step"
+    # (the engine contract suite counts that); here: stopped early, and nothing after.
+    assert 3 <= cancelled["progress"]["step"] < 100
+    time.sleep(0.2)
+    later = openvino_client.get(f"/jobs/{job['job_id']}").json()
+    assert later["progress"] == cancelled["progress"]
     assert cancelled["images"] == []
     generated = Path(openvino_client.get("/health").json()["cache_dirs"]["generated"])
     assert not list(generated.glob(f"{job['job_id']}*.png"))
