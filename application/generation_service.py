@@ -9,14 +9,11 @@ Inference and PNG encoding run in a worker thread so the event loop keeps answer
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import secrets
 import threading
-import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timezone
 
 import structlog
@@ -24,13 +21,11 @@ import structlog
 from application.health import DeviceReport, HealthReport
 from application.history import History
 from application.job_events import JobEvent, JobEventBroker
+from application.job_outcome import raise_for_outcome
 from application.job_queue import JobQueue
-from application.job_runner import render_and_store
-from application.ports import ImageBackend, ImageStore, ModelStatus, ModelStore, PreviewSource
+from application.job_worker import JobWorker, progress_data
+from application.ports import ImageBackend, ImageStore, ModelStore
 from domain.errors import (
-    GenerationCancelled,
-    GenerationFailed,
-    GenerationTimeout,
     ImageNotFound,
     InvalidTransition,
     JobNotFound,
@@ -68,9 +63,7 @@ class GenerationService:
         self._images = image_store
         self._models = model_store
         self._history = history
-        self._preview_every = preview_every
         self._device_target = device_target
-        self._timeout = timeout_seconds
         self._clock = clock
         self._new_job_id = new_job_id
         self._new_seed = new_seed
@@ -80,12 +73,12 @@ class GenerationService:
         self._stops: dict[str, threading.Event] = {}
         self._log_context: dict[str, dict[str, object]] = {}
         self._running: Job | None = None
-        self._run_started = 0.0
         self._closing = False
         self._worker_task: asyncio.Task[None] | None = None
         self.events = JobEventBroker()
-        # One thread: one inference at a time per loaded pipeline.
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="generation")
+        self._runner = JobWorker(
+            image_store, model_store, history, self.events, clock, timeout_seconds, preview_every
+        )
 
     # Lifecycle and readiness --------------------------------------------
 
@@ -138,7 +131,7 @@ class GenerationService:
             self._worker_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._worker_task
-        await asyncio.to_thread(self._worker.shutdown, True)
+        await asyncio.to_thread(self._runner.shutdown)
 
     # Submitting and waiting -------------------------------------------------
 
@@ -239,17 +232,14 @@ class GenerationService:
         return self._queue.position(job)
 
     def eta_seconds(self, job: Job) -> float | None:
-        if job is not self._running or job.step == 0:
-            return None
-        elapsed = time.monotonic() - self._run_started
-        return round(elapsed / job.step * (job.total_steps - job.step), 1)
+        return job.eta_seconds(self._clock())
 
     def snapshot_event(self, job: Job) -> JobEvent:
         """The job's state now, as the event a late subscriber gets first."""
         if job.status is JobStatus.QUEUED:
             return JobEvent("queued", {"queue_position": self.queue_position(job)})
         if job.status is JobStatus.RUNNING:
-            return JobEvent("progress", self._progress_data(job))
+            return JobEvent("progress", progress_data(job, self._clock()))
         return JobEvent(job.status.value, {})
 
     def subscribe(self, job_id: str) -> AsyncIterator[JobEvent]:
@@ -273,95 +263,13 @@ class GenerationService:
             return
         stop = threading.Event()
         self._stops[job.id] = stop
-        self._running, self._run_started = job, time.monotonic()
-        job.start(self._clock(), backend.provider, backend.device, backend.is_mock)
-        model = self._models.status()
-        await asyncio.to_thread(self._history.record, job, model, backend.provenance)
-        self.events.publish(job.id, JobEvent("started", {"device": backend.device}))
-        log.info("job_started", job_id=job.id, device=backend.device)
-        loop = asyncio.get_running_loop()
-
-        def progress(step: int, total: int, preview: PreviewSource | None = None) -> None:
-            # Runs in the worker thread, inside the engine's step: the latents are valid now.
-            image = None
-            if preview is not None and self._preview_every and step % self._preview_every == 0:
-                image = preview_data_url(preview, job.id)
-            loop.call_soon_threadsafe(self._on_progress, job, step, total, image)
-
-        future = loop.run_in_executor(
-            self._worker,
-            render_and_store,
-            backend,
-            self._images,
-            job,
-            stop,
-            progress,
-            model,
-        )
-        timed_out = False
+        self._running = job
         try:
-            try:
-                refs = await asyncio.wait_for(asyncio.shield(future), self._timeout)
-            except asyncio.TimeoutError:  # not the builtin before Python 3.11
-                timed_out = True
-                stop.set()
-                # Wait for the worker to notice, so the next job never overlaps this one.
-                refs = await future
-        except GenerationCancelled:
-            if timed_out:
-                job.fail(self._clock(), JobError("timeout", self._timeout_message(job)))
-                log.warning(
-                    "job_timed_out",
-                    job_id=job.id,
-                    step=job.step,
-                    total=job.total_steps,
-                    device=job.device,
-                )
-            else:
-                job.cancel(self._clock())
-                log.info("job_cancelled", job_id=job.id, step=job.step)
-        except Exception as error:
-            job.fail(
-                self._clock(),
-                JobError(
-                    "generation_failed",
-                    f"Generation failed; the server log has the details for job {job.id}.",
-                ),
-            )
-            log.error(
-                "job_failed",
-                job_id=job.id,
-                device=job.device,
-                error_type=type(error).__name__,
-                hint="if it repeats: `make download` repairs a damaged model; "
-                "OPENVINO_DEVICE=CPU rules out the device; the traceback follows",
-                exc_info=error,
-            )
-        else:
-            job.succeed(self._clock(), refs, device=backend.device)
-            log.info("job_succeeded", job_id=job.id, duration_ms=job.duration_ms, device=job.device)
+            await self._runner.run(job, backend, stop)
         finally:
             self._running = None
             self._stops.pop(job.id, None)
-            await asyncio.to_thread(self._record_final, job, model, backend.provenance)
             self._finish(job)
-
-    def _record_final(self, job: Job, model: ModelStatus, engine: Mapping[str, str]) -> None:
-        try:
-            self._history.record(job, model, engine)
-            self._history.apply_retention(self._clock())
-        except OSError as error:
-            # History is a convenience: a full disk must not turn a finished job into a hang.
-            log.error("history_write_failed", job_id=job.id, error=str(error))
-
-    def _on_progress(self, job: Job, step: int, total: int, preview: str | None) -> None:
-        job.report_progress(step, total)
-        self.events.publish(job.id, JobEvent("progress", self._progress_data(job)))
-        if preview is not None:
-            self.events.publish(job.id, JobEvent("preview", {"step": step, "image": preview}))
-
-    def _progress_data(self, job: Job) -> dict[str, object]:
-        return {"step": job.step, "total": job.total_steps, "eta_seconds": self.eta_seconds(job)}
 
     def _finish(self, job: Job) -> None:
         data: dict[str, object] = {}
@@ -376,37 +284,5 @@ class GenerationService:
 
     def _seconds_until_a_slot(self) -> float:
         running = self._running
-        if running is None or running.step == 0:
-            return 5.0
-        return self.eta_seconds(running) or 5.0
-
-    def _timeout_message(self, job: Job) -> str:
-        return (
-            f"Generation stopped after {self._timeout:g} s at step {job.step} of "
-            f"{job.total_steps} on {job.device}. Try fewer steps, a smaller size, a GPU, "
-            f"or a few-step model, or raise INFERENCE_TIMEOUT_SECONDS."
-        )
-
-
-def raise_for_outcome(job: Job) -> None:
-    """Turn a job that did not succeed into the error a synchronous caller expects."""
-    if job.status is JobStatus.SUCCEEDED:
-        return
-    message = job.error.message if job.error is not None else "The job did not finish."
-    if job.status is JobStatus.CANCELLED:
-        raise GenerationCancelled("The job was cancelled.")
-    if job.error is not None and job.error.type == "timeout":
-        raise GenerationTimeout(message)
-    if job.error is not None and job.error.type == "unavailable":
-        raise ServiceUnavailable(message)
-    raise GenerationFailed(message)
-
-
-def preview_data_url(preview: PreviewSource, job_id: str) -> str | None:
-    """A data URL of the backend's preview; a failing preview never fails the job."""
-    try:
-        jpeg = preview()
-    except Exception as error:
-        log.warning("preview_failed", job_id=job_id, error_type=type(error).__name__)
-        return None
-    return "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii")
+        eta = running.eta_seconds(self._clock()) if running is not None else None
+        return eta or 5.0

@@ -101,6 +101,13 @@ class Job:
         self._move_to(JobStatus.CANCELLED)
         self.completed_at = now
 
+    def eta_seconds(self, now: datetime) -> float | None:
+        """Time left at the pace so far; None until a step is done or once the job ended."""
+        if self.status is not JobStatus.RUNNING or self.started_at is None or self.step == 0:
+            return None
+        elapsed = (now - self.started_at).total_seconds()
+        return round(elapsed / self.step * (self.total_steps - self.step), 1)
+
     @property
     def duration_ms(self) -> int | None:
         if self.started_at is None or self.completed_at is None:

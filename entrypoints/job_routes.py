@@ -12,7 +12,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from application.generation_service import GenerationService, raise_for_outcome
+from application.generation_service import GenerationService
+from application.job_outcome import raise_for_outcome
 from domain.generation_request import GenerationRequest
 from domain.job import JobStatus
 from entrypoints.json_body import read_json_object

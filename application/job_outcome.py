@@ -1,0 +1,41 @@
+"""How a job that did not succeed is described: in its record, and to a waiting caller."""
+
+from __future__ import annotations
+
+from domain.errors import (
+    GenerationCancelled,
+    GenerationFailed,
+    GenerationTimeout,
+    ServiceUnavailable,
+)
+from domain.job import Job, JobError, JobStatus
+
+
+def timeout_error(job: Job, timeout_seconds: float) -> JobError:
+    return JobError(
+        "timeout",
+        f"Generation stopped after {timeout_seconds:g} s at step {job.step} of "
+        f"{job.total_steps} on {job.device}. Try fewer steps, a smaller size, a GPU, "
+        f"or a few-step model, or raise INFERENCE_TIMEOUT_SECONDS.",
+    )
+
+
+def failure_error(job: Job) -> JobError:
+    return JobError(
+        "generation_failed",
+        f"Generation failed; the server log has the details for job {job.id}.",
+    )
+
+
+def raise_for_outcome(job: Job) -> None:
+    """Turn a job that did not succeed into the error a synchronous caller expects."""
+    if job.status is JobStatus.SUCCEEDED:
+        return
+    message = job.error.message if job.error is not None else "The job did not finish."
+    if job.status is JobStatus.CANCELLED:
+        raise GenerationCancelled("The job was cancelled.")
+    if job.error is not None and job.error.type == "timeout":
+        raise GenerationTimeout(message)
+    if job.error is not None and job.error.type == "unavailable":
+        raise ServiceUnavailable(message)
+    raise GenerationFailed(message)

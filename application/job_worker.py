@@ -1,0 +1,143 @@
+"""Running one job: record it, render in the worker thread under a deadline, settle it.
+
+The worker thread is the only place inference happens, one job at a time; the
+event loop only waits for it, so `/health` and the job API keep answering.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+
+import structlog
+
+from application.history import History
+from application.job_events import JobEvent, JobEventBroker
+from application.job_outcome import failure_error, timeout_error
+from application.job_runner import render_and_store
+from application.ports import ImageBackend, ImageStore, ModelStatus, ModelStore, PreviewSource
+from domain.errors import GenerationCancelled
+from domain.job import Job
+
+log = structlog.get_logger("service")
+
+
+def progress_data(job: Job, now: datetime) -> dict[str, object]:
+    return {"step": job.step, "total": job.total_steps, "eta_seconds": job.eta_seconds(now)}
+
+
+class JobWorker:
+    def __init__(
+        self,
+        images: ImageStore,
+        models: ModelStore,
+        history: History,
+        events: JobEventBroker,
+        clock: Callable[[], datetime],
+        timeout_seconds: float,
+        preview_every: int,
+    ) -> None:
+        self._images = images
+        self._models = models
+        self._history = history
+        self._events = events
+        self._clock = clock
+        self._timeout = timeout_seconds
+        self._preview_every = preview_every
+        # One thread: one inference at a time per loaded pipeline.
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="generation")
+
+    def shutdown(self) -> None:
+        self._thread.shutdown(wait=True)
+
+    async def run(self, job: Job, backend: ImageBackend, stop: threading.Event) -> None:
+        """Take ``job`` from queued to a final state; never raises for the job's own errors."""
+        job.start(self._clock(), backend.provider, backend.device, backend.is_mock)
+        model = self._models.status()
+        await asyncio.to_thread(self._history.record, job, model, backend.provenance)
+        self._events.publish(job.id, JobEvent("started", {"device": backend.device}))
+        log.info("job_started", job_id=job.id, device=backend.device)
+        try:
+            await self._render(job, backend, stop, model)
+        finally:
+            await asyncio.to_thread(self._record_final, job, model, backend.provenance)
+
+    async def _render(
+        self, job: Job, backend: ImageBackend, stop: threading.Event, model: ModelStatus
+    ) -> None:
+        loop = asyncio.get_running_loop()
+
+        def progress(step: int, total: int, preview: PreviewSource | None = None) -> None:
+            # Runs in the worker thread, inside the engine's step: the latents are valid now.
+            image = None
+            if preview is not None and self._preview_every and step % self._preview_every == 0:
+                image = preview_data_url(preview, job.id)
+            loop.call_soon_threadsafe(self._on_progress, job, step, total, image)
+
+        future = loop.run_in_executor(
+            self._thread, render_and_store, backend, self._images, job, stop, progress, model
+        )
+        timed_out = False
+        try:
+            try:
+                refs = await asyncio.wait_for(asyncio.shield(future), self._timeout)
+            except asyncio.TimeoutError:  # not the builtin before Python 3.11
+                timed_out = True
+                stop.set()
+                # Wait for the worker to notice, so the next job never overlaps this one.
+                refs = await future
+        except GenerationCancelled:
+            if timed_out:
+                job.fail(self._clock(), timeout_error(job, self._timeout))
+                log.warning(
+                    "job_timed_out",
+                    job_id=job.id,
+                    step=job.step,
+                    total=job.total_steps,
+                    device=job.device,
+                )
+            else:
+                job.cancel(self._clock())
+                log.info("job_cancelled", job_id=job.id, step=job.step)
+        except Exception as error:
+            job.fail(self._clock(), failure_error(job))
+            log.error(
+                "job_failed",
+                job_id=job.id,
+                device=job.device,
+                error_type=type(error).__name__,
+                hint="if it repeats: `make download` repairs a damaged model; "
+                "OPENVINO_DEVICE=CPU rules out the device; the traceback follows",
+                exc_info=error,
+            )
+        else:
+            job.succeed(self._clock(), refs, device=backend.device)
+            log.info("job_succeeded", job_id=job.id, duration_ms=job.duration_ms, device=job.device)
+
+    def _on_progress(self, job: Job, step: int, total: int, preview: str | None) -> None:
+        job.report_progress(step, total)
+        self._events.publish(job.id, JobEvent("progress", progress_data(job, self._clock())))
+        if preview is not None:
+            self._events.publish(job.id, JobEvent("preview", {"step": step, "image": preview}))
+
+    def _record_final(self, job: Job, model: ModelStatus, engine: Mapping[str, str]) -> None:
+        try:
+            self._history.record(job, model, engine)
+            self._history.apply_retention(self._clock())
+        except OSError as error:
+            # History is a convenience: a full disk must not turn a finished job into a hang.
+            log.error("history_write_failed", job_id=job.id, error=str(error))
+
+
+def preview_data_url(preview: PreviewSource, job_id: str) -> str | None:
+    """A data URL of the backend's preview; a failing preview never fails the job."""
+    try:
+        jpeg = preview()
+    except Exception as error:
+        log.warning("preview_failed", job_id=job_id, error_type=type(error).__name__)
+        return None
+    return "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii")
