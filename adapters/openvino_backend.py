@@ -9,7 +9,6 @@ retrying on CPU when the device fails mid-generation, progress and cancellation.
 from __future__ import annotations
 
 import importlib.util
-import io
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -21,8 +20,8 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 import structlog
-from PIL import Image
 
+from adapters.latent_preview import latents_to_jpeg
 from adapters.model_layout import missing_files, pipeline_class
 from adapters.openvino_devices import (
     available_devices,
@@ -52,19 +51,6 @@ LatentSource = Callable[[], npt.NDArray[np.float32]]
 
 StepCallback = Callable[[int, int, "LatentSource | None"], bool]
 """``(index from 0, the engine's own step count, latents) -> True to stop``; never raises."""
-
-# SD 1.x latents -> approximate RGB without the VAE (ComfyUI's SD15 latent_rgb_factors):
-# a preview costs microseconds instead of a VAE decode.
-_LATENT_RGB = np.array(
-    [
-        [0.3512, 0.2297, 0.3227],
-        [0.3250, 0.4974, 0.2350],
-        [-0.2829, 0.1762, 0.2721],
-        [-0.2120, -0.2616, -0.7177],
-    ],
-    dtype=np.float32,
-)
-_PREVIEW_MAX_SIDE = 256
 
 
 class Engine(Protocol):
@@ -226,17 +212,8 @@ class _Steps:
 
 
 def latent_preview(latents: LatentSource) -> bytes:
-    """A small JPEG of what the latents will roughly decode to."""
-    latent = np.asarray(latents(), dtype=np.float32)
-    latent = latent.reshape(-1, *latent.shape[-3:])[0]  # first image: (4, h, w)
-    rgb = np.einsum("chw,cr->hwr", latent, _LATENT_RGB)
-    pixels = (np.clip((rgb + 1.0) / 2.0, 0.0, 1.0) * 255).astype(np.uint8)
-    image = Image.fromarray(pixels, "RGB")
-    image = image.resize((image.width * 4, image.height * 4), Image.Resampling.BILINEAR)
-    image.thumbnail((_PREVIEW_MAX_SIDE, _PREVIEW_MAX_SIDE))
-    buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", quality=80)
-    return buffer.getvalue()
+    """A small JPEG of what the latents will roughly decode to, without the VAE."""
+    return latents_to_jpeg(latents())
 
 
 def load_openvino_backend(

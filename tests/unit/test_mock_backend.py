@@ -27,3 +27,15 @@ def test_mock_is_fast_deterministic_and_previews() -> None:
     assert MockBackend().generate(request, 5, lambda *a, **k: None, lambda: False) == image
     assert MockBackend().generate(request, 6, lambda *a, **k: None, lambda: False) != image
     assert elapsed < 5  # a sanity bound for a demo backend, not a benchmark
+
+
+def test_latent_preview_is_small_and_keeps_the_aspect() -> None:
+    import numpy as np
+
+    from adapters.latent_preview import latents_to_jpeg
+
+    for shape, size in [((1, 4, 64, 64), (256, 256)), ((4, 96, 128), (256, 192)),
+                        ((1, 4, 8, 12), (96, 64))]:
+        jpeg = latents_to_jpeg(np.zeros(shape, dtype=np.float32))
+        with Image.open(io.BytesIO(jpeg)) as image:
+            assert (image.format, image.size) == ("JPEG", size)
