@@ -28,6 +28,8 @@ class Settings(BaseSettings):
         env_file_encoding="utf-8",
         extra="ignore",
         case_sensitive=False,
+        # `NAME=` in .env means "not set", as .env.example writes the optional ones.
+        env_ignore_empty=True,
     )
 
     use_mocks: bool = False

@@ -102,3 +102,18 @@ def test_a_bad_value_stops_startup_with_one_line() -> None:
         "Invalid setting PORT='eighty': Input should be a valid integer, unable to parse "
         "string as an integer."
     ]
+
+
+def test_every_setting_is_documented_in_env_example_and_readme() -> None:
+    from entrypoints.settings import Settings
+
+    example = (PROJECT_ROOT / ".env.example").read_text(encoding="utf-8")
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    for field in Settings.model_fields:
+        name = field.upper()
+        assert f"{name}=" in example, f"{name} missing from .env.example"
+        assert f"`{name}`" in readme, f"{name} missing from the README"
+
+
+def test_env_example_as_it_ships_gives_the_defaults() -> None:
+    assert load_settings(env_file=PROJECT_ROOT / ".env.example") == load_settings(env_file=None)
