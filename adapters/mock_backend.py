@@ -31,6 +31,7 @@ class MockBackend:
     fallback_reason: str | None = None
     schedulers = SCHEDULERS
     provenance: Mapping[str, str] = MappingProxyType({"engine": "mock", "scheduler": "none"})
+    request_defaults: Mapping[str, int | float] = MappingProxyType({})
 
     def __init__(self, step_seconds: float = 0.0) -> None:
         self._step_seconds = step_seconds

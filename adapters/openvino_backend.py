@@ -44,6 +44,7 @@ __all__ = [
 log = structlog.get_logger("openvino")
 
 ENGINES = ("genai", "optimum")
+FEW_STEP_DEFAULTS: dict[str, int | float] = {"num_inference_steps": 4, "guidance_scale": 1.0}
 OPTIMUM_EXTRA = 'pip install -e ".[optimum]"'
 
 LatentSource = Callable[[], npt.NDArray[np.float32]]
@@ -123,6 +124,13 @@ class OpenVINOBackend:
     @property
     def provenance(self) -> Mapping[str, str]:
         return MappingProxyType(dict(self._engine.provenance))
+
+    @property
+    def request_defaults(self) -> Mapping[str, int | float]:
+        # A consistency model is made for a few steps without classifier-free guidance.
+        if self._engine.provenance.get("scheduler") == "lcm":
+            return MappingProxyType(FEW_STEP_DEFAULTS)
+        return MappingProxyType({})
 
     def generate(
         self,

@@ -13,7 +13,7 @@ import contextlib
 import secrets
 import threading
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import datetime, timezone
 
 import structlog
@@ -102,9 +102,19 @@ class GenerationService:
                 fallback_reason=backend.fallback_reason if backend is not None else None,
             ),
             generated_dir=str(self._images.directory),
+            defaults=self.effective_defaults(),
             queued=len(self._queue.waiting),
             running=1 if self._running is not None else 0,
         )
+
+    def request_defaults(self) -> Mapping[str, int | float]:
+        """What the loaded model wants for fields a request leaves out."""
+        return self._backend.request_defaults if self._backend is not None else {}
+
+    def effective_defaults(self) -> dict[str, object]:
+        standard = GenerationRequest(prompt="-").to_dict()
+        keys = ("num_inference_steps", "guidance_scale", "width", "height", "num_images")
+        return {key: standard[key] for key in keys} | dict(self.request_defaults())
 
     def recover_history(self) -> None:
         """Rebuild history from disk (blocking file reads: call it from a thread)."""

@@ -24,6 +24,8 @@ class HealthReport:
     generated_dir: str
     queued: int
     running: int
+    defaults: dict[str, object]
+    """The values a request gets for the fields it leaves out, for this model."""
 
     @property
     def status(self) -> str:

@@ -66,6 +66,10 @@ class ImageBackend(Protocol):
         """Scheduler names (as in ``GenerationRequest.scheduler``) this backend can run."""
 
     @property
+    def request_defaults(self) -> Mapping[str, int | float]:
+        """Defaults this model wants instead of the standard ones (e.g. steps for an LCM)."""
+
+    @property
     def provenance(self) -> Mapping[str, str]:
         """What made the images, for their records: engine, versions, default scheduler."""
 

@@ -49,10 +49,16 @@ class GenerationRequest:
             raise InvalidRequest(errors)
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any]) -> GenerationRequest:
-        """Build a request from decoded JSON, reporting every bad field at once."""
+    def from_mapping(
+        cls, data: Mapping[str, Any], defaults: Mapping[str, Any] | None = None
+    ) -> GenerationRequest:
+        """Build a request from decoded JSON, reporting every bad field at once.
+
+        ``defaults`` replaces the standard defaults for fields the request leaves out:
+        a few-step model wants 4 steps and guidance 1.0, not 20 and 7.5.
+        """
         errors = [FieldError(name, "Unknown field.") for name in data if name not in _FIELD_CHECKS]
-        values = dict(data)
+        values = {**(defaults or {}), **data}
         errors.extend(_check_all(values))
         if errors:
             raise InvalidRequest(errors)

@@ -29,7 +29,8 @@ def _service(request: Request) -> GenerationService:
 
 
 async def _read_generation_request(request: Request) -> GenerationRequest:
-    return GenerationRequest.from_mapping(await read_json_object(request))
+    body = await read_json_object(request)
+    return GenerationRequest.from_mapping(body, _service(request).request_defaults())
 
 
 async def _client_gone(request: Request) -> None:

@@ -57,6 +57,7 @@ def health_json(report: HealthReport, version: str) -> dict[str, Any]:
             "fallback_reason": report.device.fallback_reason,
         },
         "queue": {"queued": report.queued, "running": report.running},
+        "defaults": report.defaults,
         "version": version,
     }
     if report.reason:

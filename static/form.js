@@ -146,11 +146,23 @@ export function fillForm(params) {
     if (!(field.name in params)) continue;
     const value = params[field.name];
     field.value = value === null || value === undefined ? "" : String(value);
+    field.dataset.touched = "true";
   }
   const fixedSeed = params.seed !== null && params.seed !== undefined;
   setSeedRandom(!fixedSeed);
   if (!fixedSeed) el.seed.value = "";
   updatePromptCount();
+}
+
+/**
+ * The loaded model's defaults (a few-step model wants 4 steps and guidance 1), for the
+ * fields the user has not changed; what the user typed or reused stays.
+ */
+export function applyModelDefaults(defaults) {
+  for (const field of formFields()) {
+    if (!(field.name in (defaults ?? {})) || field.dataset.touched === "true") continue;
+    field.value = String(defaults[field.name]);
+  }
 }
 
 export function focusPrompt() {
@@ -171,6 +183,7 @@ function onTextareaKeydown(event) {
 function onFieldInput(event) {
   const field = event.target;
   if (!field.name) return;
+  field.dataset.touched = "true";
   if (field === el.prompt) updatePromptCount();
   if (field.getAttribute("aria-invalid") === "true") setFieldError(field, validateField(field));
 }

@@ -4,6 +4,7 @@
 
 import { api } from "./api.js";
 import { byId, setHidden, setText, setTextWithCode } from "./dom.js";
+import { applyModelDefaults } from "./form.js";
 
 const HEALTH_POLL_MS = 5000;
 
@@ -23,6 +24,7 @@ const poll = { timer: null, inFlight: false };
 function renderHealth(report) {
   const degraded = report.status !== "ok";
   el.health.dataset.status = degraded ? "degraded" : "ok";
+  if (!degraded) applyModelDefaults(report.defaults);
   el.health.dataset.mode = report.mock ? "mock" : "real";
 
   setText(el.mode, report.mock ? "mock" : "real model");

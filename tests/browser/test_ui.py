@@ -198,3 +198,36 @@ def test_a_degraded_service_shows_its_reason_and_the_device_fallback(page: Page)
     expect(page.locator("#health-mode")).to_have_text("real model")
     expect(page.locator("#health-model")).to_have_text("model not downloaded")
     expect(page.locator("#health-queue")).to_have_text("1 running · 2 waiting")
+
+
+def test_a_few_step_model_sets_the_form_defaults_but_keeps_what_the_user_typed(
+    page: Page,
+) -> None:
+    lcm = {
+        "status": "ok",
+        "mock": False,
+        "model": {"repo_id": "OpenVINO/LCM_Dreamshaper_v7-int8-ov", "cached": True, "dir": "/m"},
+        "cache_dirs": {"models": "/m", "generated": "/g"},
+        "device": {"target": "CPU", "active": "CPU", "fallback_reason": None},
+        "version": "0.1.0",
+        "queue": {"queued": 0, "running": 0},
+        "defaults": {
+            "num_inference_steps": 4,
+            "guidance_scale": 1.0,
+            "width": 512,
+            "height": 512,
+            "num_images": 1,
+        },
+    }
+
+    def fake_health(route: Route) -> None:
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(lcm))
+
+    page.route("**/health", fake_health)
+    page.goto("/")
+    expect(page.locator("#num_inference_steps")).to_have_value("4")
+    expect(page.locator("#guidance_scale")).to_have_value("1")
+    page.locator("#num_inference_steps").fill("6")
+    page.evaluate("import('/static/health.js').then((health) => health.pollHealth())")
+    expect(page.locator("#guidance_scale")).to_have_value("1")
+    expect(page.locator("#num_inference_steps")).to_have_value("6")

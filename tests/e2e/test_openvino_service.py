@@ -192,3 +192,20 @@ def test_health_answers_while_the_engine_works(openvino_client: TestClient) -> N
         answered_while_running += state["status"] == "running"
     assert answered_while_running >= 1
     openvino_client.delete(f"/jobs/{job['job_id']}")
+
+
+def test_a_few_step_model_changes_the_defaults(tiny_lcm_model_dir: Path, tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, model_dir=tiny_lcm_model_dir, openvino_device="CPU")
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
+        wait_until_ready(client)
+        defaults = client.get("/health").json()["defaults"]
+        assert defaults == {
+            "num_inference_steps": 4,
+            "guidance_scale": 1.0,
+            "width": 512,
+            "height": 512,
+            "num_images": 1,
+        }
+        body = client.post("/image", json={"prompt": "fast", **SMALL}).json()
+    assert (body["params"]["num_inference_steps"], body["params"]["guidance_scale"]) == (4, 1.0)
+    assert body["progress"] == {"step": 4, "total": 4}

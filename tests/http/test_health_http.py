@@ -22,6 +22,13 @@ def test_health_in_mock_mode(mock_client: TestClient, tmp_path: Path) -> None:
         "generated": str(tmp_path / "generated"),
     }
     assert body["device"] == {"target": "GPU", "active": "mock", "fallback_reason": None}
+    assert body["defaults"] == {
+        "num_inference_steps": 20,
+        "guidance_scale": 7.5,
+        "width": 512,
+        "height": 512,
+        "num_images": 1,
+    }
     assert isinstance(body["version"], str)
     assert "reason" not in body
     assert mock_client.get("/health/ready").status_code == 200

@@ -25,6 +25,7 @@ class FakeBackend:
     fallback_reason: str | None = None
     schedulers: tuple[str, ...] = SCHEDULERS
     provenance: dict[str, str] = field(default_factory=lambda: {"engine": "fake"})
+    request_defaults: dict[str, int | float] = field(default_factory=dict)
     error: Exception | None = None
     hold: threading.Event | None = None
     calls: list[tuple[GenerationRequest, int]] = field(default_factory=list)

@@ -98,3 +98,11 @@ def test_integer_guidance_becomes_float_and_scheduler_is_kept() -> None:
     )
     assert isinstance(request.guidance_scale, float)
     assert request.scheduler == "euler_a"
+
+
+def test_model_defaults_fill_only_what_the_request_leaves_out() -> None:
+    few_steps = {"num_inference_steps": 4, "guidance_scale": 1.0}
+    request = GenerationRequest.from_mapping({"prompt": "x"}, few_steps)
+    assert (request.num_inference_steps, request.guidance_scale) == (4, 1.0)
+    chosen = GenerationRequest.from_mapping({"prompt": "x", "num_inference_steps": 8}, few_steps)
+    assert (chosen.num_inference_steps, chosen.guidance_scale) == (8, 1.0)

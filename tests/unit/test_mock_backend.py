@@ -34,8 +34,11 @@ def test_latent_preview_is_small_and_keeps_the_aspect() -> None:
 
     from adapters.latent_preview import latents_to_jpeg
 
-    for shape, size in [((1, 4, 64, 64), (256, 256)), ((4, 96, 128), (256, 192)),
-                        ((1, 4, 8, 12), (96, 64))]:
+    for shape, size in [
+        ((1, 4, 64, 64), (256, 256)),
+        ((4, 96, 128), (256, 192)),
+        ((1, 4, 8, 12), (96, 64)),
+    ]:
         jpeg = latents_to_jpeg(np.zeros(shape, dtype=np.float32))
         with Image.open(io.BytesIO(jpeg)) as image:
             assert (image.format, image.size) == ("JPEG", size)
