@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 
-.PHONY: install install-base serve demo download retention test lint typecheck check clean
+.PHONY: install install-base serve demo download retention test lint typecheck check clean bench bench-quick
 
 $(VENV)/.base: pyproject.toml requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,15 @@ typecheck: $(VENV)/.dev
 	$(BIN)/mypy .
 
 check: lint typecheck test
+
+# Every configuration back to back on the full-size random-weight SD 1.5 (built once, offline,
+# into bench/cache/); writes BENCHMARKS.md and bench/results.json. Options: BENCH_ARGS="--help".
+bench: $(VENV)/.dev
+	HF_HUB_OFFLINE=1 $(PY) -m bench.run $(BENCH_ARGS)
+
+# 256x256, 4 steps, 1 run, into bench/cache/quick/: for iteration, not for the record.
+bench-quick: $(VENV)/.dev
+	HF_HUB_OFFLINE=1 $(PY) -m bench.run --quick $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
