@@ -351,3 +351,26 @@ def test_health_reports_device_target_active_and_fallback() -> None:
         "CPU",
         "GPU not found",
     )
+
+
+def test_queued_event_is_sent_again_when_the_position_changes() -> None:
+    backend = FakeBackend(hold=threading.Event())
+    service, _ = make_service(backend)
+
+    async def scenario() -> None:
+        running = service.submit(small())
+        await until(lambda: running.status is JobStatus.RUNNING)
+        ahead = service.submit(small())
+        job = service.submit(small())
+        stream = service.subscribe(job.id)
+        first = await anext(stream)
+        assert (first.kind, first.data) == ("queued", {"queue_position": 2})
+        service.cancel(ahead.id)
+        moved = await asyncio.wait_for(anext(stream), 5)
+        assert (moved.kind, moved.data) == ("queued", {"queue_position": 1})
+        service.cancel(job.id)
+        final = await asyncio.wait_for(anext(stream), 5)
+        assert final.kind == "cancelled"
+        await stream.aclose()  # type: ignore[attr-defined]
+
+    run(service, scenario)
