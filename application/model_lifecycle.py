@@ -7,8 +7,11 @@ unavailable with a reason that says what is happening and how far it got.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import structlog
 
@@ -17,6 +20,8 @@ from application.ports import ImageBackend, ModelStatus, ModelStore
 from domain.errors import DomainError
 
 log = structlog.get_logger("model")
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,7 @@ class ModelLifecycle:
         self._go_offline = go_offline
         self._repo = ""
         self.download_progress: tuple[int, int] | None = None
+        self.downloading = False
 
     async def start(self) -> None:
         """Bring the backend up, downloading first if the policy allows. Never raises."""
@@ -73,8 +79,9 @@ class ModelLifecycle:
     async def _download(self) -> bool:
         self.report_download(0, 0)
         log.info("model_download_started", repo_id=self._repo)
+        self.downloading = True
         try:
-            await asyncio.to_thread(self._store.download)
+            await in_daemon_thread(self._download_in_thread)
         except DomainError as error:
             self._service.mark_unavailable(f"The model download failed: {error.message}")
             log.error("model_download_failed", repo_id=self._repo, reason=error.message)
@@ -88,11 +95,18 @@ class ModelLifecycle:
         log.info("model_download_finished", repo_id=self._repo)
         return True
 
+    def _download_in_thread(self) -> ModelStatus:
+        # Cleared by the thread itself: a server stopping mid-download must see it still going.
+        try:
+            return self._store.download()
+        finally:
+            self.downloading = False
+
     async def _load(self) -> None:
         self._go_offline()
         self._service.mark_unavailable(f"Loading the model {self._repo} onto the device.")
         try:
-            backend = await asyncio.to_thread(self._load_backend)
+            backend = await in_daemon_thread(self._load_backend)
         except DomainError as error:
             self._service.mark_unavailable(error.message)
             log.error("backend_load_failed", reason=error.message)
@@ -112,3 +126,35 @@ class ModelLifecycle:
             f"The model {status.repo_id} is not in {status.directory} "
             f"({len(status.missing)} required files missing). {self._policy.missing_hint}"
         )
+
+
+async def in_daemon_thread(work: Callable[[], T]) -> T:
+    """Run ``work`` in a daemon thread and wait for it.
+
+    Unlike ``asyncio.to_thread``, a download or compile still under way does not hold
+    up the process at shutdown: Ctrl+C stops the server at once, and the manifest
+    check repairs a half-finished download at the next start.
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(result: T | None, error: BaseException | None) -> None:
+        if future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)  # type: ignore[arg-type]
+
+    def target() -> None:
+        try:
+            result = work()
+        except BaseException as error:
+            outcome: tuple[T | None, BaseException | None] = (None, error)
+        else:
+            outcome = (result, None)
+        with contextlib.suppress(RuntimeError):  # the loop closed: nobody is waiting
+            loop.call_soon_threadsafe(settle, *outcome)
+
+    threading.Thread(target=target, name="model-lifecycle", daemon=True).start()
+    return await future

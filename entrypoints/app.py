@@ -143,4 +143,5 @@ def create_app(
     app.state.settings = settings
     app.state.service = service
     app.state.image_store = image_store
+    app.state.lifecycle = lifecycle
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from entrypoints.settings import Settings, SettingsError, load_settings
@@ -23,6 +24,13 @@ def serve(settings: Settings) -> int:
         access_log=False,
         log_level=settings.log_level.lower(),
     )
+    lifecycle = app.state.lifecycle
+    if lifecycle is not None and lifecycle.downloading:
+        # The hub library's download threads cannot be interrupted and would hold the
+        # process until the last file arrives; the next start repairs what is missing.
+        print("Stopped during the model download; it goes on at the next start.", file=sys.stderr)
+        sys.stderr.flush()
+        os._exit(0)
     return 0
 
 

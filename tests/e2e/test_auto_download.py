@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 from pathlib import Path
@@ -100,3 +101,28 @@ def test_without_auto_download_the_reason_says_what_to_do(tmp_path: Path) -> Non
     assert response.status_code == 503
     assert "make download" in message and "AUTO_DOWNLOAD_MODELS=true" in message
     assert "USE_MOCKS=true" in message
+
+
+def test_stopping_the_server_mid_download_does_not_wait_for_it(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    with running_hub(REPO, tiny_model_dir) as hub:
+        hub.hold_downloads = threading.Event()
+        env = {
+            "MODEL_REPO_ID": REPO,
+            "MODEL_DIR": str(tmp_path / "model"),
+            "GENERATED_DIR": str(tmp_path / "generated"),
+            "HF_ENDPOINT": hub.url,
+            "HF_HUB_DISABLE_XET": "1",
+            "AUTO_DOWNLOAD_MODELS": "true",
+        }
+        try:
+            with live_server(env, tmp_path / "server.log") as server:
+                deadline = time.monotonic() + 30
+                while "Downloading" not in httpx.get(f"{server.base_url}/health").json()["reason"]:
+                    assert time.monotonic() < deadline, server.log()
+                    time.sleep(0.05)
+                server.process.send_signal(signal.SIGINT)
+                assert server.process.wait(timeout=20) == 0
+        finally:
+            hub.hold_downloads.set()
