@@ -1,0 +1,127 @@
+"""What is measured: the published SD 1.5 shapes, the request, and the configurations."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+# SD 1.5's published unet/config.json (runwayml/stable-diffusion-v1-5): 859.5 M parameters.
+SD15_UNET: dict[str, Any] = {
+    "act_fn": "silu",
+    "attention_head_dim": 8,
+    "block_out_channels": [320, 640, 1280, 1280],
+    "center_input_sample": False,
+    "cross_attention_dim": 768,
+    "down_block_types": [
+        "CrossAttnDownBlock2D",
+        "CrossAttnDownBlock2D",
+        "CrossAttnDownBlock2D",
+        "DownBlock2D",
+    ],
+    "downsample_padding": 1,
+    "flip_sin_to_cos": True,
+    "freq_shift": 0,
+    "in_channels": 4,
+    "layers_per_block": 2,
+    "mid_block_scale_factor": 1,
+    "norm_eps": 1e-05,
+    "norm_num_groups": 32,
+    "out_channels": 4,
+    "sample_size": 64,
+    "up_block_types": [
+        "UpBlock2D",
+        "CrossAttnUpBlock2D",
+        "CrossAttnUpBlock2D",
+        "CrossAttnUpBlock2D",
+    ],
+}
+
+# LCM distils the same UNet and adds a guidance embedding (LCM_Dreamshaper_v7's unet config).
+LCM_UNET: dict[str, Any] = {**SD15_UNET, "time_cond_proj_dim": 256}
+
+# SD 1.5's vae/config.json: 83.7 M parameters (the decoder half is what the service runs).
+SD15_VAE: dict[str, Any] = {
+    "act_fn": "silu",
+    "block_out_channels": [128, 256, 512, 512],
+    "down_block_types": ["DownEncoderBlock2D"] * 4,
+    "in_channels": 3,
+    "latent_channels": 4,
+    "layers_per_block": 2,
+    "norm_num_groups": 32,
+    "out_channels": 3,
+    "sample_size": 512,
+    "up_block_types": ["UpDecoderBlock2D"] * 4,
+}
+
+# SD 1.5's text_encoder/config.json (CLIP ViT-L/14's text tower): 123 M parameters. The
+# embedding keeps CLIP's 49408 rows even though the stand-in tokenizer uses few of them:
+# those rows are a third of the file size the export must match. Token ids are filled in
+# from the stand-in tokenizer by the builder.
+SD15_TEXT_ENCODER: dict[str, Any] = {
+    "attention_dropout": 0.0,
+    "dropout": 0.0,
+    "hidden_act": "quick_gelu",
+    "hidden_size": 768,
+    "initializer_factor": 1.0,
+    "initializer_range": 0.02,
+    "intermediate_size": 3072,
+    "layer_norm_eps": 1e-05,
+    "max_position_embeddings": 77,
+    "num_attention_heads": 12,
+    "num_hidden_layers": 12,
+    "projection_dim": 768,
+    "vocab_size": 49408,
+}
+
+# The real repo's int8 file sizes (bytes of each openvino_model.bin); the export must land
+# within 1 % of them for the timings to stand for the real model.
+REAL_REPO_BIN_BYTES = {
+    "unet": 862_000_000,
+    "text_encoder": 124_000_000,
+    "vae_decoder": 49_600_000,
+}
+
+
+@dataclass(frozen=True)
+class Params:
+    """One request, the same for every configuration of a run."""
+
+    prompt: str = "a lighthouse at dusk, oil painting"
+    seed: int = 42
+    width: int = 512
+    height: int = 512
+    steps: int = 20
+    guidance_scale: float = 7.5
+    runs: int = 2  # measured runs after one warm-up; the median is reported
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Params:
+        return cls(**data)
+
+    def lcm(self, steps: int, guidance_scale: float) -> Params:
+        return replace(self, steps=steps, guidance_scale=guidance_scale)
+
+
+# Raw engines run in a subprocess each (bench.worker); services as a uvicorn process each.
+RAW_CONFIGS = (
+    "stock_diffusers_fp32",
+    "optimum_int8",
+    "genai_int8_dynamic",
+    "genai_int8_static",
+)
+# Not in the default list: optimum with static shapes, for the fast-path work.
+EXTRA_RAW_CONFIGS = ("optimum_int8_static",)
+SERVICE_CONFIGS = ("service_http", "service_http_optimum", "lcm_service_http")
+ALL_CONFIGS = (*RAW_CONFIGS, *EXTRA_RAW_CONFIGS, *SERVICE_CONFIGS)
+DEFAULT_CONFIGS = (*RAW_CONFIGS, *SERVICE_CONFIGS)
+# The raw configurations whose fastest one the service is held against.
+RAW_OPENVINO = ("optimum_int8", "optimum_int8_static", "genai_int8_dynamic", "genai_int8_static")
+
+SERVICE_ENGINES = {
+    "service_http": "genai",
+    "service_http_optimum": "optimum",
+    "lcm_service_http": "genai",
+}

@@ -1,0 +1,279 @@
+"""results.json and BENCHMARKS.md from one run's measurements."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from bench.configs import RAW_OPENVINO, REAL_REPO_BIN_BYTES
+
+GIB = 2**30
+
+
+def ratios(configs: dict[str, dict[str, Any]], results: dict[str, Any]) -> dict[str, Any]:
+    """The issue's targets, each with its measured value, when both sides were measured."""
+
+    def seconds(name: str) -> float | None:
+        value = configs.get(name, {}).get("seconds_per_image")
+        return float(value) if isinstance(value, (int, float)) else None
+
+    out: dict[str, Any] = {}
+    service, stock, lcm = seconds("service_http"), seconds("stock_diffusers_fp32"), None
+    lcm = seconds("lcm_service_http")
+    raw = {name: s for name in RAW_OPENVINO if (s := seconds(name)) is not None}
+    if service and raw:
+        fastest = min(raw, key=raw.__getitem__)
+        value = service / raw[fastest]
+        out["service_http_over_fastest_raw_openvino"] = _target(value, "<=", 1.03, fastest)
+    if service and stock:
+        out["stock_over_service_http"] = _target(stock / service, ">=", 3.5)
+    if lcm and stock:
+        out["stock_over_lcm_service_http"] = _target(stock / lcm, ">=", 15.0)
+    p99 = results.get("health_p99_ms_during_generation")
+    if p99 is not None:
+        out["health_p99_ms_during_generation"] = _target(p99, "<", 50.0)
+    restart = results.get("restart_to_ready_seconds")
+    if restart:
+        out["restart_cached_over_cold"] = _target(restart["cached"] / restart["cold"], "<=", 0.4)
+    rss = configs.get("service_http", {}).get("peak_rss_bytes")
+    if rss:
+        out["service_http_peak_rss_gib"] = _target(rss / GIB, "<=", 3.0)
+    return out
+
+
+def _target(value: float, op: str, bound: float, against: str | None = None) -> dict[str, Any]:
+    met = {"<=": value <= bound, ">=": value >= bound, "<": value < bound}[op]
+    row: dict[str, Any] = {"value": value, "target": f"{op} {bound:g}", "met": met}
+    if against:
+        row["against"] = against
+    return row
+
+
+def write_json(results: dict[str, Any], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # NaN is not JSON: a figure that could not be measured is null.
+    path.write_text(json.dumps(_no_nan(results), indent=2) + "\n", encoding="utf-8")
+
+
+def _no_nan(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _no_nan(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_no_nan(item) for item in value]
+    return value
+
+
+def write_markdown(results: dict[str, Any], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(markdown(_no_nan(results)), encoding="utf-8")
+
+
+def markdown(results: dict[str, Any]) -> str:
+    params, machine = results["params"], results["machine"]
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Made on {results['generated_at']} by:",
+        "",
+        f"    {results['command']}",
+        "",
+        f'Every configuration ran back to back on one request: "{params["prompt"]}", seed '
+        f"{params['seed']}, {params['width']}x{params['height']}, {params['steps']} steps, "
+        f"guidance {params['guidance_scale']:g} (the LCM: {results['lcm_params']['steps']} "
+        f"steps, guidance {results['lcm_params']['guidance_scale']:g}). Each: one warm-up, then "
+        f"the median of {params['runs']} measured run(s).",
+        "",
+        "## Machine",
+        "",
+        "| | |",
+        "| --- | --- |",
+        f"| CPU | {machine['cpu_model']} ({', '.join(machine['cpu_flags_of_note'])}) |",
+        f"| cores | {machine['usable_cpus']} usable of {machine['logical_cpus']} |",
+        f"| memory | {_gib(machine['memory_bytes'])} |",
+        *(f"| {name} | {version} |" for name, version in machine["versions"].items() if version),
+        "",
+        *_drift_note(results),
+        *_model_section(results["model"]),
+        *_config_table(results["configs"]),
+        *_ratio_table(results["ratios"]),
+        *_service_section(results),
+        *_problems(results),
+        *_how_measured(),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _drift_note(results: dict[str, Any]) -> list[str]:
+    speeds = [c["machine_before"]["matmul_gflops"] for c in results["configs"].values()]
+    if not speeds:
+        return []
+    drift = results.get("machine_speed_drift") or 0.0
+    lines = [
+        f"The machine's speed before each configuration (a 1 s float32 matmul): "
+        f"{min(speeds):.0f}-{max(speeds):.0f} GFLOP/s, a spread of {drift * 100:.0f} %.",
+        "",
+    ]
+    if drift > 0.15:
+        lines[-1:] = [
+            "**The machine's speed changed during the run (something else ran on the host):**",
+            "**ratios between configurations are suspect; run again on a quiet machine.**",
+            "",
+        ]
+    return lines
+
+
+def _model_section(model: dict[str, Any]) -> list[str]:
+    lines = ["## Model", "", model["description"], ""]
+    build = model.get("build")
+    if build:
+        lines += [
+            f"Built offline in {build['seconds'] / 60:.1f} min (pipeline "
+            f"{_gib(build['pipeline']['peak_rss_bytes'])} peak RSS, export "
+            f"{_gib(build['export']['peak_rss_bytes'])}).",
+            "",
+        ]
+        lcm = model.get("lcm_build")
+        if lcm:
+            lines += [
+                f"The LCM: {lcm['seconds'] / 60:.1f} min (export "
+                f"{_gib(lcm['export']['peak_rss_bytes'])} peak RSS), the same file sizes.",
+                "",
+            ]
+        lines += [
+            "| file | bytes | the real repo's | difference |",
+            "| --- | ---: | ---: | ---: |",
+        ]
+        for part, size in build["bin_bytes"].items():
+            real = REAL_REPO_BIN_BYTES.get(part)
+            diff = f"{(size / real - 1) * 100:+.2f} %" if real else ""
+            real_text = f"~{real / 1e6:.1f} MB" if real else ""
+            name = f"{part}/openvino_model.bin"
+            lines.append(f"| {name} | {size / 1e6:.1f} MB | {real_text} | {diff} |")
+        lines.append("")
+    return lines
+
+
+def _config_table(configs: dict[str, dict[str, Any]]) -> list[str]:
+    lines = [
+        "## Seconds per image",
+        "",
+        "| configuration | s/image | UNet s/call x calls | text encoder s | VAE decode s "
+        "| PNG s | load cold s | load cached s | peak RSS |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name, c in configs.items():
+        unet = (
+            f"{_num(c.get('unet_call_seconds'))} x {c['unet_calls_per_image']}"
+            if c.get("unet_calls_per_image")
+            else "-"
+        )
+        lines.append(
+            f"| `{name}` | {_num(c['seconds_per_image'])} | {unet} "
+            f"| {_num(c.get('text_encoder_seconds'))} | {_num(c.get('vae_decode_seconds'))} "
+            f"| {_num(c.get('png_seconds'), 3)} | {_num(c.get('load_seconds_cold'))} "
+            f"| {_num(c.get('load_seconds_cached'))} | {_gib(c.get('peak_rss_bytes'))} |"
+        )
+    return [*lines, ""]
+
+
+def _ratio_table(ratios: dict[str, Any]) -> list[str]:
+    if not ratios:
+        return []
+    lines = ["## Targets", "", "| measure | value | target | met |", "| --- | ---: | --- | --- |"]
+    for name, row in ratios.items():
+        against = f" (vs `{row['against']}`)" if "against" in row else ""
+        met = "yes" if row["met"] else "**no**"
+        lines.append(f"| {name}{against} | {_num(row['value'], 3)} | {row['target']} | {met} |")
+    return [*lines, ""]
+
+
+def _service_section(results: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
+    served = {n: c for n, c in results["configs"].items() if c.get("kind") == "service"}
+    if served:
+        lines += [
+            "## Where a service image's time goes",
+            "",
+            "| configuration | engine | device | s/image over HTTP | generating (service's own) "
+            "| the rest: queue, PNG, HTTP |",
+            "| --- | --- | --- | ---: | ---: | ---: |",
+        ]
+        for name, c in served.items():
+            lines.append(
+                f"| `{name}` | {c['engine']} | {c.get('device', '-')} "
+                f"| {_num(c['seconds_per_image'])} | {_num(c.get('generation_seconds'))} "
+                f"| {_num(c.get('http_overhead_seconds'))} |"
+            )
+        lines.append("")
+    restart = results.get("restart_to_ready_seconds")
+    if restart:
+        lines += [
+            "## Restart to ready (`service_http`)",
+            "",
+            f"Process start to `/health/ready` 200: {restart['cold']:.1f} s with an empty compile "
+            f"cache, {restart['cached']:.1f} s with the cache the first start filled.",
+            "",
+        ]
+    probe = results["configs"].get("service_http", {}).get("health_during_generation")
+    if probe:
+        lines += [
+            "## `/health` during a generation (`service_http`)",
+            "",
+            f"Polled every 50 ms during one more image: {probe['polls']} answers, p50 "
+            f"{_num(probe['p50_ms'])} ms, p99 {_num(probe['p99_ms'])} ms, max "
+            f"{_num(probe['max_ms'])} ms, {probe['failures']} failures; that image took "
+            f"{_num(probe['image_seconds_while_polled'])} s.",
+            "",
+        ]
+    scaling = results.get("scaling")
+    if scaling:
+        lines += ["## How the service's cost grows", "", "| size | steps | s/image |"]
+        lines.append("| --- | ---: | ---: |")
+        for row in scaling:
+            size = f"{row['width']}x{row['height']}"
+            lines.append(f"| {size} | {row['steps']} | {_num(row['seconds_per_image'])} |")
+        lines.append("")
+    return lines
+
+
+def _problems(results: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
+    for title, key in (("Skipped", "skipped"), ("Failed", "failed")):
+        if results.get(key):
+            lines += [f"## {title}", ""]
+            lines += [f"- `{name}`: {why.splitlines()[0]}" for name, why in results[key].items()]
+            lines.append("")
+    return lines
+
+
+def _how_measured() -> list[str]:
+    return [
+        "## How it was measured",
+        "",
+        "- Raw configurations run in a subprocess each (`bench/worker.py`); peak RSS is that",
+        "  process's `ru_maxrss`. s/image is the pipeline call alone; PNG s is PIL's default",
+        "  `save()` of that image. Load (read + compile, after the imports) cold: an empty",
+        "  compile cache; cached: a second process with the cache the first filled. Compile",
+        "  caches are per configuration.",
+        "- openvino-genai reports its own stage times; diffusers and optimum-intel are timed by",
+        "  wrappers on the text encoder, UNet and VAE decode. A UNet call under CFG is batch 2;",
+        "  PNDM makes N + 1 calls for N steps.",
+        "- Services: `python -m entrypoints.cli serve` (uvicorn) with default settings but the",
+        "  model folder, the engine and a longer `INFERENCE_TIMEOUT_SECONDS`; s/image is",
+        "  `POST /image` to its answer, the PNG written by the service. Peak RSS is the server's",
+        "  VmHWM before the scaling runs. PNG s is the service's own `FileImageStore.save` on one",
+        "  of its images (random weights draw noise, PNG's worst case). Load is the server log's",
+        "  `model_loading` to `service_ready`; stage times the service does not report are `-`.",
+    ]
+
+
+def _num(value: Any, digits: int = 2) -> str:
+    return f"{value:.{digits}f}" if isinstance(value, (int, float)) else "-"
+
+
+def _gib(value: Any) -> str:
+    return f"{value / GIB:.2f} GiB" if isinstance(value, (int, float)) else "-"

@@ -1,0 +1,193 @@
+"""`make bench`: every configuration back to back, then results.json and BENCHMARKS.md.
+
+python -m bench.run                      # the full run (builds the models once)
+python -m bench.run --quick              # 256x256, 4 steps, 1 run, into bench/cache/quick/
+python -m bench.run --configs genai_int8_static,service_http --steps 10 --runs 3
+python -m bench.run --model-dir DIR [--lcm-model-dir DIR] [--diffusers-dir DIR]
+python -m bench.run --build-only         # build and cache the full-size models, then stop
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from bench.calibration import drift
+from bench.configs import ALL_CONFIGS, DEFAULT_CONFIGS, SERVICE_ENGINES, Params
+from bench.machine import machine
+from bench.models import DEFAULT_CACHE, PROJECT_ROOT, Models, build_record, ensure_built
+from bench.report import markdown, ratios, write_json, write_markdown
+from bench.service import ScalePoint
+from bench.suite import Suite
+
+# --quick's values for whatever the command line leaves unset.
+QUICK = {
+    "width": 256,
+    "height": 256,
+    "steps": 4,
+    "runs": 1,
+    "scale_sizes": "128,256",
+    "scale_steps": "2,4",
+    "results": str(DEFAULT_CACHE / "quick" / "results.json"),
+    "markdown": str(DEFAULT_CACHE / "quick" / "BENCHMARKS.md"),
+}
+FULL = {
+    "width": 512,
+    "height": 512,
+    "steps": 20,
+    "runs": 2,
+    "scale_sizes": "256,512,768",
+    "scale_steps": "10,20,40",
+    "results": str(PROJECT_ROOT / "bench" / "results.json"),
+    "markdown": str(PROJECT_ROOT / "BENCHMARKS.md"),
+}
+
+
+def log(message: str) -> None:
+    print(f"[bench {datetime.now():%H:%M:%S}] {message}", flush=True)
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    add = parser.add_argument
+    add("--quick", action="store_true", help="small and fast, for iteration")
+    add(
+        "--configs",
+        default=",".join(DEFAULT_CONFIGS),
+        help=f"comma-separated, from: {', '.join(ALL_CONFIGS)}",
+    )
+    add("--width", type=int)
+    add("--height", type=int)
+    add("--steps", type=int)
+    add("--guidance", type=float, default=7.5)
+    add("--runs", type=int, help="measured runs after the warm-up (median reported)")
+    add("--seed", type=int, default=42)
+    add("--prompt", default=Params.prompt)
+    add("--lcm-steps", type=int, default=4)
+    add("--lcm-guidance", type=float, default=1.0)
+    add("--scale-sizes", help="service sizes to scale over (at --steps); '' for none")
+    add("--scale-steps", help="service step counts to scale over (at --width); '' for none")
+    add("--model-dir", type=Path, help="an SD 1.5 OpenVINO export (default: the full-size build)")
+    add("--lcm-model-dir", type=Path, help="an LCM OpenVINO export, with --model-dir")
+    add("--diffusers-dir", type=Path, help="a diffusers PyTorch pipeline, with --model-dir")
+    add("--device", default="CPU", help="device of the raw configurations")
+    add("--cache", type=Path, default=DEFAULT_CACHE, help="where full-size models are built")
+    add("--work", type=Path, help="scratch: compile caches, images, logs")
+    add("--results", type=Path)
+    add("--markdown", type=Path)
+    add("--build-only", action="store_true", help="build the full-size models and stop")
+    args = parser.parse_args(argv)
+    for key, value in (QUICK if args.quick else FULL).items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    args.configs = [name for name in args.configs.split(",") if name]
+    unknown = set(args.configs) - set(ALL_CONFIGS)
+    if unknown:
+        parser.error(f"unknown configurations {sorted(unknown)}; known: {', '.join(ALL_CONFIGS)}")
+    args.work = args.work or args.cache / ("work-quick" if args.quick else "work")
+    args.results, args.markdown = Path(args.results), Path(args.markdown)
+    return args
+
+
+def scale_points(args: argparse.Namespace) -> list[ScalePoint]:
+    sizes = [int(s) for s in str(args.scale_sizes).split(",") if s]
+    steps = [int(s) for s in str(args.scale_steps).split(",") if s]
+    points = [ScalePoint(size, size, args.steps) for size in sizes]
+    points += [ScalePoint(args.width, args.height, n) for n in steps]
+    return list(dict.fromkeys(points))  # the shared point once
+
+
+def resolve_models(args: argparse.Namespace) -> tuple[Models, dict[str, Any]]:
+    if args.model_dir is not None:
+        models = Models(args.model_dir, args.lcm_model_dir, args.diffusers_dir)
+        description = f"The OpenVINO export in `{args.model_dir}`."
+    else:
+        sd15 = ensure_built(args.cache, "sd15", log)
+        wants_lcm = "lcm_service_http" in args.configs or args.build_only
+        lcm = ensure_built(args.cache, "lcm", log) if wants_lcm else None
+        models = Models(sd15 / "openvino", lcm / "openvino" if lcm else None, sd15 / "diffusers")
+        description = (
+            "The full-size SD 1.5 architecture (UNet 859.5 M parameters, VAE 83.7 M, text "
+            "encoder 123 M) with random weights from SD 1.5's published configs, exported by "
+            "`optimum-cli export openvino --task text-to-image --weight-format int8` as the "
+            "real repo was; the LCM is the same UNet with `time_cond_proj_dim` 256."
+        )
+    info: dict[str, Any] = {
+        "description": description,
+        "openvino_dir": str(models.openvino),
+        "lcm_openvino_dir": str(models.lcm_openvino) if models.lcm_openvino else None,
+        "diffusers_dir": str(models.diffusers) if models.diffusers else None,
+        "build": build_record(models.openvino),
+        "lcm_build": build_record(models.lcm_openvino) if models.lcm_openvino else None,
+    }
+    return models, info
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse(argv)
+    models, model_info = resolve_models(args)
+    if args.build_only:
+        log(f"models ready: {models}")
+        return 0
+    params = Params(
+        args.prompt, args.seed, args.width, args.height, args.steps, args.guidance, args.runs
+    )
+    lcm_params = params.lcm(args.lcm_steps, args.lcm_guidance)
+    started = time.perf_counter()
+    suite = Suite(models, params, lcm_params, args.work, args.device, scale_points(args), log)
+    context: dict[str, Any] = {
+        "command": shlex.join(["python", "-m", "bench.run", *argv]) if argv else "make bench",
+        "machine": machine(),
+        "model": model_info,
+        "params": params.to_json(),
+        "lcm_params": lcm_params.to_json(),
+    }
+    for name in args.configs:
+        suite.run(name)
+        # After every configuration: a crash late in an hour-long run loses nothing before it.
+        results = collect(suite, context, time.perf_counter() - started)
+        write_json(results, args.results)
+        write_markdown(results, args.markdown)
+    results = collect(suite, context, time.perf_counter() - started)
+    print(markdown(results).split("## How it was measured")[0], flush=True)
+    log(f"wrote {args.results} and {args.markdown} in {results['wall_seconds'] / 60:.1f} min")
+    return 1 if suite.failed else 0
+
+
+def collect(suite: Suite, context: dict[str, Any], wall_seconds: float) -> dict[str, Any]:
+    service = suite.configs.get("service_http", {})
+    probe = service.get("health_during_generation") or {}
+    configs = {
+        name: {key: value for key, value in config.items() if key != "scaling"}
+        for name, config in suite.configs.items()
+    }
+    results: dict[str, Any] = {
+        "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "wall_seconds": wall_seconds,
+        **context,
+        "configs": configs,
+        "skipped": suite.skipped,
+        "failed": suite.failed,
+        "scaling": service.get("scaling", []),
+        "health_p99_ms_during_generation": probe.get("p99_ms"),
+        "restart_to_ready_seconds": service.get("restart_to_ready_seconds"),
+        "service_engines": {
+            name: SERVICE_ENGINES[name] for name in configs if name in SERVICE_ENGINES
+        },
+    }
+    states = [config["machine_before"] for config in configs.values()]
+    results["machine_speed_drift"] = drift(states)
+    results["ratios"] = ratios(configs, results)
+    return results
+
+
+if __name__ == "__main__":
+    sys.exit(main())

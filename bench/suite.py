@@ -1,0 +1,113 @@
+"""Runs the chosen configurations one after another, recording skips and failures.
+
+A failure is recorded and the run goes on: an hour's measurements are not lost to one
+configuration that broke at the end.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from bench.calibration import machine_state
+from bench.configs import RAW_CONFIGS, SERVICE_ENGINES, Params
+from bench.models import Models
+from bench.raw import run_raw
+from bench.service import ScalePoint, run_service
+
+
+def _optimum_installed() -> bool:
+    try:
+        return all(
+            importlib.util.find_spec(name) is not None
+            for name in ("optimum.intel", "diffusers", "torch")
+        )
+    except ModuleNotFoundError:
+        return False
+
+
+class Suite:
+    def __init__(
+        self,
+        models: Models,
+        params: Params,
+        lcm_params: Params,
+        work: Path,
+        device: str,
+        scaling: Sequence[ScalePoint],
+        log: Callable[[str], None],
+    ) -> None:
+        self._models = models
+        self._params = params
+        self._lcm_params = lcm_params
+        self._work = work
+        self._device = device
+        self._scaling = scaling
+        self._log = log
+        self.configs: dict[str, dict[str, Any]] = {}
+        self.skipped: dict[str, str] = {}
+        self.failed: dict[str, str] = {}
+
+    def run(self, name: str) -> None:
+        reason = self._skip_reason(name)
+        if reason:
+            self._log(f"{name}: skipped ({reason})")
+            self.skipped[name] = reason
+            return
+        state = machine_state()
+        self._log(
+            f"{name}: running (machine: {state['matmul_gflops']:.0f} GFLOP/s matmul, "
+            f"load average {state['load_average_1min']:.2f})"
+        )
+        started = time.perf_counter()
+        try:
+            result = self._run(name)
+        except Exception as error:
+            self._log(f"{name}: FAILED: {error}")
+            self.failed[name] = f"{error}\n{traceback.format_exc()}"
+            return
+        result["wall_seconds"] = time.perf_counter() - started
+        result["machine_before"] = state
+        self.configs[name] = result
+        self._log(
+            f"{name}: {result['seconds_per_image']:.2f} s/image "
+            f"(runs {', '.join(f'{s:.2f}' for s in result['runs_seconds'])}), "
+            f"peak RSS {(result.get('peak_rss_bytes') or 0) / 2**30:.2f} GiB"
+        )
+
+    def _skip_reason(self, name: str) -> str | None:
+        if name == "stock_diffusers_fp32" and self._models.diffusers is None:
+            return "no PyTorch pipeline: pass --diffusers-dir (the full-size build has one)"
+        if name == "lcm_service_http" and self._models.lcm_openvino is None:
+            return "no LCM export: pass --lcm-model-dir (the full-size build has one)"
+        uses_torch = name.startswith(("optimum", "stock")) or name == "service_http_optimum"
+        if uses_torch and not _optimum_installed():
+            return 'needs the optimum extra: pip install -e ".[optimum]"'
+        return None
+
+    def _run(self, name: str) -> dict[str, Any]:
+        if name in SERVICE_ENGINES:
+            lcm = name == "lcm_service_http"
+            model = self._models.lcm_openvino if lcm else self._models.openvino
+            assert model is not None  # _skip_reason ruled the missing one out
+            return run_service(
+                name,
+                model,
+                SERVICE_ENGINES[name],
+                self._lcm_params if lcm else self._params,
+                self._work,
+                health_probe=name == "service_http",
+                scaling=self._scaling if name == "service_http" else (),
+                log=self._log,
+            )
+        model_dir = self._models.openvino
+        if name == "stock_diffusers_fp32":
+            assert self._models.diffusers is not None
+            model_dir = self._models.diffusers
+        elif name not in RAW_CONFIGS and not name.startswith("optimum"):
+            raise ValueError(f"unknown configuration {name!r}")
+        return run_raw(name, model_dir, self._work, self._params, self._device)
