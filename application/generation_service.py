@@ -129,10 +129,11 @@ class GenerationService:
     async def stop(self) -> None:
         """Refuse new work, cancel what waits, stop what runs, and leave no partial file."""
         self._closing = True
-        for job in self._queue.waiting:
+        for job in list(self._queue.waiting):
             self.cancel(job.id)
         running = self._running
-        if running is not None:
+        # The worker marks a job final a moment before it clears `_running`.
+        if running is not None and not running.status.is_final:
             self.cancel(running.id)
             # It stops within one step; the bound only guards against a wedged engine.
             with contextlib.suppress(asyncio.TimeoutError):

@@ -340,6 +340,45 @@ def test_stop_refuses_new_work_and_cancels_what_is_left() -> None:
         service.submit(GenerationRequest(prompt="x"))
 
 
+class HeldFinalWrite(FakeHistoryStore):
+    """Holds the write of a final record, the moment a job is final but still running."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reached = threading.Event()
+        self.release = threading.Event()
+
+    def write(self, job_id: str, record: Any) -> None:
+        if record.get("status") in ("failed", "succeeded", "cancelled"):
+            self.reached.set()
+            self.release.wait(5)
+        super().write(job_id, record)
+
+
+def test_stop_while_a_finished_job_is_being_recorded_is_not_an_error() -> None:
+    images = FakeImageStore()
+    history = HeldFinalWrite()
+    service = GenerationService(
+        images,
+        FakeModelStore(),
+        History(history, images, RetentionPolicy()),
+        device_target="CPU",
+        timeout_seconds=30.0,
+        max_queue=4,
+    )
+    service.attach_backend(FakeBackend(error=RuntimeError("device lost")))
+    jobs = []
+
+    async def scenario() -> None:
+        jobs.append(service.submit(small()))
+        await until(history.reached.is_set)
+        asyncio.get_running_loop().call_later(0.05, history.release.set)
+
+    run(service, scenario)
+    assert jobs[0].status is JobStatus.FAILED
+    assert history.records[jobs[0].id]["status"] == "failed"
+
+
 def test_health_reports_device_target_active_and_fallback() -> None:
     backend = FakeBackend(fallback_reason="GPU not found")
     service, _ = make_service(backend)
