@@ -22,6 +22,7 @@ from diffusers import (
 from optimum.intel import OVDiffusionPipeline
 
 from adapters.openvino_schedulers import provenance
+from adapters.stage_timer import TEXT_ENCODER, UNET, VAE_DECODE, StageTimer, timings_ms
 from domain.generation_request import GenerationRequest
 
 if TYPE_CHECKING:
@@ -52,11 +53,17 @@ class OptimumEngine:
         # diffusers' LCM pipeline has no negative prompt (no CFG); genai rejects one.
         self.takes_negative_prompt = "LatentConsistency" not in type(pipe).__name__
         pipe.set_progress_bar_config(disable=True)
+        self._timer = StageTimer()
+        self._timer.wrap_pipeline(pipe)
+        self._timings: dict[str, float] = {}
         self.provenance = provenance(model_dir, "optimum-intel", "optimum-intel")
 
     @property
     def device(self) -> str:
         return self._device
+
+    def last_timings_ms(self) -> dict[str, float]:
+        return self._timings
 
     def run(
         self,
@@ -67,6 +74,7 @@ class OptimumEngine:
         pipe = self._pipe
         # Set on every call, so a swap never leaks into a request for the model's own.
         pipe.scheduler = self._scheduler(request.scheduler)
+        self._timer.take()  # drop anything from outside this call
 
         def callback(pipeline: Any, index: int, _timestep: Any, tensors: Any) -> Any:
             # num_timesteps is the loop length: PNDM runs N + 1 evaluations for N steps.
@@ -95,6 +103,10 @@ class OptimumEngine:
             )
         except _Stopped:
             return None
+        seconds = self._timer.take()
+        self._timings = timings_ms(
+            sum(seconds[TEXT_ENCODER]), seconds[UNET], sum(seconds[VAE_DECODE])
+        )
         image = np.clip(output.images[0], 0.0, 1.0)
         # The same rounding as diffusers' numpy_to_pil, so PNGs match diffusers' own.
         return np.ascontiguousarray((image * 255).round().astype(np.uint8))

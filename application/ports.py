@@ -6,7 +6,7 @@ Adapters implement these without importing them; tests hand-write fakes.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -21,6 +21,9 @@ class RenderedImage:
     height: int
     rgb: bytes
     seed: int
+    # The engine's own stage times in ms (text_encoder, unet_per_call, unet_calls,
+    # vae_decode), when it reports them; they go into the image's provenance.
+    timings_ms: Mapping[str, float] = field(default_factory=dict)
 
 
 PreviewSource = Callable[[], bytes]

@@ -8,14 +8,13 @@ text encoder, the UNet and the VAE decode, the three calls that take the time.
 from __future__ import annotations
 
 import importlib
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from PIL import Image
 
+from adapters.stage_timer import TEXT_ENCODER, UNET, VAE_DECODE, StageTimer
 from bench.configs import Params
 
 
@@ -30,38 +29,6 @@ class Runner(Protocol):
     def generate(self, params: Params) -> tuple[Image.Image, Stages]: ...
 
 
-class _StageTimer:
-    """Replaces a method on one object by a timed call of the original."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, list[float]] = {}
-
-    def wrap(self, owner: Any, method: str, stage: str) -> None:
-        original: Callable[..., Any] = getattr(owner, method)
-        self.seconds[stage] = []
-
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            started = time.perf_counter()
-            try:
-                return original(*args, **kwargs)
-            finally:
-                self.seconds[stage].append(time.perf_counter() - started)
-
-        # An instance attribute: both nn.Module.__call__ and optimum's parts call
-        # self.forward, so the pipeline goes through the wrapper unchanged.
-        setattr(owner, method, timed)
-
-    def take(self) -> Stages:
-        stages = Stages(
-            sum(self.seconds["text_encoder"]),
-            list(self.seconds["unet"]),
-            sum(self.seconds["vae_decode"]),
-        )
-        for values in self.seconds.values():
-            values.clear()
-        return stages
-
-
 class DiffusersRunner:
     """A diffusers-style pipeline: stock diffusers in PyTorch, or optimum-intel's."""
 
@@ -69,10 +36,8 @@ class DiffusersRunner:
         self._pipe = pipe
         self._torch: Any = importlib.import_module("torch")
         pipe.set_progress_bar_config(disable=True)
-        self._timer = _StageTimer()
-        self._timer.wrap(pipe.text_encoder, "forward", "text_encoder")
-        self._timer.wrap(pipe.unet, "forward", "unet")
-        self._timer.wrap(pipe.vae, "decode", "vae_decode")
+        self._timer = StageTimer()
+        self._timer.wrap_pipeline(pipe)
 
     def generate(self, params: Params) -> tuple[Image.Image, Stages]:
         self._timer.take()  # drop anything from outside this call
@@ -86,7 +51,9 @@ class DiffusersRunner:
             output_type="pil",
         )
         image: Image.Image = output.images[0]
-        return image, self._timer.take()
+        seconds = self._timer.take()
+        stages = Stages(sum(seconds[TEXT_ENCODER]), list(seconds[UNET]), sum(seconds[VAE_DECODE]))
+        return image, stages
 
 
 class GenaiRunner:
@@ -118,6 +85,7 @@ _MODULES = {
     "optimum_int8_static": ("torch", "diffusers", "optimum.intel"),
     "genai_int8_dynamic": ("openvino_genai",),
     "genai_int8_static": ("openvino_genai",),
+    "genai_fp16_static": ("openvino_genai",),
 }
 
 
@@ -149,7 +117,7 @@ def load(config: str, model_dir: Path, cache_dir: Path, device: str, params: Par
             pipe.reshape(1, params.height, params.width, num_images_per_prompt=1)
         pipe.compile()
         return DiffusersRunner(pipe)
-    if config in ("genai_int8_dynamic", "genai_int8_static"):
+    if config in ("genai_int8_dynamic", "genai_int8_static", "genai_fp16_static"):
         genai: Any = importlib.import_module("openvino_genai")
         if config == "genai_int8_dynamic":
             pipe = genai.Text2ImagePipeline(str(model_dir), device, CACHE_DIR=str(cache_dir))

@@ -52,6 +52,9 @@ class FakeEngine:
                 return None
         return np.full((request.height, request.width, 3), seed % 256, dtype=np.uint8)
 
+    def last_timings_ms(self) -> dict[str, float]:
+        return {"unet_calls": float(self.runs)}
+
 
 class FakeLoader:
     """An EngineLoader whose engines fail to load, or fail mid-run, on chosen devices."""
