@@ -77,6 +77,9 @@ class Engine(Protocol):
     ) -> npt.NDArray[np.uint8] | None:
         """An ``(height, width, 3)`` uint8 image, or None when ``on_step`` asked to stop."""
 
+    def last_timings_ms(self) -> Mapping[str, float]:
+        """The last run's stage times (see RenderedImage.timings_ms)."""
+
 
 EngineLoader = Callable[[Path, str, Path], Engine]
 """``(model_dir, device, cache_dir) -> Engine``; raises RuntimeError when the device fails."""
@@ -144,9 +147,10 @@ class OpenVINOBackend:
             raise GenerationCancelled("The generation was cancelled before it started.")
         with self._lock:
             pixels = self._run_retrying_on_cpu(request, seed, steps)
+            timings = dict(self._engine.last_timings_ms())
         steps.finish()
         height, width = pixels.shape[:2]
-        return RenderedImage(width=width, height=height, rgb=pixels.tobytes(), seed=seed)
+        return RenderedImage(width, height, pixels.tobytes(), seed, timings)
 
     def _run_retrying_on_cpu(
         self, request: GenerationRequest, seed: int, steps: _Steps
@@ -230,18 +234,20 @@ def load_openvino_backend(
     cache_dir: Path,
     engine: str = "genai",
     *,
+    static_shape: bool = False,
     engine_loader: EngineLoader | None = None,
 ) -> OpenVINOBackend:
     """Load the model on ``device``, or on CPU with one WARNING when that device fails.
 
     Blocking (seconds for SD 1.5, minutes for a first GPU compile); call it off the
-    event loop. ``engine_loader`` replaces the real engines in tests.
+    event loop. ``static_shape`` compiles genai for the default request's shape (the
+    optimum engine stays dynamic). ``engine_loader`` replaces the real engines in tests.
     """
     target = device.strip().upper()
     cache_dir = _checked_cache_dir(cache_dir, model_dir)
     if engine_loader is None:
         engine = choose_engine(model_dir, engine)
-        engine_loader = _real_loader(engine, model_dir)
+        engine_loader = _real_loader(engine, model_dir, static_shape)
     load = partial(_load_on, engine_loader, model_dir, cache_dir)
     if target == "CPU":
         return OpenVINOBackend(load("CPU"), load)
@@ -290,7 +296,7 @@ def choose_engine(model_dir: Path, requested: str) -> str:
     return "optimum"
 
 
-def _real_loader(engine: str, model_dir: Path) -> EngineLoader:
+def _real_loader(engine: str, model_dir: Path, static_shape: bool) -> EngineLoader:
     if engine == "optimum":
         try:
             from adapters.optimum_engine import load_optimum_engine
@@ -307,7 +313,7 @@ def _real_loader(engine: str, model_dir: Path) -> EngineLoader:
         )
     from adapters.openvino_genai_engine import load_genai_engine
 
-    return load_genai_engine
+    return partial(load_genai_engine, static_shape=static_shape)
 
 
 def _load_on(loader: EngineLoader, model_dir: Path, cache_dir: Path, device: str) -> Engine:

@@ -62,6 +62,7 @@ def openvino_loader(settings: Settings) -> Callable[[], ImageBackend]:
             settings.openvino_device,
             settings.ov_cache_dir,
             settings.openvino_engine,
+            static_shape=settings.openvino_static_shape,
         )
 
     return load

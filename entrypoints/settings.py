@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     mock_step_seconds: float = Field(default=0.0, ge=0, le=5)
     openvino_device: str = "GPU"
     openvino_engine: Literal["genai", "optimum"] = "genai"
+    openvino_static_shape: bool = True
     ov_cache_dir: Path = Path("data/cache/openvino")
     auto_download_models: bool = False
     huggingface_token: SecretStr | None = Field(
