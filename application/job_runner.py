@@ -9,6 +9,8 @@ from __future__ import annotations
 import threading
 import time
 
+import structlog
+
 from application.image_metadata import image_text_chunks
 from application.ports import (
     ImageBackend,
@@ -20,6 +22,8 @@ from application.ports import (
 )
 from domain.errors import GenerationCancelled
 from domain.job import ImageRef, Job
+
+log = structlog.get_logger("service")
 
 JobProgress = ProgressCallback
 """Progress over the whole job: ``(step, total)`` counted across every image of a batch."""
@@ -46,6 +50,7 @@ def render_and_store(
         if stop.is_set():
             raise GenerationCancelled("Stopped before the batch was complete.")
     refs: list[ImageRef] = []
+    saving_started = time.perf_counter()
     for index, (image, generation_ms) in enumerate(rendered):
         if stop.is_set():
             for ref in refs:
@@ -54,11 +59,19 @@ def render_and_store(
         name = f"{job.id}.png" if len(rendered) == 1 else f"{job.id}-{index}.png"
         # Mock images stay byte-identical for the same request: no timings in them.
         timings = {} if backend.is_mock else {"generation": round(generation_ms, 1)}
+        timings.update(image.timings_ms)
         chunks = image_text_chunks(
             request, image.seed, model, backend.provenance, backend.device, timings
         )
         images.save(name, image, chunks)
         refs.append(ImageRef(name=name, seed=image.seed, width=image.width, height=image.height))
+    log.info(
+        "images_saved",
+        job_id=job.id,
+        images=len(refs),
+        generation_ms=round(sum(ms for _, ms in rendered), 1),
+        png_ms=round((time.perf_counter() - saving_started) * 1000, 1),
+    )
     return refs
 
 

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextvars
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from functools import partial
 
 import structlog
 
@@ -60,7 +62,13 @@ class JobWorker:
         model = self._models.status()
         await asyncio.to_thread(self._history.record, job, model, backend.provenance)
         self._events.publish(job.id, JobEvent("started", {"device": backend.device}))
-        log.info("job_started", job_id=job.id, device=backend.device)
+        waited = (job.started_at - job.created_at) if job.started_at else None
+        log.info(
+            "job_started",
+            job_id=job.id,
+            device=backend.device,
+            queue_wait_ms=None if waited is None else round(waited.total_seconds() * 1000, 1),
+        )
         try:
             await self._render(job, backend, stop, model)
         finally:
@@ -78,9 +86,11 @@ class JobWorker:
                 image = preview_data_url(preview, job.id)
             loop.call_soon_threadsafe(self._on_progress, job, step, total, image)
 
-        future = loop.run_in_executor(
-            self._thread, render_and_store, backend, self._images, job, stop, progress, model
-        )
+        # In the job's log context, so the engine's own lines (a pipeline swap, a device
+        # retry) carry the job's request id too.
+        context = contextvars.copy_context()
+        render = partial(render_and_store, backend, self._images, job, stop, progress, model)
+        future = loop.run_in_executor(self._thread, context.run, render)
         timed_out = False
         try:
             try:
