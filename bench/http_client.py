@@ -126,3 +126,18 @@ def load_seconds_from_log(log: str) -> float | None:
             ready = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
             return (ready - loading).total_seconds()
     return None
+
+
+def pipeline_compiles_from_log(log: str) -> list[dict[str, Any]]:
+    """Every ``pipeline_compiled`` line: the start-up compile and each static/dynamic swap."""
+    compiles = []
+    for line in log.splitlines():
+        if not line.startswith("{"):
+            continue
+        try:
+            entry: dict[str, Any] = json.loads(line)
+        except ValueError:
+            continue
+        if entry.get("event") == "pipeline_compiled":
+            compiles.append({key: entry.get(key) for key in ("shape", "guided", "duration_ms")})
+    return compiles

@@ -42,6 +42,7 @@ class Models:
     openvino: Path
     lcm_openvino: Path | None
     diffusers: Path | None  # the PyTorch pipeline stock diffusers runs
+    fp16_openvino: Path | None = None  # the same pipeline exported with fp16 weights
 
 
 def build_hash() -> str:
@@ -100,8 +101,34 @@ def _build(work: Path, kind: str, log: Log) -> None:
         log(f"  {part}/openvino_model.bin: {size / 1e6:.1f} MB")
 
 
-def _step(args: list[str], stats: Path) -> dict[str, Any]:
-    command = [sys.executable, "-m", "bench.build_worker", *args, str(stats)]
+def ensure_fp16_sibling(sd15_root: Path, log: Log) -> Path:
+    """``sd15_root``'s pipeline exported with fp16 weights, built once beside the int8 one."""
+    target = sd15_root / "openvino-fp16"
+    if (target / "model_index.json").is_file():
+        return target
+    with _file_lock(sd15_root / ".fp16.lock"):
+        if (target / "model_index.json").is_file():
+            return target
+        log("exporting the fp16 sibling with optimum-cli --weight-format fp16 (minutes; ~8 GB)")
+        work = Path(tempfile.mkdtemp(prefix=".building-fp16-", dir=sd15_root))
+        try:
+            stats = _step(
+                [str(sd15_root / "diffusers"), str(work / "openvino")],
+                work / "export.json",
+                worker="bench.fp16_export",
+            )
+            _write_tokenizer_files(work / "openvino" / "tokenizer")
+            _drop_build_path(work / "openvino" / "model_index.json")
+            shutil.move(work / "export.json", work / "openvino" / "fp16-export.json")
+            (work / "openvino").rename(target)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    log(f"  fp16 export: {stats['seconds']:.0f} s, peak RSS {_gb(stats['peak_rss_bytes'])}")
+    return target
+
+
+def _step(args: list[str], stats: Path, worker: str = "bench.build_worker") -> dict[str, Any]:
+    command = [sys.executable, "-m", worker, *args, str(stats)]
     result = subprocess.run(
         command, cwd=PROJECT_ROOT, env=_offline_env(), capture_output=True, text=True, check=False
     )

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.configs import RAW_OPENVINO, REAL_REPO_BIN_BYTES
+from bench.report_sections import GIB, gib, num, precision_section, service_section
 
-GIB = 2**30
+NOTES = Path(__file__).with_name("notes.md")
 
 
 def ratios(configs: dict[str, dict[str, Any]], results: dict[str, Any]) -> dict[str, Any]:
@@ -93,14 +94,16 @@ def markdown(results: dict[str, Any]) -> str:
         "| --- | --- |",
         f"| CPU | {machine['cpu_model']} ({', '.join(machine['cpu_flags_of_note'])}) |",
         f"| cores | {machine['usable_cpus']} usable of {machine['logical_cpus']} |",
-        f"| memory | {_gib(machine['memory_bytes'])} |",
+        f"| memory | {gib(machine['memory_bytes'])} |",
         *(f"| {name} | {version} |" for name, version in machine["versions"].items() if version),
         "",
         *_drift_note(results),
         *_model_section(results["model"]),
         *_config_table(results["configs"]),
         *_ratio_table(results["ratios"]),
-        *_service_section(results),
+        *service_section(results),
+        *precision_section(results["configs"]),
+        *_notes(),
         *_problems(results),
         *_how_measured(),
     ]
@@ -132,15 +135,15 @@ def _model_section(model: dict[str, Any]) -> list[str]:
     if build:
         lines += [
             f"Built offline in {build['seconds'] / 60:.1f} min (pipeline "
-            f"{_gib(build['pipeline']['peak_rss_bytes'])} peak RSS, export "
-            f"{_gib(build['export']['peak_rss_bytes'])}).",
+            f"{gib(build['pipeline']['peak_rss_bytes'])} peak RSS, export "
+            f"{gib(build['export']['peak_rss_bytes'])}).",
             "",
         ]
         lcm = model.get("lcm_build")
         if lcm:
             lines += [
                 f"The LCM: {lcm['seconds'] / 60:.1f} min (export "
-                f"{_gib(lcm['export']['peak_rss_bytes'])} peak RSS), the same file sizes.",
+                f"{gib(lcm['export']['peak_rss_bytes'])} peak RSS), the same file sizes.",
                 "",
             ]
         lines += [
@@ -167,15 +170,15 @@ def _config_table(configs: dict[str, dict[str, Any]]) -> list[str]:
     ]
     for name, c in configs.items():
         unet = (
-            f"{_num(c.get('unet_call_seconds'))} x {c['unet_calls_per_image']}"
+            f"{num(c.get('unet_call_seconds'))} x {c['unet_calls_per_image']}"
             if c.get("unet_calls_per_image")
             else "-"
         )
         lines.append(
-            f"| `{name}` | {_num(c['seconds_per_image'])} | {unet} "
-            f"| {_num(c.get('text_encoder_seconds'))} | {_num(c.get('vae_decode_seconds'))} "
-            f"| {_num(c.get('png_seconds'), 3)} | {_num(c.get('load_seconds_cold'))} "
-            f"| {_num(c.get('load_seconds_cached'))} | {_gib(c.get('peak_rss_bytes'))} |"
+            f"| `{name}` | {num(c['seconds_per_image'])} | {unet} "
+            f"| {num(c.get('text_encoder_seconds'))} | {num(c.get('vae_decode_seconds'))} "
+            f"| {num(c.get('png_seconds'), 3)} | {num(c.get('load_seconds_cold'))} "
+            f"| {num(c.get('load_seconds_cached'))} | {gib(c.get('peak_rss_bytes'))} |"
         )
     return [*lines, ""]
 
@@ -187,57 +190,8 @@ def _ratio_table(ratios: dict[str, Any]) -> list[str]:
     for name, row in ratios.items():
         against = f" (vs `{row['against']}`)" if "against" in row else ""
         met = "yes" if row["met"] else "**no**"
-        lines.append(f"| {name}{against} | {_num(row['value'], 3)} | {row['target']} | {met} |")
+        lines.append(f"| {name}{against} | {num(row['value'], 3)} | {row['target']} | {met} |")
     return [*lines, ""]
-
-
-def _service_section(results: dict[str, Any]) -> list[str]:
-    lines: list[str] = []
-    served = {n: c for n, c in results["configs"].items() if c.get("kind") == "service"}
-    if served:
-        lines += [
-            "## Where a service image's time goes",
-            "",
-            "| configuration | engine | device | s/image over HTTP | generating (service's own) "
-            "| the rest: queue, PNG, HTTP |",
-            "| --- | --- | --- | ---: | ---: | ---: |",
-        ]
-        for name, c in served.items():
-            lines.append(
-                f"| `{name}` | {c['engine']} | {c.get('device', '-')} "
-                f"| {_num(c['seconds_per_image'])} | {_num(c.get('generation_seconds'))} "
-                f"| {_num(c.get('http_overhead_seconds'))} |"
-            )
-        lines.append("")
-    restart = results.get("restart_to_ready_seconds")
-    if restart:
-        lines += [
-            "## Restart to ready (`service_http`)",
-            "",
-            f"Process start to `/health/ready` 200: {restart['cold']:.1f} s with an empty compile "
-            f"cache, {restart['cached']:.1f} s with the cache the first start filled.",
-            "",
-        ]
-    probe = results["configs"].get("service_http", {}).get("health_during_generation")
-    if probe:
-        lines += [
-            "## `/health` during a generation (`service_http`)",
-            "",
-            f"Polled every 50 ms during one more image: {probe['polls']} answers, p50 "
-            f"{_num(probe['p50_ms'])} ms, p99 {_num(probe['p99_ms'])} ms, max "
-            f"{_num(probe['max_ms'])} ms, {probe['failures']} failures; that image took "
-            f"{_num(probe['image_seconds_while_polled'])} s.",
-            "",
-        ]
-    scaling = results.get("scaling")
-    if scaling:
-        lines += ["## How the service's cost grows", "", "| size | steps | s/image |"]
-        lines.append("| --- | ---: | ---: |")
-        for row in scaling:
-            size = f"{row['width']}x{row['height']}"
-            lines.append(f"| {size} | {row['steps']} | {_num(row['seconds_per_image'])} |")
-        lines.append("")
-    return lines
 
 
 def _problems(results: dict[str, Any]) -> list[str]:
@@ -271,9 +225,8 @@ def _how_measured() -> list[str]:
     ]
 
 
-def _num(value: Any, digits: int = 2) -> str:
-    return f"{value:.{digits}f}" if isinstance(value, (int, float)) else "-"
-
-
-def _gib(value: Any) -> str:
-    return f"{value / GIB:.2f} GiB" if isinstance(value, (int, float)) else "-"
+def _notes() -> list[str]:
+    """The hand-written reading of the figures (bench/notes.md), kept across regenerations."""
+    if not NOTES.is_file():
+        return []
+    return [NOTES.read_text(encoding="utf-8").rstrip(), ""]

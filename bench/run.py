@@ -20,7 +20,15 @@ from typing import Any
 from bench.calibration import drift
 from bench.configs import ALL_CONFIGS, DEFAULT_CONFIGS, SERVICE_ENGINES, Params
 from bench.machine import machine
-from bench.models import DEFAULT_CACHE, PROJECT_ROOT, Models, build_record, ensure_built
+from bench.models import (
+    DEFAULT_CACHE,
+    PROJECT_ROOT,
+    Models,
+    bin_sizes,
+    build_record,
+    ensure_built,
+    ensure_fp16_sibling,
+)
 from bench.report import markdown, ratios, write_json, write_markdown
 from bench.service import ScalePoint
 from bench.suite import Suite
@@ -112,7 +120,10 @@ def resolve_models(args: argparse.Namespace) -> tuple[Models, dict[str, Any]]:
         sd15 = ensure_built(args.cache, "sd15", log)
         wants_lcm = "lcm_service_http" in args.configs or args.build_only
         lcm = ensure_built(args.cache, "lcm", log) if wants_lcm else None
-        models = Models(sd15 / "openvino", lcm / "openvino" if lcm else None, sd15 / "diffusers")
+        fp16 = ensure_fp16_sibling(sd15, log) if "genai_fp16_static" in args.configs else None
+        models = Models(
+            sd15 / "openvino", lcm / "openvino" if lcm else None, sd15 / "diffusers", fp16
+        )
         description = (
             "The full-size SD 1.5 architecture (UNet 859.5 M parameters, VAE 83.7 M, text "
             "encoder 123 M) with random weights from SD 1.5's published configs, exported by "
@@ -126,6 +137,8 @@ def resolve_models(args: argparse.Namespace) -> tuple[Models, dict[str, Any]]:
         "diffusers_dir": str(models.diffusers) if models.diffusers else None,
         "build": build_record(models.openvino),
         "lcm_build": build_record(models.lcm_openvino) if models.lcm_openvino else None,
+        "fp16_openvino_dir": str(models.fp16_openvino) if models.fp16_openvino else None,
+        "fp16_bin_bytes": bin_sizes(models.fp16_openvino) if models.fp16_openvino else None,
     }
     return models, info
 

@@ -22,8 +22,15 @@ from PIL import Image
 from adapters.file_image_store import FileImageStore
 from application.ports import RenderedImage
 from bench.configs import Params
-from bench.http_client import HealthPoller, Served, load_seconds_from_log, post_image, wait_ready
-from bench.stats import median, peak_rss_of, percentile
+from bench.http_client import (
+    HealthPoller,
+    Served,
+    load_seconds_from_log,
+    pipeline_compiles_from_log,
+    post_image,
+    wait_ready,
+)
+from bench.stats import median, memory_of, peak_rss_of, percentile
 from tests.support.live_server import live_server
 
 # Compiling the full-size model cold takes minutes on 2 cores.
@@ -75,10 +82,13 @@ def run_service(
                 result.update(_health_probe(server.base_url, generated, params))
             # Before the scaling runs: 768x768 needs more memory than the request measured.
             result["peak_rss_bytes"] = peak_rss_of(server.process.pid)
+            result["memory_after_measuring"] = memory_of(server.process.pid)
             if scaling:
                 result["scaling"] = _scale(server.base_url, generated, params, result, scaling, log)
                 result["peak_rss_bytes_with_scaling"] = peak_rss_of(server.process.pid)
             result["load_seconds_cold"] = load_seconds_from_log(server.log())
+            # Static shapes: what each swap between the static and dynamic pipeline cost.
+            result["pipeline_compiles"] = pipeline_compiles_from_log(server.log())
         started = time.perf_counter()
         with live_server(env, logs / f"{config}-cached.log", ready_timeout=300) as server:
             wait_ready(server.base_url, _READY_TIMEOUT)
@@ -171,18 +181,19 @@ def _scale(
     points: Sequence[ScalePoint],
     log: Callable[[str], None],
 ) -> list[dict[str, Any]]:
-    seen_sizes = {(params.width, params.height)}
+    last_size = (params.width, params.height)
     rows = []
     for point in points:
         if (point.width, point.height, point.steps) == (params.width, params.height, params.steps):
             seconds = measured["seconds_per_image"]  # the point just measured
         else:
             at = replace(params, width=point.width, height=point.height, steps=point.steps)
-            if (point.width, point.height) not in seen_sizes:  # a new shape's first-call cost
+            if (point.width, point.height) != last_size:
+                # A size change costs a first call, and a static/dynamic pipeline swap.
                 post_image(base_url, generated, replace(at, steps=min(at.steps, 2)))
-                seen_sizes.add((point.width, point.height))
-            runs = [post_image(base_url, generated, at) for _ in range(params.runs)]
-            seconds = median([run.seconds for run in runs])
+                last_size = (point.width, point.height)
+            # One run per point: the shape of the curve, not a headline figure.
+            seconds = post_image(base_url, generated, at).seconds
         log(f"  scaling {point.width}x{point.height}, {point.steps} steps: {seconds:.2f} s")
         rows.append({**vars(point), "seconds_per_image": seconds})
     return rows

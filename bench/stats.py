@@ -22,11 +22,21 @@ def percentile(values: Sequence[float], fraction: float) -> float:
 
 def peak_rss_of(pid: int) -> int | None:
     """The high-water mark of a live process's resident memory (Linux VmHWM), in bytes."""
+    return memory_of(pid).get("VmHWM")
+
+
+def memory_of(pid: int) -> dict[str, int]:
+    """A live process's memory now, in bytes: VmHWM, VmRSS and its split into RssAnon
+    (its own allocations) and RssFile (mapped files: model and compiled-blob pages the
+    kernel can drop and read again)."""
+    keys = ("VmHWM", "VmRSS", "RssAnon", "RssFile")
+    found: dict[str, int] = {}
     try:
         with open(f"/proc/{pid}/status", encoding="ascii") as status:
             for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
+                key = line.split(":", 1)[0]
+                if key in keys:
+                    found[key] = int(line.split()[1]) * 1024
     except OSError:
-        return None
-    return None
+        return {}
+    return found

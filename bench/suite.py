@@ -82,6 +82,8 @@ class Suite:
     def _skip_reason(self, name: str) -> str | None:
         if name == "stock_diffusers_fp32" and self._models.diffusers is None:
             return "no PyTorch pipeline: pass --diffusers-dir (the full-size build has one)"
+        if name == "genai_fp16_static" and self._models.fp16_openvino is None:
+            return "no fp16 export (the full-size build makes one)"
         if name == "lcm_service_http" and self._models.lcm_openvino is None:
             return "no LCM export: pass --lcm-model-dir (the full-size build has one)"
         uses_torch = name.startswith(("optimum", "stock")) or name == "service_http_optimum"
@@ -108,6 +110,9 @@ class Suite:
         if name == "stock_diffusers_fp32":
             assert self._models.diffusers is not None
             model_dir = self._models.diffusers
+        elif name == "genai_fp16_static":
+            assert self._models.fp16_openvino is not None
+            model_dir = self._models.fp16_openvino
         elif name not in RAW_CONFIGS and not name.startswith("optimum"):
             raise ValueError(f"unknown configuration {name!r}")
         return run_raw(name, model_dir, self._work, self._params, self._device)

@@ -1,0 +1,130 @@
+"""The service's sections of BENCHMARKS.md, and the weight-precision comparison."""
+
+from __future__ import annotations
+
+from typing import Any
+
+GIB = 2**30
+
+
+def service_section(results: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
+    served = {n: c for n, c in results["configs"].items() if c.get("kind") == "service"}
+    if served:
+        lines += [
+            "## Where a service image's time goes",
+            "",
+            "| configuration | engine | device | s/image over HTTP | generating (service's own) "
+            "| the rest: queue, PNG, HTTP |",
+            "| --- | --- | --- | ---: | ---: | ---: |",
+        ]
+        for name, c in served.items():
+            lines.append(
+                f"| `{name}` | {c['engine']} | {c.get('device', '-')} "
+                f"| {num(c['seconds_per_image'])} | {num(c.get('generation_seconds'))} "
+                f"| {num(c.get('http_overhead_seconds'))} |"
+            )
+        lines.append("")
+        lines += _memory(served)
+    restart = results.get("restart_to_ready_seconds")
+    if restart:
+        lines += [
+            "## Restart to ready (`service_http`)",
+            "",
+            f"Process start to `/health/ready` 200: {restart['cold']:.1f} s with an empty compile "
+            f"cache, {restart['cached']:.1f} s with the cache the first start filled.",
+            "",
+        ]
+    probe = results["configs"].get("service_http", {}).get("health_during_generation")
+    if probe:
+        lines += [
+            "## `/health` during a generation (`service_http`)",
+            "",
+            f"Polled every 50 ms during one more image: {probe['polls']} answers, p50 "
+            f"{num(probe['p50_ms'])} ms, p99 {num(probe['p99_ms'])} ms, max "
+            f"{num(probe['max_ms'])} ms, {probe['failures']} failures; that image took "
+            f"{num(probe['image_seconds_while_polled'])} s.",
+            "",
+        ]
+    lines += _swaps(results["configs"].get("service_http", {}).get("pipeline_compiles", []))
+    scaling = results.get("scaling")
+    if scaling:
+        lines += ["## How the service's cost grows", "", "| size | steps | s/image |"]
+        lines.append("| --- | ---: | ---: |")
+        for row in scaling:
+            size = f"{row['width']}x{row['height']}"
+            lines.append(f"| {size} | {row['steps']} | {num(row['seconds_per_image'])} |")
+        lines.append("")
+    return lines
+
+
+def _memory(served: dict[str, dict[str, Any]]) -> list[str]:
+    rows = {
+        n: c["memory_after_measuring"] for n, c in served.items() if c.get("memory_after_measuring")
+    }
+    if not rows:
+        return []
+    lines = [
+        "## Where a service's memory goes",
+        "",
+        "After the measured runs: RssAnon is the process's own allocations (the engine's",
+        "working buffers), RssFile the mapped files (the compiled blobs in `OV_CACHE_DIR`",
+        "and the model's IR: shared page cache the kernel can drop and read again).",
+        "",
+        "| configuration | peak RSS (VmHWM) | RSS now | RssAnon | RssFile |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for name, m in rows.items():
+        lines.append(
+            f"| `{name}` | {gib(m.get('VmHWM'))} | {gib(m.get('VmRSS'))} "
+            f"| {gib(m.get('RssAnon'))} | {gib(m.get('RssFile'))} |"
+        )
+    return [*lines, ""]
+
+
+def _swaps(compiles: list[dict[str, Any]]) -> list[str]:
+    if len(compiles) < 2:
+        return []
+    lines = [
+        "## Static and dynamic pipelines (`service_http`)",
+        "",
+        "Every pipeline compile the server logged during the run, in order: the start-up one",
+        "(static, for the default request), then each swap a request of another shape made.",
+        "",
+        "| # | compiled for | ms |",
+        "| ---: | --- | ---: |",
+    ]
+    for index, c in enumerate(compiles):
+        shape = c["shape"] if c["guided"] is None else f"{c['shape']}, guided {c['guided']}"
+        lines.append(f"| {index} | {shape} | {num(c['duration_ms'], 0)} |")
+    return [*lines, ""]
+
+
+def precision_section(configs: dict[str, dict[str, Any]]) -> list[str]:
+    int8, fp16 = configs.get("genai_int8_static"), configs.get("genai_fp16_static")
+    if not int8 or not fp16:
+        return []
+    rows = [("int8 weights (the default repo)", int8), ("fp16 weights (the opt-in)", fp16)]
+    lines = [
+        "## Weight precision (genai, static shapes)",
+        "",
+        "| weights | s/image | UNet s/call | VAE decode s | load cold s | peak RSS |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for label, c in rows:
+        lines.append(
+            f"| {label} | {num(c['seconds_per_image'])} | {num(c.get('unet_call_seconds'))} "
+            f"| {num(c.get('vae_decode_seconds'))} | {num(c.get('load_seconds_cold'))} "
+            f"| {gib(c.get('peak_rss_bytes'))} |"
+        )
+    speedup = int8["seconds_per_image"] / fp16["seconds_per_image"]
+    lines += ["", f"fp16 over int8: {speedup:.2f}x the speed.", ""]
+    return lines
+
+
+def num(value: Any, digits: int = 2) -> str:
+    return f"{value:.{digits}f}" if isinstance(value, (int, float)) else "-"
+
+
+def gib(value: Any) -> str:
+    return f"{value / GIB:.2f} GiB" if isinstance(value, (int, float)) else "-"
