@@ -129,7 +129,7 @@ class GenerationService:
     async def stop(self) -> None:
         """Refuse new work, cancel what waits, stop what runs, and leave no partial file."""
         self._closing = True
-        for job in list(self._queue.waiting):
+        for job in self._queue.waiting:
             self.cancel(job.id)
         running = self._running
         # The worker marks a job final a moment before it clears `_running`.

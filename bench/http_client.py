@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -103,13 +104,8 @@ class HealthPoller:
                 self._stop.wait(max(0.0, self.interval - elapsed))
 
 
-def load_seconds_from_log(log: str) -> float | None:
-    """Model load time as the server logged it: first ``model_loading`` to ``service_ready``.
-
-    From the first attempt: with OPENVINO_DEVICE=GPU and no GPU, the failed GPU load and
-    the fallback are part of what a user waits for.
-    """
-    loading: datetime | None = None
+def _log_entries(log: str) -> Iterator[dict[str, Any]]:
+    """The server's JSON log lines, parsed; anything else in the log is skipped."""
     for line in log.splitlines():
         if not line.startswith("{"):
             continue
@@ -117,6 +113,17 @@ def load_seconds_from_log(log: str) -> float | None:
             entry: dict[str, Any] = json.loads(line)
         except ValueError:
             continue
+        yield entry
+
+
+def load_seconds_from_log(log: str) -> float | None:
+    """Model load time as the server logged it: first ``model_loading`` to ``service_ready``.
+
+    From the first attempt: with OPENVINO_DEVICE=GPU and no GPU, the failed GPU load and
+    the fallback are part of what a user waits for.
+    """
+    loading: datetime | None = None
+    for entry in _log_entries(log):
         event, stamp = entry.get("event"), entry.get("timestamp")
         if not isinstance(stamp, str):
             continue
@@ -130,14 +137,8 @@ def load_seconds_from_log(log: str) -> float | None:
 
 def pipeline_compiles_from_log(log: str) -> list[dict[str, Any]]:
     """Every ``pipeline_compiled`` line: the start-up compile and each static/dynamic swap."""
-    compiles = []
-    for line in log.splitlines():
-        if not line.startswith("{"):
-            continue
-        try:
-            entry: dict[str, Any] = json.loads(line)
-        except ValueError:
-            continue
-        if entry.get("event") == "pipeline_compiled":
-            compiles.append({key: entry.get(key) for key in ("shape", "guided", "duration_ms")})
-    return compiles
+    return [
+        {key: entry.get(key) for key in ("shape", "guided", "duration_ms")}
+        for entry in _log_entries(log)
+        if entry.get("event") == "pipeline_compiled"
+    ]
