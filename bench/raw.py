@@ -24,17 +24,8 @@ _NO_COMPILE_CACHE = ("stock_diffusers_fp32",)
 def run_raw(
     config: str, model_dir: Path, work: Path, params: Params, device: str
 ) -> dict[str, Any]:
-    cache_dir = work / "ov-cache" / config
-    shutil.rmtree(cache_dir, ignore_errors=True)
-    cache_dir.mkdir(parents=True)
-    job = {
-        "config": config,
-        "model_dir": str(model_dir),
-        "cache_dir": str(cache_dir),
-        "device": device,
-        "params": params.to_json(),
-        "image_dir": str(work / "images" / config),
-    }
+    job = raw_job(config, model_dir, work, params, device)
+    cache_dir = Path(job["cache_dir"])
     try:
         result = _worker({**job, "mode": "measure"}, work, f"{config}-measure")
         result["load_seconds_cold"] = result.pop("load_seconds")
@@ -47,6 +38,23 @@ def run_raw(
         shutil.rmtree(cache_dir, ignore_errors=True)
     result.update(kind="raw", device=device, model_dir=str(model_dir), **_shape(params))
     return result
+
+
+def raw_job(
+    config: str, model_dir: Path, work: Path, params: Params, device: str
+) -> dict[str, Any]:
+    """What a worker process is told to load, with an empty compile cache of its own."""
+    cache_dir = work / "ov-cache" / config
+    shutil.rmtree(cache_dir, ignore_errors=True)
+    cache_dir.mkdir(parents=True)
+    return {
+        "config": config,
+        "model_dir": str(model_dir),
+        "cache_dir": str(cache_dir),
+        "device": device,
+        "params": params.to_json(),
+        "image_dir": str(work / "images" / config),
+    }
 
 
 def _shape(params: Params) -> dict[str, Any]:

@@ -8,7 +8,15 @@ from pathlib import Path
 from typing import Any
 
 from bench.configs import RAW_OPENVINO, REAL_REPO_BIN_BYTES
-from bench.report_sections import GIB, gib, num, precision_section, service_section
+from bench.report_sections import (
+    GIB,
+    gib,
+    interleaved_section,
+    num,
+    precision_section,
+    service_section,
+)
+from bench.stats import median
 
 NOTES = Path(__file__).with_name("notes.md")
 
@@ -30,6 +38,14 @@ def ratios(configs: dict[str, dict[str, Any]], results: dict[str, Any]) -> dict[
         out["service_http_over_fastest_raw_openvino"] = _target(value, "<=", 1.03, fastest)
     if service and stock:
         out["stock_over_service_http"] = _target(stock / service, ">=", 3.5)
+    turns = results.get("interleaved") or {}
+    if turns.get("service_over_raw"):
+        value = median(turns["service_over_raw"])
+        against = "genai_int8_static, in turns"
+        out["service_http_over_raw_openvino_in_turns"] = _target(value, "<=", 1.03, against)
+    if turns.get("stock_over_service"):
+        value = median(turns["stock_over_service"])
+        out["stock_over_service_http_in_turns"] = _target(value, ">=", 3.5)
     if lcm and stock:
         out["stock_over_lcm_service_http"] = _target(stock / lcm, ">=", 15.0)
     p99 = results.get("health_p99_ms_during_generation")
@@ -101,6 +117,7 @@ def markdown(results: dict[str, Any]) -> str:
         *_model_section(results["model"]),
         *_config_table(results["configs"]),
         *_ratio_table(results["ratios"]),
+        *interleaved_section(results.get("interleaved")),
         *service_section(results),
         *precision_section(results["configs"]),
         *_notes(),

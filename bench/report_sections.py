@@ -128,3 +128,31 @@ def num(value: Any, digits: int = 2) -> str:
 
 def gib(value: Any) -> str:
     return f"{value / GIB:.2f} GiB" if isinstance(value, (int, float)) else "-"
+
+
+def interleaved_section(turns: dict[str, Any] | None) -> list[str]:
+    """The members loaded side by side and taking turns: ratios the host's drift cannot skew."""
+    if not turns or not turns.get("rounds"):
+        return []
+    members: list[str] = turns["members"]
+    lines = [
+        "## In turns: the service against its engine and stock diffusers",
+        "",
+        f"{', '.join(f'`{m}`' for m in members)} loaded side by side, one image each per round, "
+        "the order rotating; ratios are taken within a round (the median over rounds is in "
+        "the targets above).",
+        "",
+        f"| round | {' | '.join(f'`{m}` s (UNet s/call)' for m in members)} "
+        "| service / raw | stock / service |",
+        f"| --- | {' | '.join('---:' for _ in members)} | ---: | ---: |",
+    ]
+    over_raw = turns.get("service_over_raw") or []
+    over_service = turns.get("stock_over_service") or []
+    for index, row in enumerate(turns["rounds"]):
+        cells = [
+            f"{num(row[m]['seconds'])} ({num(row[m].get('unet_call_seconds'))})" for m in members
+        ]
+        ratio_raw = num(over_raw[index], 3) if index < len(over_raw) else "-"
+        ratio_stock = num(over_service[index], 2) if index < len(over_service) else "-"
+        lines.append(f"| {index + 1} | {' | '.join(cells)} | {ratio_raw} | {ratio_stock} |")
+    return [*lines, ""]

@@ -5,11 +5,13 @@ python -m bench.run --quick              # 256x256, 4 steps, 1 run, into bench/c
 python -m bench.run --configs genai_int8_static,service_http --steps 10 --runs 3
 python -m bench.run --model-dir DIR [--lcm-model-dir DIR] [--diffusers-dir DIR]
 python -m bench.run --build-only         # build and cache the full-size models, then stop
+python -m bench.run --configs interleaved --merge   # re-measure one, keep the rest of results.json
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 import sys
 import time
@@ -91,6 +93,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
     add("--results", type=Path)
     add("--markdown", type=Path)
     add("--build-only", action="store_true", help="build the full-size models and stop")
+    add(
+        "--merge",
+        action="store_true",
+        help="keep what --results holds for the configurations not run now",
+    )
     args = parser.parse_args(argv)
     for key, value in (QUICK if args.quick else FULL).items():
         if getattr(args, key) is None:
@@ -163,19 +170,32 @@ def main(argv: list[str] | None = None) -> int:
         "params": params.to_json(),
         "lcm_params": lcm_params.to_json(),
     }
+    base = _previous(args.results) if args.merge else None
     for name in args.configs:
         suite.run(name)
         # After every configuration: a crash late in an hour-long run loses nothing before it.
-        results = collect(suite, context, time.perf_counter() - started)
+        results = collect(suite, context, time.perf_counter() - started, base)
         write_json(results, args.results)
         write_markdown(results, args.markdown)
-    results = collect(suite, context, time.perf_counter() - started)
+    results = collect(suite, context, time.perf_counter() - started, base)
     print(markdown(results).split("## How it was measured")[0], flush=True)
     log(f"wrote {args.results} and {args.markdown} in {results['wall_seconds'] / 60:.1f} min")
     return 1 if suite.failed else 0
 
 
-def collect(suite: Suite, context: dict[str, Any], wall_seconds: float) -> dict[str, Any]:
+def _previous(path: Path) -> dict[str, Any] | None:
+    if not path.is_file():
+        return None
+    loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return loaded
+
+
+def collect(
+    suite: Suite,
+    context: dict[str, Any],
+    wall_seconds: float,
+    base: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     service = suite.configs.get("service_http", {})
     probe = service.get("health_during_generation") or {}
     configs = {
@@ -187,19 +207,43 @@ def collect(suite: Suite, context: dict[str, Any], wall_seconds: float) -> dict[
         "wall_seconds": wall_seconds,
         **context,
         "configs": configs,
+        "interleaved": suite.interleaved or None,
         "skipped": suite.skipped,
         "failed": suite.failed,
         "scaling": service.get("scaling", []),
         "health_p99_ms_during_generation": probe.get("p99_ms"),
         "restart_to_ready_seconds": service.get("restart_to_ready_seconds"),
-        "service_engines": {
-            name: SERVICE_ENGINES[name] for name in configs if name in SERVICE_ENGINES
-        },
     }
-    states = [config["machine_before"] for config in configs.values()]
+    if base is not None:
+        results = _merged(base, results)
+    results["service_engines"] = {
+        name: SERVICE_ENGINES[name] for name in results["configs"] if name in SERVICE_ENGINES
+    }
+    states = [config["machine_before"] for config in results["configs"].values()]
     results["machine_speed_drift"] = drift(states)
-    results["ratios"] = ratios(configs, results)
+    results["ratios"] = ratios(results["configs"], results)
     return results
+
+
+def _merged(base: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """``base``'s figures with what this invocation measured laid over them.
+
+    The configurations keep their own ``machine_before``; the header names both runs.
+    """
+    merged = {**base, **{key: new[key] for key in ("generated_at", "machine", "failed")}}
+    merged["configs"] = {**base.get("configs", {}), **new["configs"]}
+    for key in ("interleaved", "health_p99_ms_during_generation", "restart_to_ready_seconds"):
+        if new.get(key) is not None:
+            merged[key] = new[key]
+    if new["scaling"]:
+        merged["scaling"] = new["scaling"]
+    merged["skipped"] = {
+        name: why for name, why in base.get("skipped", {}).items() if name not in new["configs"]
+    }
+    merged["skipped"].update(new["skipped"])
+    merged["command"] = f"{base['command']} (on {base['generated_at']}), then {new['command']}"
+    merged["wall_seconds"] = base.get("wall_seconds", 0.0) + new["wall_seconds"]
+    return merged
 
 
 if __name__ == "__main__":

@@ -55,18 +55,8 @@ def run_service(
     scaling: Sequence[ScalePoint] = (),
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
-    cache, generated = work / "ov-cache" / config, work / "generated" / config
-    for folder in (cache, generated):
-        shutil.rmtree(folder, ignore_errors=True)
-    env = {
-        "MODEL_DIR": str(model_dir),
-        "GENERATED_DIR": str(generated),
-        "OV_CACHE_DIR": str(cache),
-        "OPENVINO_ENGINE": engine,
-        "HF_HUB_OFFLINE": "1",
-        # Only the give-up point: a 768x768 image may take longer than the default 300 s.
-        "INFERENCE_TIMEOUT_SECONDS": "3600",
-    }
+    env = service_env(config, model_dir, engine, work)
+    cache, generated = Path(env["OV_CACHE_DIR"]), Path(env["GENERATED_DIR"])
     logs = work / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     result: dict[str, Any] = {"kind": "service", "engine": engine, "model_dir": str(model_dir)}
@@ -100,6 +90,22 @@ def run_service(
     result["restart_to_ready_seconds"] = {"cold": cold, "cached": cached}
     result["png_seconds"] = _png_seconds(Path(result.pop("last_image")))
     return result
+
+
+def service_env(config: str, model_dir: Path, engine: str, work: Path) -> dict[str, str]:
+    """The service's settings: the defaults but for the model, the engine and fresh folders."""
+    cache, generated = work / "ov-cache" / config, work / "generated" / config
+    for folder in (cache, generated):
+        shutil.rmtree(folder, ignore_errors=True)
+    return {
+        "MODEL_DIR": str(model_dir),
+        "GENERATED_DIR": str(generated),
+        "OV_CACHE_DIR": str(cache),
+        "OPENVINO_ENGINE": engine,
+        "HF_HUB_OFFLINE": "1",
+        # Only the give-up point: a 768x768 image may take longer than the default 300 s.
+        "INFERENCE_TIMEOUT_SECONDS": "3600",
+    }
 
 
 def _device(base_url: str) -> str:

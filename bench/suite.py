@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.calibration import machine_state
-from bench.configs import RAW_CONFIGS, SERVICE_ENGINES, Params
+from bench.configs import INTERLEAVED, RAW_CONFIGS, SERVICE_ENGINES, Params
+from bench.interleaved import run_interleaved
 from bench.models import Models
 from bench.raw import run_raw
 from bench.service import ScalePoint, run_service
@@ -49,6 +50,7 @@ class Suite:
         self._scaling = scaling
         self._log = log
         self.configs: dict[str, dict[str, Any]] = {}
+        self.interleaved: dict[str, Any] = {}
         self.skipped: dict[str, str] = {}
         self.failed: dict[str, str] = {}
 
@@ -72,6 +74,9 @@ class Suite:
             return
         result["wall_seconds"] = time.perf_counter() - started
         result["machine_before"] = state
+        if name == INTERLEAVED:
+            self.interleaved = result
+            return
         self.configs[name] = result
         self._log(
             f"{name}: {result['seconds_per_image']:.2f} s/image "
@@ -92,6 +97,16 @@ class Suite:
         return None
 
     def _run(self, name: str) -> dict[str, Any]:
+        if name == INTERLEAVED:
+            with_stock = self._models.diffusers is not None and _optimum_installed()
+            return run_interleaved(
+                self._models,
+                self._params,
+                self._work,
+                self._device,
+                self._log,
+                with_stock=with_stock,
+            )
         if name in SERVICE_ENGINES:
             lcm = name == "lcm_service_http"
             model = self._models.lcm_openvino if lcm else self._models.openvino

@@ -3,7 +3,9 @@
 A process per configuration makes ``ru_maxrss`` the peak of exactly that engine, and no
 engine's memory or threads linger into the next one's timings. ``mode`` "measure" loads,
 warms up and times the runs; "load" only loads, to time a start with the compile cache
-that the measuring process filled.
+that the measuring process filled; "serve" loads, then generates one image for each JSON
+line of parameters on stdin and answers each with a ``RESULT_PREFIX`` line on stdout, so
+that the harness can take turns between engines kept loaded side by side.
 """
 
 from __future__ import annotations
@@ -19,6 +21,10 @@ from typing import Any
 from bench.configs import Params
 from bench.engines import Runner, Stages, import_engine, load
 from bench.stats import median
+
+# Marks the harness's lines on stdout; an engine may print its own lines there too.
+READY_LINE = "BENCH-WORKER-READY"
+RESULT_PREFIX = "BENCH-WORKER-RESULT "
 
 
 def measure(runner: Runner, params: Params, image_dir: Path) -> dict[str, Any]:
@@ -51,6 +57,17 @@ def measure(runner: Runner, params: Params, image_dir: Path) -> dict[str, Any]:
     }
 
 
+def serve(runner: Runner) -> None:
+    print(READY_LINE, flush=True)
+    for line in sys.stdin:
+        params = Params.from_json(json.loads(line))
+        started = time.perf_counter()
+        _, stages = runner.generate(params)
+        seconds = time.perf_counter() - started
+        answer = {"seconds": seconds, "unet_call_seconds": median(stages.unet_call_seconds)}
+        print(RESULT_PREFIX + json.dumps(answer), flush=True)
+
+
 def main(job_path: Path, out_path: Path) -> None:
     job = json.loads(job_path.read_text(encoding="utf-8"))
     params = Params.from_json(job["params"])
@@ -66,6 +83,8 @@ def main(job_path: Path, out_path: Path) -> None:
     }
     if job["mode"] == "measure":
         result.update(measure(runner, params, Path(job["image_dir"])))
+    elif job["mode"] == "serve":
+        serve(runner)
     # Linux reports KiB: the peak of this process, engine and all.
     result["peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     result["pid"] = os.getpid()

@@ -24,7 +24,7 @@ def test_harness_writes_results_and_tables(
     results_path, markdown_path = tmp_path / "results.json", tmp_path / "BENCHMARKS.md"
     code = main(
         [
-            *("--configs", ",".join(CONFIGS)),
+            *("--configs", ",".join((*CONFIGS, "interleaved"))),
             *("--model-dir", str(tiny_model_dir)),
             *("--lcm-model-dir", str(tiny_lcm_model_dir)),
             *("--width", "64", "--height", "64", "--steps", "2", "--runs", "1"),
@@ -59,9 +59,15 @@ def test_harness_writes_results_and_tables(
     assert results["machine"]["versions"]["openvino"]
     assert results["machine"]["cpu_model"]
     assert "service_http_over_fastest_raw_openvino" in results["ratios"]
+    # No PyTorch pipeline was given, so the turns are the service and raw genai alone.
+    turns = results["interleaved"]
+    assert turns["members"] == ["genai_int8_static", "service_http"]
+    assert len(turns["rounds"]) == 1 and len(turns["service_over_raw"]) == 1
+    assert "service_http_over_raw_openvino_in_turns" in results["ratios"]
 
     markdown = markdown_path.read_text(encoding="utf-8")
     assert "## Machine" in markdown and "## Seconds per image" in markdown
     for name in CONFIGS:
         assert f"| `{name}` |" in markdown
     assert "## Targets" in markdown and "## How the service's cost grows" in markdown
+    assert "## In turns" in markdown
