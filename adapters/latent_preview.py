@@ -1,8 +1,9 @@
 """A cheap look at the image while it is still latents: a linear 4 -> 3 projection.
 
 The factors are the ones AUTOMATIC1111 and ComfyUI use for SD 1.x latents
-("approximate cheap" previews): no extra model, a few hundred microseconds
-for a 64x64 latent, against seconds for one UNet step.
+("approximate cheap" previews): no extra model, about a millisecond for a
+64x64 latent including the JPEG (`bench/preview_cost.py`), against seconds
+for one UNet step.
 """
 
 from __future__ import annotations

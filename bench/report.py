@@ -54,6 +54,12 @@ def ratios(configs: dict[str, dict[str, Any]], results: dict[str, Any]) -> dict[
     restart = results.get("restart_to_ready_seconds")
     if restart:
         out["restart_cached_over_cold"] = _target(restart["cached"] / restart["cold"], "<=", 0.4)
+    preview, unet = (
+        results.get("preview_ms"),
+        configs.get("service_http", {}).get("unet_call_seconds"),
+    )
+    if preview is not None and unet:
+        out["preview_over_unet_step"] = _target(preview / (unet * 1000), "<", 0.05)
     rss = configs.get("service_http", {}).get("peak_rss_bytes")
     if rss:
         out["service_http_peak_rss_gib"] = _target(rss / GIB, "<=", 3.0)

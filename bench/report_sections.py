@@ -46,6 +46,17 @@ def service_section(results: dict[str, Any]) -> list[str]:
             f"{num(probe['image_seconds_while_polled'])} s.",
             "",
         ]
+    preview = results.get("preview_ms")
+    if preview is not None:
+        params = results["params"]
+        lines += [
+            "## A live preview's cost",
+            "",
+            f"One `preview` event's work (copy the latents, project them to RGB, JPEG of at most "
+            f"256 px, data URL) for {params['width']}x{params['height']}: {num(preview, 2)} ms, "
+            "the median of 50 in the harness process (`bench/preview_cost.py`).",
+            "",
+        ]
     lines += _swaps(results["configs"].get("service_http", {}).get("pipeline_compiles", []))
     scaling = results.get("scaling")
     if scaling:

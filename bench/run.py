@@ -31,6 +31,7 @@ from bench.models import (
     ensure_built,
     ensure_fp16_sibling,
 )
+from bench.preview_cost import preview_ms
 from bench.report import markdown, ratios, write_json, write_markdown
 from bench.service import ScalePoint
 from bench.suite import Suite
@@ -169,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         "model": model_info,
         "params": params.to_json(),
         "lcm_params": lcm_params.to_json(),
+        "preview_ms": preview_ms(params.width, params.height),
     }
     base = _previous(args.results) if args.merge else None
     for name in args.configs:
@@ -230,7 +232,8 @@ def _merged(base: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
 
     The configurations keep their own ``machine_before``; the header names both runs.
     """
-    merged = {**base, **{key: new[key] for key in ("generated_at", "machine", "failed")}}
+    fresh = ("generated_at", "machine", "failed", "preview_ms")
+    merged = {**base, **{key: new[key] for key in fresh if key in new}}
     merged["configs"] = {**base.get("configs", {}), **new["configs"]}
     for key in ("interleaved", "health_p99_ms_during_generation", "restart_to_ready_seconds"):
         if new.get(key) is not None:

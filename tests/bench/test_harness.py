@@ -59,6 +59,8 @@ def test_harness_writes_results_and_tables(
     assert results["machine"]["versions"]["openvino"]
     assert results["machine"]["cpu_model"]
     assert "service_http_over_fastest_raw_openvino" in results["ratios"]
+    assert isinstance(results["preview_ms"], float)
+    assert "preview_over_unet_step" in results["ratios"]
     # No PyTorch pipeline was given, so the turns are the service and raw genai alone.
     turns = results["interleaved"]
     assert turns["members"] == ["genai_int8_static", "service_http"]
@@ -70,4 +72,4 @@ def test_harness_writes_results_and_tables(
     for name in CONFIGS:
         assert f"| `{name}` |" in markdown
     assert "## Targets" in markdown and "## How the service's cost grows" in markdown
-    assert "## In turns" in markdown
+    assert "## In turns" in markdown and "## A live preview's cost" in markdown
