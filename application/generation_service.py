@@ -21,7 +21,7 @@ import structlog
 from application.health import DeviceReport, HealthReport
 from application.history import History
 from application.job_events import JobEvent, JobEventBroker
-from application.job_outcome import raise_for_outcome
+from application.job_outcome import failure_error, raise_for_outcome
 from application.job_queue import JobQueue
 from application.job_worker import JobWorker, progress_data
 from application.ports import ImageBackend, ImageStore, ModelStore
@@ -77,7 +77,14 @@ class GenerationService:
         self._worker_task: asyncio.Task[None] | None = None
         self.events = JobEventBroker()
         self._runner = JobWorker(
-            image_store, model_store, history, self.events, clock, timeout_seconds, preview_every
+            image_store,
+            model_store,
+            history,
+            self.events,
+            clock,
+            timeout_seconds,
+            preview_every,
+            forget=self._forget,
         )
 
     # Lifecycle and readiness --------------------------------------------
@@ -118,9 +125,11 @@ class GenerationService:
 
     def recover_history(self) -> None:
         """Rebuild history from disk (blocking file reads: call it from a thread)."""
-        for job in reversed(self._history.recover(self._clock())):
-            self._queue.remember(job)
+        self._history.recover(self._clock())
+        # Retention first, so `/jobs` never lists what it removed.
         self._history.apply_retention(self._clock())
+        for job in reversed(self._history.jobs()):
+            self._queue.remember(job)
 
     async def start(self) -> None:
         if self._worker_task is None:
@@ -234,7 +243,9 @@ class GenerationService:
         return self._history.get(job_id)
 
     async def delete_images(self, job_id: str) -> Job:
-        return await asyncio.to_thread(self._history.delete, job_id)
+        job = await asyncio.to_thread(self._history.delete, job_id)
+        self._forget([job])
+        return job
 
     def recent_jobs(self) -> list[Job]:
         return self._queue.recent()
@@ -251,7 +262,7 @@ class GenerationService:
             return JobEvent("queued", {"queue_position": self.queue_position(job)})
         if job.status is JobStatus.RUNNING:
             return JobEvent("progress", progress_data(job, self._clock()))
-        return JobEvent(job.status.value, {})
+        return final_event(job)
 
     def subscribe(self, job_id: str) -> AsyncIterator[JobEvent]:
         job = self.get(job_id)
@@ -262,15 +273,21 @@ class GenerationService:
     async def _work(self) -> None:
         while True:
             job = await self._queue.next_job()
-            self._publish_positions()
             with structlog.contextvars.bound_contextvars(**self._log_context.pop(job.id, {})):
-                await self._run(job)
+                try:
+                    self._publish_positions()
+                    await self._run(job)
+                except Exception as error:
+                    # One job's trouble must not end the worker: every job behind it
+                    # would wait forever, and this one would never reach a final state.
+                    self._fail_unexpectedly(job, error)
+                finally:
+                    self._finish(job)
 
     async def _run(self, job: Job) -> None:
         backend = self._backend
         if backend is None:
             job.fail(self._clock(), JobError("unavailable", self._unavailable_reason))
-            self._finish(job)
             return
         stop = threading.Event()
         self._stops[job.id] = stop
@@ -280,14 +297,26 @@ class GenerationService:
         finally:
             self._running = None
             self._stops.pop(job.id, None)
-            self._finish(job)
+
+    def _fail_unexpectedly(self, job: Job, error: Exception) -> None:
+        if not job.status.is_final:
+            job.fail(self._clock(), failure_error(job))
+        log.error(
+            "job_worker_error",
+            job_id=job.id,
+            status=job.status.value,
+            error_type=type(error).__name__,
+            exc_info=error,
+        )
 
     def _finish(self, job: Job) -> None:
-        data: dict[str, object] = {}
-        if job.error is not None:
-            data["error"] = {"type": job.error.type, "message": job.error.message}
-        self.events.publish(job.id, JobEvent(job.status.value, data))
+        self.events.publish(job.id, final_event(job))
         self._queue.mark_finished(job)
+
+    def _forget(self, jobs: list[Job]) -> None:
+        """History removed these jobs: their image URLs are gone, so are the jobs."""
+        for job in jobs:
+            self._queue.forget(job.id)
 
     def _publish_positions(self) -> None:
         for position, waiting in enumerate(self._queue.waiting, start=1):
@@ -297,3 +326,11 @@ class GenerationService:
         running = self._running
         eta = running.eta_seconds(self._clock()) if running is not None else None
         return eta or 5.0
+
+
+def final_event(job: Job) -> JobEvent:
+    """The event that ends a job's stream, live or for a subscriber who comes late."""
+    data: dict[str, object] = {}
+    if job.error is not None:
+        data["error"] = {"type": job.error.type, "message": job.error.message}
+    return JobEvent(job.status.value, data)

@@ -6,6 +6,7 @@ process died is found at the next start and shown as failed ("interrupted").
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from datetime import datetime
 
@@ -28,6 +29,9 @@ class History:
         self._images = images
         self._policy = policy
         self._jobs: dict[str, Job] = {}
+        # The worker's retention pass and a `DELETE /images` run in different threads;
+        # without this, both could remove the same job and one of them fail halfway.
+        self._lock = threading.RLock()
 
     def recover(self, now: datetime, mark_interrupted: bool = True) -> list[Job]:
         """Load every record; jobs that never finished become failed ("interrupted").
@@ -41,8 +45,10 @@ class History:
                 continue
             if not job.status.is_final and mark_interrupted:
                 job.fail(now, INTERRUPTED)
-                for ref in job.images:
-                    self._images.delete(ref.name)
+                # Images are saved before the final record lists them: the names come
+                # from the job itself, so files of a batch cut short go as well.
+                for name in {ref.name for ref in job.images} | set(job.image_names()):
+                    self._images.delete(name)
                 job.images = []
                 self._store.write(
                     job.id,
@@ -56,9 +62,10 @@ class History:
         return self.jobs()
 
     def record(self, job: Job, model: ModelStatus, engine: Mapping[str, str]) -> None:
-        self._jobs[job.id] = job
         model_info = {"repo_id": model.repo_id, "revision": model.revision}
-        self._store.write(job.id, job_record(job, model_info, engine))
+        with self._lock:
+            self._jobs[job.id] = job
+            self._store.write(job.id, job_record(job, model_info, engine))
 
     def jobs(self) -> list[Job]:
         """Newest first."""
@@ -81,22 +88,24 @@ class History:
         return job
 
     def delete(self, job_id: str) -> Job:
-        job = self.get(job_id)
-        if not job.status.is_final:
-            raise InvalidTransition(f"Job {job_id} is {job.status.value}; cancel it first.")
-        for ref in job.images:
-            self._images.delete(ref.name)
-        self._store.delete(job_id)
-        del self._jobs[job_id]
-        return job
+        with self._lock:
+            job = self.get(job_id)
+            if not job.status.is_final:
+                raise InvalidTransition(f"Job {job_id} is {job.status.value}; cancel it first.")
+            for ref in job.images:
+                self._images.delete(ref.name)
+            self._store.delete(job_id)
+            del self._jobs[job_id]
+            return job
 
     def apply_retention(self, now: datetime) -> list[Job]:
         """Remove what the policy says is too old or too many; returns what went."""
         if not self._policy.enabled:
             return []
-        removed = expired_jobs(self._jobs.values(), self._policy, now)
-        for job in removed:
-            self.delete(job.id)
+        with self._lock:
+            removed = expired_jobs(self._jobs.values(), self._policy, now)
+            for job in removed:
+                self.delete(job.id)
         if removed:
             log.info(
                 "retention_applied",

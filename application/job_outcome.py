@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from domain.errors import (
     GenerationCancelled,
     GenerationFailed,
@@ -11,12 +13,15 @@ from domain.errors import (
 from domain.job import Job, JobError, JobStatus
 
 
-def timeout_error(job: Job, timeout_seconds: float) -> JobError:
+def timeout_error(job: Job, now: datetime, device: str, timeout_seconds: float) -> JobError:
+    """What the time went on: ``device`` is where the job ended, which a mid-job
+    fallback (GPU to CPU) makes differ from where it started."""
+    spent = (now - job.started_at).total_seconds() if job.started_at else timeout_seconds
     return JobError(
         "timeout",
-        f"Generation stopped after {timeout_seconds:g} s at step {job.step} of "
-        f"{job.total_steps} on {job.device}. Try fewer steps, a smaller size, a GPU, "
-        f"or a few-step model, or raise INFERENCE_TIMEOUT_SECONDS.",
+        f"Generation stopped after {spent:.1f} s at step {job.step} of {job.total_steps} "
+        f"on {device}: the time limit is {timeout_seconds:g} s. Try fewer steps, a smaller "
+        f"size, a GPU, or a few-step model, or raise INFERENCE_TIMEOUT_SECONDS.",
     )
 
 

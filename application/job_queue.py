@@ -42,6 +42,10 @@ class JobQueue:
         self._jobs[job.id] = job
         self._forget_old()
 
+    def forget(self, job_id: str) -> None:
+        """Drop a finished job from the list; anyone still waiting on it is woken as usual."""
+        self._jobs.pop(job_id, None)
+
     def remove_waiting(self, job: Job) -> None:
         self._waiting.remove(job)
 

@@ -51,12 +51,11 @@ def render_and_store(
             raise GenerationCancelled("Stopped before the batch was complete.")
     refs: list[ImageRef] = []
     saving_started = time.perf_counter()
-    for index, (image, generation_ms) in enumerate(rendered):
+    for name, (image, generation_ms) in zip(job.image_names(), rendered, strict=True):
         if stop.is_set():
             for ref in refs:
                 images.delete(ref.name)
             raise GenerationCancelled("Stopped before the images were saved.")
-        name = f"{job.id}.png" if len(rendered) == 1 else f"{job.id}-{index}.png"
         # Mock images stay byte-identical for the same request: no timings in them.
         timings = {} if backend.is_mock else {"generation": round(generation_ms, 1)}
         timings.update(image.timings_ms)

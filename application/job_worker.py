@@ -25,6 +25,9 @@ from application.ports import ImageBackend, ImageStore, ModelStatus, ModelStore,
 from domain.errors import GenerationCancelled
 from domain.job import Job
 
+ForgetJobs = Callable[[list[Job]], None]
+"""Told, on the event loop, which jobs retention removed from history."""
+
 log = structlog.get_logger("service")
 
 
@@ -42,6 +45,7 @@ class JobWorker:
         clock: Callable[[], datetime],
         timeout_seconds: float,
         preview_every: int,
+        forget: ForgetJobs = lambda jobs: None,
     ) -> None:
         self._images = images
         self._models = models
@@ -50,6 +54,7 @@ class JobWorker:
         self._clock = clock
         self._timeout = timeout_seconds
         self._preview_every = preview_every
+        self._forget = forget
         # One thread: one inference at a time per loaded pipeline.
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="generation")
 
@@ -60,7 +65,7 @@ class JobWorker:
         """Take ``job`` from queued to a final state; never raises for the job's own errors."""
         job.start(self._clock(), backend.provider, backend.device, backend.is_mock)
         model = self._models.status()
-        await asyncio.to_thread(self._history.record, job, model, backend.provenance)
+        await asyncio.to_thread(self._record, job, model, backend.provenance)
         self._events.publish(job.id, JobEvent("started", {"device": backend.device}))
         waited = (job.started_at - job.created_at) if job.started_at else None
         log.info(
@@ -72,7 +77,8 @@ class JobWorker:
         try:
             await self._render(job, backend, stop, model)
         finally:
-            await asyncio.to_thread(self._record_final, job, model, backend.provenance)
+            removed = await asyncio.to_thread(self._record_final, job, model, backend.provenance)
+            self._forget(removed)
 
     async def _render(
         self, job: Job, backend: ImageBackend, stop: threading.Event, model: ModelStatus
@@ -102,13 +108,14 @@ class JobWorker:
                 refs = await future
         except GenerationCancelled:
             if timed_out:
-                job.fail(self._clock(), timeout_error(job, self._timeout))
+                now = self._clock()
+                job.fail(now, timeout_error(job, now, backend.device, self._timeout))
                 log.warning(
                     "job_timed_out",
                     job_id=job.id,
                     step=job.step,
                     total=job.total_steps,
-                    device=job.device,
+                    device=backend.device,
                 )
             else:
                 job.cancel(self._clock())
@@ -118,7 +125,7 @@ class JobWorker:
             log.error(
                 "job_failed",
                 job_id=job.id,
-                device=job.device,
+                device=backend.device,
                 error_type=type(error).__name__,
                 hint="if it repeats: `make download` repairs a damaged model; "
                 "OPENVINO_DEVICE=CPU rules out the device; the traceback follows",
@@ -134,13 +141,30 @@ class JobWorker:
         if preview is not None:
             self._events.publish(job.id, JobEvent("preview", {"step": step, "image": preview}))
 
-    def _record_final(self, job: Job, model: ModelStatus, engine: Mapping[str, str]) -> None:
+    def _record(self, job: Job, model: ModelStatus, engine: Mapping[str, str]) -> None:
         try:
             self._history.record(job, model, engine)
-            self._history.apply_retention(self._clock())
-        except OSError as error:
-            # History is a convenience: a full disk must not turn a finished job into a hang.
-            log.error("history_write_failed", job_id=job.id, error=str(error))
+        except Exception as error:
+            # History is a convenience: a full disk must not turn a job into a hang.
+            log.error(
+                "history_write_failed",
+                job_id=job.id,
+                status=job.status.value,
+                error_type=type(error).__name__,
+                exc_info=error,
+            )
+
+    def _record_final(self, job: Job, model: ModelStatus, engine: Mapping[str, str]) -> list[Job]:
+        """Record the final state, then apply retention; returns the jobs it removed."""
+        self._record(job, model, engine)
+        try:
+            return self._history.apply_retention(self._clock())
+        except Exception as error:
+            # The next job's pass tries again; this one is already final.
+            log.error(
+                "retention_failed", job_id=job.id, error_type=type(error).__name__, exc_info=error
+            )
+            return []
 
 
 def preview_data_url(preview: PreviewSource, job_id: str) -> str | None:

@@ -101,6 +101,17 @@ class Job:
         self._move_to(JobStatus.CANCELLED)
         self.completed_at = now
 
+    def image_names(self) -> list[str]:
+        """The file names of this job's images, known before any is written.
+
+        The one place they are made: the worker saves under them, and recovery after a
+        crash removes them, since a job interrupted while saving has no image list yet.
+        """
+        count = self.request.num_images
+        if count == 1:
+            return [f"{self.id}.png"]
+        return [f"{self.id}-{index}.png" for index in range(count)]
+
     def eta_seconds(self, now: datetime) -> float | None:
         """Time left at the pace so far; None until a step is done or once the job ended."""
         if self.status is not JobStatus.RUNNING or self.started_at is None or self.step == 0:

@@ -54,7 +54,7 @@ def test_png_chunks_and_sidecar_carry_the_provenance(tmp_path: Path) -> None:
         record = client.get(f"/images/{body['job_id']}.json").json()
     info = Image.open(io.BytesIO(png)).info
     assert info["parameters"] == (
-        "a heron\nNegative prompt: blur\nSteps: 2, Sampler: euler, CFG scale: 7.5, Seed: 77, "
+        "a heron\nNegative prompt: blur\nSteps: 2, Sampler: Euler, CFG scale: 7.5, Seed: 77, "
         "Size: 64x64, Model: OpenVINO/stable-diffusion-v1-5-int8-ov"
     )
     provenance = json.loads(info["provenance"])
@@ -86,14 +86,11 @@ def test_history_survives_a_restart_and_interrupted_jobs_show_as_failed(tmp_path
         kept = generate(client, "kept")
     generated = tmp_path / "generated"
     record = json.loads((generated / f"{kept['job_id']}.json").read_text())
-    crashed = {
-        **record,
-        "job_id": "crashed1",
-        "status": "running",
-        "completed_at": None,
-        "images": [{"name": "crashed1.png", "seed": 1, "width": 64, "height": 64}],
-    }
+    # The record as written when the job started; the process died after saving its PNG.
+    crashed = {**record, "job_id": "crashed1", "status": "running", "completed_at": None}
+    crashed["images"] = []
     (generated / "crashed1.json").write_text(json.dumps(crashed))
+    (generated / "crashed1.png").write_bytes((generated / f"{kept['job_id']}.png").read_bytes())
     (generated / ".partial-abc.png").write_bytes(b"half a png")
     with client_for(tmp_path) as client:
         listed = client.get("/images").json()["images"]
@@ -106,6 +103,7 @@ def test_history_survives_a_restart_and_interrupted_jobs_show_as_failed(tmp_path
         assert listed_jobs == {"crashed1", kept["job_id"]}
         assert client.get(str(kept["image_url"])).status_code == 200
     assert not (generated / ".partial-abc.png").exists()
+    assert not (generated / "crashed1.png").exists()
     assert json.loads((generated / "crashed1.json").read_text())["status"] == "failed"
 
 
@@ -117,6 +115,19 @@ def test_retention_applies_after_each_job(tmp_path: Path) -> None:
     assert sorted(p.name for p in (tmp_path / "generated").iterdir()) == sorted(
         [f"{ids[2]}.json", f"{ids[2]}.png", f"{ids[3]}.json", f"{ids[3]}.png"]
     )
+
+
+def test_deleted_and_expired_jobs_leave_the_job_list(tmp_path: Path) -> None:
+    with client_for(tmp_path, retention_max_images=2) as client:
+        ids = [generate(client, f"p{n}")["job_id"] for n in range(3)]
+        assert client.get(f"/jobs/{ids[0]}").status_code == 404  # removed by retention
+        assert client.delete(f"/images/{ids[1]}").status_code == 200
+        assert client.get(f"/jobs/{ids[1]}").status_code == 404
+        assert [entry["job_id"] for entry in client.get("/jobs").json()["jobs"]] == [ids[2]]
+    # Retention at startup: what it removes is not listed either.
+    with client_for(tmp_path, retention_max_images=0) as client:
+        assert client.get("/jobs").json()["jobs"] == []
+        assert client.get(f"/jobs/{ids[2]}").status_code == 404
 
 
 def test_retention_command_reports_what_it_removed(tmp_path: Path) -> None:

@@ -143,10 +143,12 @@ def test_failed_job_reports_its_error(tmp_path: Path) -> None:
     ) as client:
         job = client.post("/jobs", json=SMALL).json()
         failed = wait_for_status(client, job["job_id"], "failed")
+        late = read_events(client, job["job_id"])
     error = failed["error"]
     assert isinstance(error, dict)
     assert error["type"] == "generation_failed"
     assert "/dev/dri" not in error["message"]
+    assert late == [("failed", {"error": error})]
 
 
 def test_events_carry_previews_every_few_steps(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ import json
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -77,8 +78,12 @@ class FakeModelStore:
     repo_id: str = "OpenVINO/fake-model"
     directory: Path = Path("/nonexistent/model")
     downloads: int = 0
+    status_errors: list[Exception] = field(default_factory=list)
+    """Raised, in order, by the next calls of ``status``."""
 
     def status(self) -> ModelStatus:
+        if self.status_errors:
+            raise self.status_errors.pop(0)
         missing = () if self.cached else ("model_index.json",)
         return ModelStatus(self.repo_id, self.directory, self.cached, missing)
 
@@ -91,15 +96,36 @@ class FakeModelStore:
 @dataclass
 class FakeHistoryStore:
     records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    write_errors: list[Exception] = field(default_factory=list)
+    """Raised, in order, by the next writes; the record is not written then."""
+    delete_errors: list[Exception] = field(default_factory=list)
+    """Raised, in order, by the next deletes; the record stays."""
 
     def write(self, job_id: str, record: Mapping[str, Any]) -> None:
+        if self.write_errors:
+            raise self.write_errors.pop(0)
         self.records[job_id] = json.loads(json.dumps(record))  # as a file would round-trip it
 
     def read_all(self) -> list[dict[str, Any]]:
         return [dict(record) for record in self.records.values()]
 
     def delete(self, job_id: str) -> bool:
+        if self.delete_errors:
+            raise self.delete_errors.pop(0)
         return self.records.pop(job_id, None) is not None
+
+
+@dataclass
+class FakeClock:
+    """A clock that moves only when told to."""
+
+    now: datetime = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
 
 
 def _preview_bytes(step: int) -> bytes:

@@ -6,7 +6,6 @@ import asyncio
 import json
 import threading
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -17,6 +16,7 @@ from application.job_events import JobEvent
 from domain.errors import (
     GenerationFailed,
     GenerationTimeout,
+    ImageNotFound,
     InvalidTransition,
     JobNotFound,
     QueueFull,
@@ -26,7 +26,13 @@ from domain.errors import (
 from domain.generation_request import GenerationRequest
 from domain.job import JobStatus
 from domain.retention import RetentionPolicy
-from tests.support.fakes import FakeBackend, FakeHistoryStore, FakeImageStore, FakeModelStore
+from tests.support.fakes import (
+    FakeBackend,
+    FakeClock,
+    FakeHistoryStore,
+    FakeImageStore,
+    FakeModelStore,
+)
 
 
 def small(**values: Any) -> GenerationRequest:
@@ -35,18 +41,25 @@ def small(**values: Any) -> GenerationRequest:
 
 
 def make_service(
-    backend: FakeBackend | None = None, timeout: float = 30.0, max_queue: int = 16
+    backend: FakeBackend | None = None,
+    timeout: float = 30.0,
+    max_queue: int = 16,
+    *,
+    history_store: FakeHistoryStore | None = None,
+    models: FakeModelStore | None = None,
+    retention: RetentionPolicy | None = None,
+    clock: FakeClock | None = None,
 ) -> tuple[GenerationService, FakeImageStore]:
     images = FakeImageStore()
     ids = iter(f"job{n}" for n in range(100))
     service = GenerationService(
         images,
-        FakeModelStore(),
-        History(FakeHistoryStore(), images, RetentionPolicy()),
+        models or FakeModelStore(),
+        History(history_store or FakeHistoryStore(), images, retention or RetentionPolicy()),
         device_target="GPU",
         timeout_seconds=timeout,
         max_queue=max_queue,
-        clock=lambda: datetime(2026, 1, 1, tzinfo=timezone.utc),
+        clock=clock or FakeClock(),
         new_job_id=lambda: next(ids),
         new_seed=lambda: 1234,
     )
@@ -90,8 +103,7 @@ def test_generates_and_stores_image_with_parameters() -> None:
     image, chunks = images.saved["job0.png"]
     assert (image.width, image.height, image.seed) == (64, 64, 42)
     assert chunks["parameters"] == (
-        "fox\nSteps: 20, Sampler: default, CFG scale: 7.5, Seed: 42, Size: 64x64, "
-        "Model: OpenVINO/fake-model"
+        "fox\nSteps: 20, CFG scale: 7.5, Seed: 42, Size: 64x64, Model: OpenVINO/fake-model"
     )
     provenance = json.loads(chunks["provenance"])
     assert provenance["request"]["prompt"] == "fox"
@@ -181,6 +193,35 @@ def test_timeout_stops_the_backend_writes_nothing_and_frees_the_worker() -> None
         assert images.saved == {}
         backend.hold = None
         assert (await service.generate(request)).status is JobStatus.SUCCEEDED
+
+    run(service, scenario)
+
+
+class FallingBackToCpu(FakeBackend):
+    """Starts on the GPU and moves to the CPU once the job runs, as a device retry does."""
+
+    def __init__(self, clock: FakeClock, seconds_on_gpu: float) -> None:
+        super().__init__(device="GPU", hold=threading.Event())
+        self._clock = clock
+        self._seconds_on_gpu = seconds_on_gpu
+
+    def generate(self, request, seed, on_progress, should_cancel):  # type: ignore[no-untyped-def]
+        self._clock.advance(self._seconds_on_gpu)
+        self.device = "CPU"
+        return super().generate(request, seed, on_progress, should_cancel)
+
+
+def test_timeout_message_gives_the_time_spent_and_the_device_that_ran_last() -> None:
+    clock = FakeClock()
+    service, _ = make_service(FallingBackToCpu(clock, 42.5), timeout=0.2, clock=clock)
+
+    async def scenario() -> None:
+        with pytest.raises(GenerationTimeout) as caught:
+            await service.generate(small(num_inference_steps=5))
+        message = caught.value.message
+        assert "stopped after 42.5 s at step 0 of 5 on CPU" in message
+        assert "limit is 0.2 s" in message and "fewer steps" in message
+        assert service.recent_jobs()[0].device == "GPU"
 
     run(service, scenario)
 
@@ -411,5 +452,92 @@ def test_queued_event_is_sent_again_when_the_position_changes() -> None:
         final = await asyncio.wait_for(anext(stream), 5)
         assert final.kind == "cancelled"
         await stream.aclose()  # type: ignore[attr-defined]
+
+    run(service, scenario)
+
+
+async def collect_events(service: GenerationService, job_id: str) -> list[JobEvent]:
+    return [event async for event in service.subscribe(job_id)]
+
+
+def test_a_failing_start_record_still_ends_the_job_and_the_next_job_runs() -> None:
+    store = FakeHistoryStore(write_errors=[RuntimeError("history disk gone")])
+    service, _ = make_service(FakeBackend(), history_store=store)
+
+    async def scenario() -> None:
+        first = service.submit(small(num_inference_steps=2))
+        first_events = asyncio.create_task(collect_events(service, first.id))
+        second = service.submit(small(num_inference_steps=2))
+        await until(lambda: second.status.is_final)
+        assert (first.status, second.status) == (JobStatus.SUCCEEDED, JobStatus.SUCCEEDED)
+        assert (await asyncio.wait_for(first_events, 5))[-1].kind == "succeeded"
+
+    run(service, scenario)
+    assert {job_id: record["status"] for job_id, record in store.records.items()} == {
+        "job0": "succeeded",
+        "job1": "succeeded",
+    }
+
+
+def test_a_failing_retention_pass_does_not_stop_the_worker() -> None:
+    # As when `DELETE /images` removed the record the pass was about to remove.
+    store = FakeHistoryStore(delete_errors=[ImageNotFound("No image record job0.")])
+    service, _ = make_service(
+        FakeBackend(), history_store=store, retention=RetentionPolicy(max_images=1)
+    )
+
+    async def scenario() -> None:
+        jobs = [service.submit(small(num_inference_steps=2)) for _ in range(3)]
+        await until(lambda: jobs[-1].status.is_final)
+        assert [job.status for job in jobs] == [JobStatus.SUCCEEDED] * 3
+
+    run(service, scenario)
+    assert sorted(store.records) == ["job2"]
+
+
+def test_an_error_outside_the_render_fails_the_job_and_the_worker_keeps_serving() -> None:
+    models = FakeModelStore(status_errors=[RuntimeError("/secret/model unreadable")])
+    service, _ = make_service(FakeBackend(), models=models)
+
+    async def scenario() -> None:
+        broken = service.submit(small(num_inference_steps=2))
+        events = asyncio.create_task(collect_events(service, broken.id))
+        following = service.submit(small(num_inference_steps=2))
+        await until(lambda: following.status.is_final)
+        assert (broken.status, following.status) == (JobStatus.FAILED, JobStatus.SUCCEEDED)
+        assert broken.error is not None and broken.error.type == "generation_failed"
+        assert "/secret" not in broken.error.message
+        final = (await asyncio.wait_for(events, 5))[-1]
+        assert final.kind == "failed" and final.data["error"]["type"] == "generation_failed"
+
+    run(service, scenario)
+
+
+def test_a_late_subscriber_to_a_failed_job_gets_its_error_first() -> None:
+    service, _ = make_service(FakeBackend(error=RuntimeError("device lost")))
+
+    async def scenario() -> None:
+        job = service.submit(small(num_inference_steps=2))
+        await service.wait(job)
+        late = await collect_events(service, job.id)
+        assert [event.kind for event in late] == ["failed"]
+        assert late[0].data["error"] == {
+            "type": "generation_failed",
+            "message": f"Generation failed; the server log has the details for job {job.id}.",
+        }
+
+    run(service, scenario)
+
+
+def test_deleting_a_jobs_images_drops_the_job_from_the_job_list() -> None:
+    service, _ = make_service(FakeBackend())
+
+    async def scenario() -> None:
+        kept = await service.generate(small(num_inference_steps=2))
+        deleted = await service.generate(small(num_inference_steps=2))
+        await service.delete_images(deleted.id)
+        assert [job.id for job in service.recent_jobs()] == [kept.id]
+        with pytest.raises(JobNotFound):
+            service.get(deleted.id)
 
     run(service, scenario)

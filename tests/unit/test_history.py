@@ -7,7 +7,7 @@ import pytest
 
 from application.history import History
 from application.job_records import job_from_record, job_record
-from application.ports import ModelStatus
+from application.ports import ModelStatus, RenderedImage
 from domain.errors import ImageNotFound, InvalidTransition
 from domain.generation_request import GenerationRequest
 from domain.job import ImageRef, Job, JobStatus
@@ -87,6 +87,20 @@ def test_history_recovers_interrupted_jobs_and_removes_their_files() -> None:
     assert store.records["cut"]["engine"] == {"engine": "genai"}
     untouched = History(store, images, RetentionPolicy())
     assert untouched.recover(NOW, mark_interrupted=False)[0].status is JobStatus.FAILED
+
+
+def test_recovery_removes_images_an_interrupted_batch_saved_before_its_final_record() -> None:
+    store, images = FakeHistoryStore(), FakeImageStore()
+    history = History(store, images, RetentionPolicy())
+    cut = Job(id="cut", request=GenerationRequest(prompt="p", num_images=3), seed=3, created_at=NOW)
+    cut.start(NOW, "openvino", "CPU", mock=False)
+    history.record(cut, MODEL, {})  # as at the start: no image listed yet
+    pixel = RenderedImage(1, 1, b"\x00\x00\x00", 3)
+    for name in ("cut-0.png", "cut-1.png", "other.png"):
+        images.save(name, pixel, {})
+
+    History(store, images, RetentionPolicy()).recover(NOW + timedelta(hours=1))
+    assert sorted(images.saved) == ["other.png"]
 
 
 def test_listing_pagination_and_delete() -> None:

@@ -73,3 +73,9 @@ def test_total_steps_count_every_image_of_a_batch() -> None:
     )
     job.start(T0, "mock", "mock", mock=True)
     assert job.total_steps == 15
+
+
+def test_image_names_are_known_before_the_images_exist() -> None:
+    assert new_job().image_names() == ["j1.png"]
+    batch = Job(id="b", request=GenerationRequest(prompt="x", num_images=3), seed=1, created_at=T0)
+    assert batch.image_names() == ["b-0.png", "b-1.png", "b-2.png"]
