@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 
-.PHONY: install install-base serve demo download retention test lint typecheck check clean bench bench-quick
+.PHONY: install install-dev serve demo download retention test lint typecheck check clean bench bench-quick
 
 $(VENV)/.base: pyproject.toml requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -12,16 +12,21 @@ $(VENV)/.base: pyproject.toml requirements.txt
 	$(PY) -m pip install --quiet -e .
 	touch $@
 
-# Test tools and the optimum engine (torch CPU build); torchvision is removed because
-# a CUDA torchvision beside a CPU torch breaks every import, and SD needs none of it.
+# Test tools and the optimum engine. pip takes whichever torch==2.13.0 wheel the index
+# serves (from PyPI on Linux that can be a multi-GB CUDA build): the README tells Linux users
+# to install the CPU-only wheel from https://download.pytorch.org/whl/cpu first, and pip then
+# keeps it. torchvision is removed because a CUDA torchvision beside a CPU torch breaks every
+# import, and SD needs none of it.
 $(VENV)/.dev: $(VENV)/.base
 	$(PY) -m pip install --quiet -e ".[test,optimum]"
 	$(PY) -m pip uninstall --quiet --yes torchvision 2>/dev/null || true
 	touch $@
 
-install-base: $(VENV)/.base
+# The service with the default engine (openvino-genai): no torch, diffusers or optimum-intel.
+install: $(VENV)/.base
 
-install: $(VENV)/.dev
+# Also the test tools and the optimum engine; test, lint, typecheck and bench install it.
+install-dev: $(VENV)/.dev
 
 # Serves on 127.0.0.1:8000. Downloads a missing model in the background unless
 # AUTO_DOWNLOAD_MODELS is set (in the environment or .env).

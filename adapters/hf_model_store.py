@@ -6,8 +6,6 @@ folder never load it and never open a socket.
 
 from __future__ import annotations
 
-import errno
-import logging
 import os
 import shutil
 import sys
@@ -17,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from adapters.hub_download_failures import DownloadFailures
 from adapters.model_layout import (
     EXCLUDED_PATTERNS,
     REQUIRED_FILES,
@@ -28,8 +27,6 @@ from adapters.model_layout import (
 )
 from application.ports import ModelStatus
 from domain.errors import ModelDownloadFailed
-
-_log = logging.getLogger(__name__)
 
 DownloadProgress = Callable[[int, int], None]
 """Called with ``(done_bytes, total_bytes)`` from download worker threads; must not raise."""
@@ -81,6 +78,9 @@ class HuggingFaceModelStore:
         self._ignore = tuple(
             p for p in EXCLUDED_PATTERNS if not (include_safety_checker and "safety_checker" in p)
         )
+        self._failures = DownloadFailures(
+            repo_id, revision, self._endpoint, directory, has_token=bool(token)
+        )
         self._lock = threading.Lock()
 
     def status(self) -> ModelStatus:
@@ -115,14 +115,11 @@ class HuggingFaceModelStore:
         try:
             return self._fetch(force)
         except Exception as error:
-            failure = error if isinstance(error, ModelDownloadFailed) else self._explain(error)
+            failure = (
+                error if isinstance(error, ModelDownloadFailed) else self._failures.explain(error)
+            )
             if failure is None:
                 raise
-            staged = read_manifest(self._directory) is None and self.status().cached
-            if failure.kind == "unreachable" and staged and not force:
-                # Files copied in by hand cannot be checked offline, but they are all there.
-                _log.warning("model hub unreachable; using the staged model unverified")
-                return self.status()
             raise failure from (None if failure is error else error)
 
     def _describes_this_model(self, manifest: DownloadManifest) -> bool:
@@ -130,11 +127,17 @@ class HuggingFaceModelStore:
         return manifest.repo_id == self._repo_id and revision_matches
 
     def _up_to_date(self) -> bool:
-        """The last download finished, for this model, and every file it fetched is intact."""
+        """The last download finished, for this model, and every file it fetched is intact.
+
+        A folder staged by hand has no manifest: it is up to date when every required file
+        is there and non-empty. Its sizes are unknown, but asking the hub would break the
+        promise that a complete folder costs no network request (``--force`` re-fetches).
+        """
         manifest = read_manifest(self._directory)
+        if manifest is None:
+            return not missing_files(self._directory)
         return (
-            manifest is not None
-            and manifest.complete
+            manifest.complete
             and self._describes_this_model(manifest)
             and manifest.ignore_patterns == self._ignore
             and not damaged_files(self._directory, manifest.files)
@@ -209,77 +212,7 @@ class HuggingFaceModelStore:
         self._directory.mkdir(parents=True, exist_ok=True)
         free = shutil.disk_usage(self._directory).free
         if needed > free:
-            raise self._disk_full(f"free {(needed - free) / 1e9:.1f} GB more")
-
-    def _disk_full(self, need: str = "free some space") -> ModelDownloadFailed:
-        return ModelDownloadFailed(
-            "disk_full",
-            f"Not enough disk space in {self._directory} for {self._repo_id}: {need} or set "
-            "MODEL_DIR to a larger disk, then run the download again.",
-        )
-
-    def _explain(self, error: BaseException) -> ModelDownloadFailed | None:
-        """The one-line failure for ``error`` or the first of its causes we recognise.
-
-        The whole chain is searched: huggingface_hub wraps errors (a forced download
-        re-raises a ValueError from the hub's answer).
-        """
-        import httpx
-        from huggingface_hub import errors as hub
-
-        repo, url, fail = self._repo_id, self._endpoint, ModelDownloadFailed
-        stage = (
-            f"The service works offline once the model is staged: copy the files of {repo} "
-            f"into {self._directory} (MODEL_DIR), or run `make download` on a connected "
-            "machine and copy that folder."
-        )
-        causes: list[BaseException] = []
-        current: BaseException | None = error
-        while current is not None and current not in causes:
-            causes.append(current)
-            current = current.__cause__ or current.__context__
-        for cause in causes:
-            code = cause.response.status_code if isinstance(cause, hub.HfHubHTTPError) else 0
-            if isinstance(cause, hub.GatedRepoError) or (
-                code in (401, 403) and not isinstance(cause, hub.RepositoryNotFoundError)
-            ):
-                why = (
-                    "the token in HUGGINGFACE_TOKEN was refused"
-                    if self._token
-                    else "no token is set"
-                )
-                return fail(
-                    "gated",
-                    f"{repo} is gated and {why}: accept its licence at {url}/"
-                    f"{repo} while logged in, then set HUGGINGFACE_TOKEN to a read "
-                    "token of that account.",
-                )
-            if isinstance(cause, hub.RevisionNotFoundError):
-                return fail("not_found", f"Revision '{self._revision}' does not exist in {repo}.")
-            if isinstance(cause, hub.RepositoryNotFoundError):
-                return fail(
-                    "not_found",
-                    f"Repository {repo} was not found on {url}: check "
-                    "MODEL_REPO_ID (a private one also needs HUGGINGFACE_TOKEN).",
-                )
-            if isinstance(cause, hub.OfflineModeIsEnabled):
-                why = "offline mode is on (HF_HUB_OFFLINE=1); unset it to download"
-                return fail("unreachable", f"Cannot download {repo}: {why}. {stage}")
-            if isinstance(cause, (httpx.TransportError, hub.LocalEntryNotFoundError)):
-                return fail("unreachable", f"Cannot reach the model hub at {url}. {stage}")
-            if code:  # 5xx, 429 and the like: the hub is there but not serving
-                return fail("unreachable", f"The model hub at {url} answered HTTP {code}. {stage}")
-            if isinstance(cause, OSError) and cause.errno == errno.ENOSPC:
-                return self._disk_full()
-            if isinstance(cause, OSError) and "Consistency check failed" in str(cause):
-                return fail(
-                    "incomplete",
-                    f"A file of {repo} arrived truncated: run the "
-                    "download again; only the damaged files are fetched.",
-                )
-            if isinstance(cause, PermissionError):
-                return fail("incomplete", f"Cannot write into {self._directory}: {cause.strerror}.")
-        return None
+            raise self._failures.disk_full(f"free {(needed - free) / 1e9:.1f} GB more")
 
 
 def _progress_class(report: DownloadProgress | None, planned: int) -> type[Any]:

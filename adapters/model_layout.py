@@ -10,10 +10,16 @@ from pathlib import Path
 
 COMPONENTS = ("text_encoder", "unet", "vae_decoder")
 
+# Each component's config.json too: openvino-genai opens it when it loads the component
+# ("Failed to open .../unet/config.json" without it).
 REQUIRED_FILES: tuple[str, ...] = (
     "model_index.json",
     "scheduler/scheduler_config.json",
-    *(f"{component}/openvino_model.{ext}" for component in COMPONENTS for ext in ("xml", "bin")),
+    *(
+        f"{component}/{name}"
+        for component in COMPONENTS
+        for name in ("config.json", "openvino_model.xml", "openvino_model.bin")
+    ),
     "tokenizer/openvino_tokenizer.xml",
     "tokenizer/openvino_tokenizer.bin",
 )

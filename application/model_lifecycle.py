@@ -11,6 +11,7 @@ import contextlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeVar
 
 import structlog
@@ -22,6 +23,19 @@ from domain.errors import DomainError
 log = structlog.get_logger("model")
 
 T = TypeVar("T")
+
+
+def staging_hint(repo_id: str, directory: Path) -> str:
+    """How to get the model in without this machine downloading it, and what works meanwhile.
+
+    Shown wherever a download fails (the hub's message for "unreachable", the lifecycle's
+    reason for the rest): the user's way forward must not depend on the hub.
+    """
+    return (
+        f"To stage the model by hand, copy the files of {repo_id} into {directory} "
+        "(MODEL_DIR), e.g. the folder `make download` fills on a machine with internet. "
+        "Meanwhile `make demo` (USE_MOCKS=true) serves placeholder images."
+    )
 
 
 @dataclass(frozen=True)
@@ -46,13 +60,14 @@ class ModelLifecycle:
         self._policy = policy
         self._go_offline = go_offline
         self._repo = ""
+        self._directory = Path()
         self.download_progress: tuple[int, int] | None = None
         self.downloading = False
 
     async def start(self) -> None:
         """Bring the backend up, downloading first if the policy allows. Never raises."""
         status = await asyncio.to_thread(self._store.status)
-        self._repo = status.repo_id
+        self._repo, self._directory = status.repo_id, status.directory
         if not status.cached:
             if not self._policy.auto_download:
                 self._service.mark_unavailable(self._missing_message(status))
@@ -83,12 +98,16 @@ class ModelLifecycle:
         try:
             await in_daemon_thread(self._download_in_thread)
         except DomainError as error:
-            self._service.mark_unavailable(f"The model download failed: {error.message}")
+            self._service.mark_unavailable(
+                self._with_staging_hint(f"The model download failed: {error.message}")
+            )
             log.error("model_download_failed", repo_id=self._repo, reason=error.message)
             return False
         except Exception as error:
             self._service.mark_unavailable(
-                "The model download failed unexpectedly; the server log has the details."
+                self._with_staging_hint(
+                    "The model download failed unexpectedly; the server log has the details."
+                )
             )
             log.error("model_download_failed", repo_id=self._repo, exc_info=error)
             return False
@@ -120,6 +139,11 @@ class ModelLifecycle:
             return
         self._service.attach_backend(backend)
         log.info("service_ready", device=backend.device, fallback_reason=backend.fallback_reason)
+
+    def _with_staging_hint(self, reason: str) -> str:
+        hint = staging_hint(self._repo, self._directory)
+        # The store's hub-unreachable message already carries the hint: say it once.
+        return reason if hint in reason else f"{reason} {hint}"
 
     def _missing_message(self, status: ModelStatus) -> str:
         return (

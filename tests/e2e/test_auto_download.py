@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.support.fake_hub import running_hub
-from tests.support.live_server import live_server
+from tests.support.live_server import LiveServer, live_server
 
 pytestmark = [pytest.mark.openvino, pytest.mark.server]
 
@@ -78,14 +78,40 @@ def test_failed_download_leaves_degraded_with_the_reason(
             "AUTO_DOWNLOAD_MODELS": "true",
         }
         with live_server(env, tmp_path / "server.log") as server:
-            deadline = time.monotonic() + 30
-            while True:
-                reason = httpx.get(f"{server.base_url}/health", timeout=5).json()["reason"]
-                if "failed" in reason:
-                    break
-                assert time.monotonic() < deadline, server.log()
-                time.sleep(0.1)
+            reason = reason_once_failed(server)
     assert "gated" in reason and "HUGGINGFACE_TOKEN" in reason
+    assert "stage the model by hand" in reason and "`make demo` (USE_MOCKS=true)" in reason
+
+
+def test_hub_down_leaves_degraded_saying_how_to_stage_and_how_to_demo(tmp_path: Path) -> None:
+    with running_hub(REPO, tmp_path / "empty-repo") as hub:
+        hub.stop()
+        env = {
+            "MODEL_REPO_ID": REPO,
+            "MODEL_DIR": str(tmp_path / "model"),
+            "GENERATED_DIR": str(tmp_path / "generated"),
+            "HF_ENDPOINT": hub.url,
+            "HF_HUB_DISABLE_XET": "1",
+            "AUTO_DOWNLOAD_MODELS": "true",
+        }
+        with live_server(env, tmp_path / "server.log") as server:
+            reason = reason_once_failed(server)
+            health = httpx.get(f"{server.base_url}/health", timeout=5).json()
+    assert health["status"] == "degraded"
+    assert f"Cannot reach the model hub at {hub.url}" in reason
+    assert "stage the model by hand" in reason and str(tmp_path / "model") in reason
+    assert reason.count("`make demo` (USE_MOCKS=true) serves placeholder images") == 1
+
+
+def reason_once_failed(server: LiveServer) -> str:
+    """The /health reason once the background download has failed."""
+    deadline = time.monotonic() + 30
+    while "failed" not in (
+        reason := httpx.get(f"{server.base_url}/health", timeout=5).json()["reason"]
+    ):
+        assert time.monotonic() < deadline, server.log()
+        time.sleep(0.1)
+    return str(reason)
 
 
 def test_without_auto_download_the_reason_says_what_to_do(tmp_path: Path) -> None:

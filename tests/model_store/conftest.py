@@ -22,9 +22,7 @@ REPO_ID = "OpenVINO/tiny-sd-ov"
 EXTRA_FILES = (
     ".gitattributes",
     "README.md",
-    "text_encoder/config.json",
-    "unet/config.json",
-    "vae_decoder/config.json",
+    "vae_encoder/config.json",
     "vae_encoder/openvino_model.xml",
     "vae_encoder/openvino_model.bin",
     "tokenizer/vocab.json",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -43,6 +44,18 @@ def test_download_then_nothing_to_do(hub: FakeHub, model_dir: Path) -> None:
     second = run_cli(hub, model_dir)
 
     assert second.returncode == 0, second.stderr
+    assert hub.requests == []
+
+
+def test_hand_staged_model_needs_no_request(
+    hub: FakeHub, model_dir: Path, model_source: Path
+) -> None:
+    shutil.copytree(model_source, model_dir)
+
+    result = run_cli(hub, model_dir)
+
+    assert result.returncode == 0, result.stderr
+    assert str(model_dir) in result.stdout
     assert hub.requests == []
 
 

@@ -81,6 +81,30 @@ def test_second_download_makes_no_request(make_store: StoreFactory, hub: FakeHub
     assert hub.requests == []
 
 
+def test_hand_staged_complete_folder_makes_no_request(
+    make_store: StoreFactory, hub: FakeHub, model_dir: Path, model_source: Path
+) -> None:
+    shutil.copytree(model_source, model_dir)  # "copy the repo's files into MODEL_DIR"
+
+    status = make_store().download()
+
+    assert status.cached
+    assert hub.requests == []
+    assert not (model_dir / MANIFEST_NAME).exists()  # nothing was downloaded
+
+
+def test_force_fetches_a_hand_staged_folder_again(
+    make_store: StoreFactory, hub: FakeHub, model_dir: Path, model_source: Path
+) -> None:
+    shutil.copytree(model_source, model_dir)
+
+    assert make_store().download(force=True).cached
+
+    fetched = [p.split(f"/resolve/{hub.commit}/", 1)[1] for p in hub.requested_paths("GET")
+               if "/resolve/" in p]  # fmt: skip
+    assert sorted(fetched) == WANTED
+
+
 def test_force_downloads_every_file_again(make_store: StoreFactory, hub: FakeHub) -> None:
     make_store().download()
     hub.clear()
@@ -147,6 +171,24 @@ def test_missing_file_is_reported_and_fetched(make_store: StoreFactory, model_di
 
     assert make_store().status().missing == ("tokenizer/openvino_tokenizer.xml",)
     assert make_store().download().cached
+
+
+def test_lost_component_config_makes_the_model_incomplete_and_is_fetched_alone(
+    make_store: StoreFactory, hub: FakeHub, model_dir: Path
+) -> None:
+    # openvino-genai opens each component's config.json: without it the model cannot load.
+    make_store().download()
+    (model_dir / "unet/config.json").unlink()
+
+    status = make_store().status()
+    assert status.cached is False
+    assert status.missing == ("unet/config.json",)
+
+    hub.clear()
+    assert make_store().download().cached
+    assert [p for p in hub.requested_paths("GET") if "/resolve/" in p] == [
+        f"/{REPO_ID}/resolve/{hub.commit}/unet/config.json"
+    ]
 
 
 def test_lost_extra_file_leaves_the_model_usable_and_is_fetched_back(

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from adapters.hf_model_store import HuggingFaceModelStore
-from adapters.model_layout import REQUIRED_FILES
 from domain.errors import ModelDownloadFailed
 from tests.model_store.conftest import REPO_ID, StoreFactory, build_model
 from tests.support.fake_hub import FakeHub, running_hub
@@ -131,15 +130,3 @@ def test_hand_staged_model_is_accepted_when_the_hub_is_down(
 
     assert status.cached
     assert make_store().status().cached
-
-
-def test_hand_staged_model_is_checked_against_the_hub_when_reachable(
-    make_store: StoreFactory, hub: FakeHub, model_dir: Path, model_source: Path
-) -> None:
-    shutil.copytree(model_source, model_dir)
-    (model_dir / REQUIRED_FILES[-1]).write_bytes(b"short")
-
-    assert make_store().status().cached  # sizes are unknown until the hub is asked
-    assert make_store().download().cached
-    fetched = [p for p in hub.requested_paths("GET") if "/resolve/" in p]
-    assert fetched == [f"/{REPO_ID}/resolve/{hub.commit}/{REQUIRED_FILES[-1]}"]

@@ -7,7 +7,7 @@ import pytest
 
 from application.generation_service import GenerationService
 from application.history import History
-from application.model_lifecycle import LifecyclePolicy, ModelLifecycle
+from application.model_lifecycle import LifecyclePolicy, ModelLifecycle, staging_hint
 from application.ports import ImageBackend, ModelStatus
 from domain.errors import ModelDownloadFailed, ServiceUnavailable
 from domain.generation_request import GenerationRequest
@@ -96,15 +96,41 @@ def test_auto_download_reports_percent_then_becomes_ready() -> None:
     assert service.health().ready
 
 
-def test_failed_download_stays_degraded_with_actionable_reason() -> None:
+def failed_download_reason(error: Exception) -> str:
     ref: list[ModelLifecycle] = []
-    store = SlowStore(ref, error=ModelDownloadFailed("unreachable", "The hub is unreachable."))
+    store = SlowStore(ref, error=error)
     store.release.set()
     service, lifecycle, _ = make(store, auto=True)
     ref.append(lifecycle)
     asyncio.run(lifecycle.start())
-    reason = service.health().reason
-    assert reason == "The model download failed: The hub is unreachable."
+    health = service.health()
+    assert not health.ready and health.reason is not None
+    return health.reason
+
+
+def test_failed_download_says_how_to_stage_the_model_and_start_the_demo() -> None:
+    reason = failed_download_reason(ModelDownloadFailed("gated", "The repo is gated."))
+
+    assert reason.startswith("The model download failed: The repo is gated. ")
+    assert "stage the model by hand" in reason
+    assert str(FakeModelStore.directory) in reason and "MODEL_DIR" in reason
+    assert "`make demo` (USE_MOCKS=true)" in reason
+
+
+def test_unexpected_download_error_still_says_what_to_do() -> None:
+    reason = failed_download_reason(RuntimeError("boom"))
+
+    assert "server log" in reason and "boom" not in reason
+    assert "stage the model by hand" in reason and "`make demo`" in reason
+
+
+def test_staging_hint_already_in_the_failure_is_not_repeated() -> None:
+    hint = staging_hint(FakeModelStore.repo_id, FakeModelStore.directory)
+    error = ModelDownloadFailed("unreachable", f"Cannot reach the model hub. {hint}")
+
+    reason = failed_download_reason(error)
+
+    assert reason == f"The model download failed: Cannot reach the model hub. {hint}"
 
 
 def test_load_failure_leaves_degraded_with_the_error_message() -> None:
