@@ -1,4 +1,4 @@
-"""The application factory: the one place that picks adapters from settings."""
+"""The application factory: the one composition root. The adapters come from `bootstrap`."""
 
 from __future__ import annotations
 
@@ -10,15 +10,12 @@ import structlog
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
-from adapters.file_history_store import FileHistoryStore
-from adapters.file_image_store import FileImageStore
-from adapters.hf_model_store import DownloadProgress, HuggingFaceModelStore, enable_offline_mode
+from adapters.hf_model_store import enable_offline_mode
 from adapters.mock_backend import MockBackend
 from application.generation_service import GenerationService
-from application.history import History
 from application.model_lifecycle import LifecyclePolicy, ModelLifecycle
 from application.ports import ImageBackend, ImageStore, ModelStore
-from domain.retention import RetentionPolicy
+from entrypoints import bootstrap
 from entrypoints.host_guard import LOOPBACK_NAMES, HostGuardMiddleware
 from entrypoints.http_errors import EXCEPTION_HANDLERS
 from entrypoints.logging_setup import configure_logging
@@ -41,33 +38,6 @@ MISSING_MODEL_HINT = (
 )
 
 
-def hub_model_store(settings: Settings, on_progress: DownloadProgress | None = None) -> ModelStore:
-    token = settings.huggingface_token.get_secret_value() if settings.huggingface_token else None
-    return HuggingFaceModelStore(
-        settings.model_repo_id,
-        settings.model_dir,
-        token=token or None,
-        endpoint=settings.hf_endpoint,
-        on_progress=on_progress,
-    )
-
-
-def openvino_loader(settings: Settings) -> Callable[[], ImageBackend]:
-    def load() -> ImageBackend:
-        # Imported here: the mock mode and the tests of the layers above need no OpenVINO.
-        from adapters.openvino_backend import load_openvino_backend
-
-        return load_openvino_backend(
-            settings.model_dir,
-            settings.openvino_device,
-            settings.ov_cache_dir,
-            settings.openvino_engine,
-            static_shape=settings.openvino_static_shape,
-        )
-
-    return load
-
-
 def create_app(
     settings: Settings | None = None,
     *,
@@ -79,17 +49,16 @@ def create_app(
     """Build the service. Tests pass fakes for any port; everything else comes from settings."""
     settings = settings or load_settings()
     configure_logging(settings.log_level, settings.log_format)
-    image_store = image_store or FileImageStore(settings.generated_dir)
+    image_store = image_store or bootstrap.image_store(settings)
     lifecycle: ModelLifecycle | None = None
-    model_store = model_store or hub_model_store(
+    model_store = model_store or bootstrap.hub_model_store(
         settings, lambda done, total: lifecycle.report_download(done, total) if lifecycle else None
     )
-    history_store = FileHistoryStore(settings.generated_dir)
-    retention = RetentionPolicy(settings.retention_max_images, settings.retention_max_age_days)
+    history_store = bootstrap.history_store(settings)
     service = GenerationService(
         image_store,
         model_store,
-        History(history_store, image_store, retention),
+        bootstrap.history_for(settings, images=image_store, store=history_store),
         device_target=settings.openvino_device,
         timeout_seconds=settings.inference_timeout_seconds,
         max_queue=settings.max_queue,
@@ -99,7 +68,7 @@ def create_app(
         lifecycle = ModelLifecycle(
             service,
             model_store,
-            load_backend or openvino_loader(settings),
+            load_backend or bootstrap.openvino_loader(settings),
             LifecyclePolicy(settings.auto_download_models, MISSING_MODEL_HINT),
             go_offline=enable_offline_mode,
         )

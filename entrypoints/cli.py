@@ -10,25 +10,30 @@ from entrypoints.settings import Settings, SettingsError, load_settings
 
 
 def serve(settings: Settings) -> int:
+    import structlog
     import uvicorn
 
     from entrypoints.app import create_app
 
-    app = create_app(settings)
-    print(f"Serving on http://{settings.host}:{settings.port}/", file=sys.stderr)
-    # Our middleware logs each request once; uvicorn's access log would double it.
+    app = create_app(settings)  # configures logging: from here on, every line is a log line
+    log = structlog.get_logger("cli")
+    log.info("serving", url=f"http://{settings.host}:{settings.port}/")
     uvicorn.run(
         app,
         host=settings.host,
         port=settings.port,
+        # Our middleware logs each request once; uvicorn's access log would double it.
         access_log=False,
         log_level=settings.log_level.lower(),
+        # uvicorn's own handlers print plain text; without them its records reach the
+        # handler configure_logging installed and come out in LOG_FORMAT like ours.
+        log_config=None,
     )
     lifecycle = app.state.lifecycle
     if lifecycle is not None and lifecycle.downloading:
         # The hub library's download threads cannot be interrupted and would hold the
         # process until the last file arrives; the next start repairs what is missing.
-        print("Stopped during the model download; it goes on at the next start.", file=sys.stderr)
+        log.info("stopped_during_model_download", resumes="at the next start")
         sys.stderr.flush()
         os._exit(0)
     return 0
@@ -43,17 +48,12 @@ def download(settings: Settings, force: bool) -> int:
 def retention(settings: Settings) -> int:
     from datetime import datetime, timezone
 
-    from adapters.file_history_store import FileHistoryStore
-    from adapters.file_image_store import FileImageStore
-    from application.history import History
-    from domain.retention import RetentionPolicy
+    from entrypoints.bootstrap import history_for, retention_policy
 
-    policy = RetentionPolicy(settings.retention_max_images, settings.retention_max_age_days)
-    if not policy.enabled:
+    if not retention_policy(settings).enabled:
         print("No retention policy: set RETENTION_MAX_IMAGES and/or RETENTION_MAX_AGE_DAYS.")
         return 0
-    images = FileImageStore(settings.generated_dir)
-    history = History(FileHistoryStore(settings.generated_dir), images, policy)
+    history = history_for(settings)
     now = datetime.now(timezone.utc)
     history.recover(now, mark_interrupted=False)
     removed = history.apply_retention(now)

@@ -8,8 +8,8 @@ import sys
 import threading
 from typing import Any
 
-from adapters.hf_model_store import HuggingFaceModelStore
 from domain.errors import DomainError
+from entrypoints.bootstrap import hub_model_store
 from entrypoints.settings import Settings
 
 
@@ -18,15 +18,8 @@ def run_download(settings: Settings, force: bool) -> int:
     # The store turns every failure into one actionable line; the library's own warnings
     # ("Couldn't access the Hub ...") would only repeat it less clearly.
     logging.getLogger("huggingface_hub").setLevel(logging.ERROR)
-    token = settings.huggingface_token.get_secret_value() if settings.huggingface_token else None
     bar = _ProgressBar(settings.model_repo_id)
-    store = HuggingFaceModelStore(
-        settings.model_repo_id,
-        settings.model_dir,
-        token=token or None,
-        endpoint=settings.hf_endpoint,
-        on_progress=bar,
-    )
+    store = hub_model_store(settings, on_progress=bar)
     try:
         status = store.download(force=force)
     except DomainError as error:

@@ -14,9 +14,9 @@ from domain.errors import ImageNotFound
 from entrypoints.history_routes import HISTORY_ROUTES
 from entrypoints.job_routes import JOB_ROUTES
 from entrypoints.presenters import health_json
+from entrypoints.version import service_version
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
-VERSION = "0.1.0"
 
 
 def _service(request: Request) -> GenerationService:
@@ -36,7 +36,7 @@ async def get_image(request: Request) -> Response:
 
 
 async def health(request: Request) -> Response:
-    return JSONResponse(health_json(_service(request).health(), VERSION))
+    return JSONResponse(health_json(_service(request).health(), service_version()))
 
 
 async def health_live(request: Request) -> Response:
@@ -45,7 +45,9 @@ async def health_live(request: Request) -> Response:
 
 async def health_ready(request: Request) -> Response:
     report = _service(request).health()
-    return JSONResponse(health_json(report, VERSION), status_code=200 if report.ready else 503)
+    return JSONResponse(
+        health_json(report, service_version()), status_code=200 if report.ready else 503
+    )
 
 
 async def index(request: Request) -> Response:

@@ -1,12 +1,17 @@
 """Every setting of the service, read once from the environment and an optional `.env`.
 
+ENV_FILE (environment only) names another file to read instead of `.env`; empty reads none.
+
 Relative paths are taken from the project root, not the working directory, so
 `uvicorn main:app` started from anywhere finds the same folders.
 """
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Mapping
+from enum import Enum
 from pathlib import Path
 from typing import Literal
 
@@ -90,8 +95,37 @@ class Settings(BaseSettings):
 _LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR"}
 
 
-def load_settings(env_file: Path | None = PROJECT_ROOT / ".env") -> Settings:
+# pydantic's own message for these ("unable to interpret input") does not say what would do.
+_BOOLEAN_ERRORS = {"bool_parsing", "bool_type"}
+_BOOLEAN_HINT = "Expected true or false (also 1/0, yes/no, on/off)."
+
+
+class _FromEnvironment(Enum):
+    """Sentinel default of `load_settings`: the file ENV_FILE names, else `.env`."""
+
+    ENV_FILE = "ENV_FILE"
+
+
+def env_file_from(environ: Mapping[str, str]) -> Path | None:
+    """The dotenv file to read: ENV_FILE's path if set ("" for none), else `.env`.
+
+    ENV_FILE is deliberately not a Settings field: it says where the settings come from,
+    so it can only come from the real environment, and a `.env` cannot name another one.
+    Tests and tools that start the server set it to "" so a developer's `.env` stays out.
+    A relative path is taken from the project root, like the other paths.
+    """
+    named = environ.get("ENV_FILE")
+    if named is None:
+        return PROJECT_ROOT / ".env"
+    return PROJECT_ROOT / named if named.strip() else None
+
+
+def load_settings(
+    env_file: Path | _FromEnvironment | None = _FromEnvironment.ENV_FILE,
+) -> Settings:
     """Read the settings, turning pydantic's report into one line per bad variable."""
+    if isinstance(env_file, _FromEnvironment):
+        env_file = env_file_from(os.environ)
     try:
         return Settings(_env_file=env_file)  # type: ignore[call-arg]
     except ValidationError as error:
@@ -99,6 +133,8 @@ def load_settings(env_file: Path | None = PROJECT_ROOT / ".env") -> Settings:
         for problem in error.errors():
             name = str(problem["loc"][0]).upper() if problem["loc"] else "settings"
             line = f"Invalid setting {name}={problem.get('input')!r}: {problem['msg']}."
+            if problem["type"] in _BOOLEAN_ERRORS:
+                line += f" {_BOOLEAN_HINT}"
             if name == "OPENVINO_DEVICE":
                 line += f" Devices on this machine: {_devices_here()}."
             lines.append(line)

@@ -13,11 +13,19 @@ import httpx
 import pytest
 from PIL import Image
 
+from entrypoints.settings import PROJECT_ROOT
 from tests.support.live_server import live_server
 
 pytestmark = pytest.mark.server
 
 SECRET_PROMPT = "a secret prompt about a violet heron"
+
+
+def pyproject_version() -> str:
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    version: str = project["project"]["version"]
+    return version
 
 
 def test_mock_server_generates_serves_logs_and_stops_cleanly(tmp_path: Path) -> None:
@@ -44,10 +52,19 @@ def test_mock_server_generates_serves_logs_and_stops_cleanly(tmp_path: Path) -> 
         files = sorted(p.name for p in (tmp_path / "generated").iterdir())
         assert files == [f"{body['job_id']}.json", f"{body['job_id']}.png"]
         assert httpx.get(f"{server.base_url}/", timeout=10).status_code == 200
+        health = httpx.get(f"{server.base_url}/health", timeout=10).json()
+        assert health["version"] == pyproject_version()
         server.process.send_signal(signal.SIGINT)
         assert server.process.wait(timeout=30) == 0
 
-    lines = [json.loads(line) for line in server.log().splitlines() if line.startswith("{")]
+    # LOG_FORMAT=json: every line is JSON, uvicorn's own and the startup line included.
+    lines = [json.loads(line) for line in server.log().splitlines() if line.strip()]
+    serving = next(line for line in lines if line["event"] == "serving")
+    assert serving["url"] == f"{server.base_url}/"
+    assert any(line.get("logger") == "uvicorn.error" for line in lines)
+    # One line per request: ours, not uvicorn's access log as well.
+    assert len([line for line in lines if line["event"] == "request" and line["path"] == "/"]) == 1
+    assert not [line for line in lines if line.get("logger") == "uvicorn.access"]
     requests = [line for line in lines if line["event"] == "request"]
     generate = next(line for line in requests if line["path"] == "/image")
     assert generate["request_id"] == "e2e-1"

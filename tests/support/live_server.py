@@ -15,6 +15,8 @@ from pathlib import Path
 
 import httpx
 
+from entrypoints.settings import Settings
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -44,20 +46,24 @@ def live_server(
 ) -> Iterator[LiveServer]:
     """Start `python -m entrypoints.cli serve`, wait for liveness, stop it with SIGINT.
 
-    The process gets a clean environment plus ``env``; `.env` files are not read
-    because MODEL_DIR and friends come from ``env`` and the project root has none in CI.
+    The process gets this environment without any setting the developer's shell exports,
+    plus ``env``; ENV_FILE="" keeps a developer's `.env` out too, so the server runs on
+    the defaults and ``env`` alone, as in CI.
     """
     port = free_port()
     full_env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("USE_MOCKS", "OPENVINO_", "MODEL_", "GENERATED_", "HF_"))
+        if key.lower() not in Settings.model_fields
+        and not key.startswith(("OPENVINO_", "MODEL_", "GENERATED_", "HF_", "HUGGINGFACE_"))
     }
     full_env.update(
         {
+            "ENV_FILE": "",
             "HOST": "127.0.0.1",
             "PORT": str(port),
             "LOG_FORMAT": "json",
+            "LOG_LEVEL": "INFO",
             "NO_PROXY": "127.0.0.1,localhost",
             **env,
         }

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from entrypoints.settings import PROJECT_ROOT, SettingsError, load_settings
+from entrypoints.settings import PROJECT_ROOT, SettingsError, env_file_from, load_settings
 
 
 def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -74,6 +74,55 @@ def test_bad_value_names_the_variable_and_what_it_accepts(
     assert "\n" not in message
 
 
+@pytest.mark.parametrize("name", ["USE_MOCKS", "AUTO_DOWNLOAD_MODELS", "OPENVINO_STATIC_SHAPE"])
+def test_bad_boolean_names_the_accepted_values(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    monkeypatch.setenv(name, "maybe")
+    with pytest.raises(SettingsError) as caught:
+        load_settings(env_file=None)
+    message = str(caught.value)
+    assert message.startswith(f"Invalid setting {name}='maybe'")
+    assert message.endswith("Expected true or false (also 1/0, yes/no, on/off).")
+
+
+@pytest.mark.parametrize("value", ["true", "1", "yes", "on", "TRUE", "On"])
+def test_boolean_accepts_the_values_the_message_names(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("USE_MOCKS", value)
+    assert load_settings(env_file=None).use_mocks is True
+
+
+@pytest.mark.parametrize("value", ["false", "0", "no", "off"])
+def test_boolean_accepts_the_false_values_the_message_names(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("OPENVINO_STATIC_SHAPE", value)
+    assert load_settings(env_file=None).openvino_static_shape is False
+
+
+def test_env_file_chooses_the_dotenv_file(tmp_path: Path) -> None:
+    assert env_file_from({}) == PROJECT_ROOT / ".env"
+    assert env_file_from({"ENV_FILE": ""}) is None
+    assert env_file_from({"ENV_FILE": str(tmp_path / "ci.env")}) == tmp_path / "ci.env"
+    assert env_file_from({"ENV_FILE": "config/dev.env"}) == PROJECT_ROOT / "config" / "dev.env"
+
+
+def test_load_settings_reads_the_file_env_file_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = tmp_path / "other.env"
+    other.write_text("PORT=9200\nUSE_MOCKS=true\n", encoding="utf-8")
+    monkeypatch.setenv("ENV_FILE", str(other))
+    settings = load_settings()
+    assert (settings.port, settings.use_mocks) == (9200, True)
+
+
+def test_empty_env_file_reads_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    # What the server tests set: a developer's `.env` in the project root stays out.
+    monkeypatch.setenv("ENV_FILE", "")
+    assert load_settings() == load_settings(env_file=None)
+
+
 def test_bad_device_lists_the_choices_and_the_devices_here(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -91,7 +140,7 @@ def test_a_bad_value_stops_startup_with_one_line() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "entrypoints.cli", "serve"],
         cwd=PROJECT_ROOT,
-        env={"PATH": "/usr/bin:/bin", "PORT": "eighty"},
+        env={"PATH": "/usr/bin:/bin", "PORT": "eighty", "ENV_FILE": ""},
         capture_output=True,
         text=True,
         timeout=60,
