@@ -12,9 +12,29 @@ from domain.generation_request import GenerationRequest
 PARAMETERS_KEY = "parameters"
 PROVENANCE_KEY = "provenance"
 
+# Our scheduler names (GenerationRequest.scheduler) -> the sampler labels AUTOMATIC1111
+# writes and its readers (its own "PNG info", civitai, image browsers) look up.
+A1111_SAMPLERS: Mapping[str, str] = {
+    "euler_a": "Euler a",
+    "euler": "Euler",
+    "pndm": "PNDM",
+    "ddim": "DDIM",
+    "lcm": "LCM",
+}
 
-def sampler_name(request: GenerationRequest, engine: Mapping[str, str]) -> str:
-    return request.scheduler or engine.get("scheduler", "default")
+
+def scheduler_in_effect(request: GenerationRequest, engine: Mapping[str, str]) -> str | None:
+    """The scheduler asked for, else the model's own as the engine reports it, if it does."""
+    return request.scheduler or engine.get("scheduler")
+
+
+def a1111_sampler(scheduler: str | None) -> str:
+    """AUTOMATIC1111's label for ``scheduler``, or "" when it has none.
+
+    Empty drops the ``Sampler:`` field: a name A1111 does not know (the mock's "none", a
+    diffusers class name, "unknown") would be read back as a sampler that does not exist.
+    """
+    return A1111_SAMPLERS.get(scheduler or "", "")
 
 
 def parameters_text(
@@ -46,17 +66,18 @@ def image_text_chunks(
     device: str,
     timings: Mapping[str, float],
 ) -> dict[str, str]:
-    sampler = sampler_name(request, engine)
+    scheduler = scheduler_in_effect(request, engine)
     provenance: dict[str, Any] = {
         "request": request.to_dict(),
         "seed": seed,
-        "scheduler": sampler,
+        # Our own name (null when unknown): the JSON is for this service, not for A1111.
+        "scheduler": scheduler,
         "model": {"repo_id": model.repo_id, "revision": model.revision},
         "engine": dict(engine),
         "device": device,
         "timings_ms": dict(timings),
     }
     return {
-        PARAMETERS_KEY: parameters_text(request, seed, sampler, model.repo_id),
+        PARAMETERS_KEY: parameters_text(request, seed, a1111_sampler(scheduler), model.repo_id),
         PROVENANCE_KEY: json.dumps(provenance, sort_keys=True),
     }

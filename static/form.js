@@ -1,8 +1,10 @@
 // The request form: reading it into an API body, client-side validation, field errors,
 // filling it from a past job, and its keyboard behaviour.
 //
-// Bounds live once, in the HTML constraint attributes (min, max, step, maxlength, required);
-// validation reads them, so the page and its checks cannot drift apart.
+// Bounds live once, in the HTML: constraint attributes (min, max, step, required) and
+// data-max-chars on text; validation reads them, so the page and its checks cannot drift
+// apart. Text has no native maxlength: it counts UTF-16 units (an emoji is two) and the
+// spaces around the text, while the server counts characters after trimming.
 
 "use strict";
 
@@ -32,6 +34,18 @@ function numberAttr(field, name) {
   return Number.isFinite(value) ? value : null;
 }
 
+/** A text field's bound in characters (code points, after trimming), or null for none. */
+function maxChars(field) {
+  const raw = field.dataset.maxChars;
+  const value = Number(raw);
+  return raw && Number.isInteger(value) ? value : null;
+}
+
+/** Characters as the server counts them: code points, not UTF-16 units (`.length`). */
+function charCount(text) {
+  return Array.from(text).length;
+}
+
 /** The API value of one (already validated) field; empty and disabled fields are null. */
 function fieldValue(field) {
   if (field.disabled) return null;
@@ -47,8 +61,8 @@ function validateField(field) {
   if (field.tagName === "SELECT") return null;
   const value = field.dataset.trim ? field.value.trim() : field.value;
   if (!value) return field.required ? "Must not be empty." : null;
-  const max = numberAttr(field, "maxlength");
-  const length = Array.from(value).length;
+  const max = maxChars(field);
+  const length = charCount(value);
   if (max !== null && length > max) return `Must be at most ${max} characters (got ${length}).`;
   return null;
 }
@@ -214,8 +228,10 @@ function afterPointerRelease(fn) {
 }
 
 function updatePromptCount() {
-  const max = numberAttr(el.prompt, "maxlength");
-  setText(el.promptCount, `${Array.from(el.prompt.value.trim()).length} / ${max ?? "∞"}`);
+  const max = maxChars(el.prompt);
+  const length = charCount(el.prompt.value.trim());
+  setText(el.promptCount, `${length} / ${max ?? "∞"}`);
+  el.promptCount.dataset.over = String(max !== null && length > max);
 }
 
 /**

@@ -51,6 +51,15 @@ function metaLine(params) {
     ...parts.map((part) => h("span", { className: "card-meta-item" }, part)));
 }
 
+/** "Negative: …" when the job had one; text only, so a prompt never becomes markup. */
+function negativeLine(params) {
+  if (!params.negative_prompt) return null;
+  return h("p", { className: "card-negative", title: params.negative_prompt },
+    h("span", { className: "card-negative-label" }, "Negative: "),
+    h("span", { className: "card-negative-text" },
+      truncate(params.negative_prompt, PROMPT_CHARS)));
+}
+
 function miniStrip(job) {
   const images = job.images;
   if (images.length < 2) return null;
@@ -87,6 +96,7 @@ function card(job) {
       h("p", { className: "card-prompt", id: promptId, title: params.prompt },
         truncate(params.prompt, PROMPT_CHARS)),
       metaLine(params),
+      negativeLine(params),
       h("p", { className: "card-seed" }, "Seed ",
         h("span", { className: "mono card-seed-value" }, String(first.seed)))),
     h("div", { className: "card-actions" },

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from playwright.sync_api import Browser, Error, Page, ViewportSize, sync_playwright
@@ -27,6 +28,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 DESKTOP: ViewportSize = {"width": 1280, "height": 800}
+NARROW: ViewportSize = {"width": 360, "height": 740}
 
 
 @pytest.fixture(scope="session")
@@ -63,10 +65,10 @@ def ui_server(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> I
         yield server
 
 
-@pytest.fixture
-def page(browser: Browser, ui_server: LiveServer) -> Iterator[Page]:
-    """A fresh desktop-sized page on the live server; uncaught page errors fail the test."""
-    context = browser.new_context(base_url=ui_server.base_url, viewport=DESKTOP)
+@contextmanager
+def open_page(browser: Browser, server: LiveServer, viewport: ViewportSize) -> Iterator[Page]:
+    """A fresh page of ``viewport`` on ``server``; uncaught page errors fail the test."""
+    context = browser.new_context(base_url=server.base_url, viewport=viewport)
     context.set_default_timeout(10_000)
     page = context.new_page()
     page_errors: list[Error] = []
@@ -80,3 +82,17 @@ def page(browser: Browser, ui_server: LiveServer) -> Iterator[Page]:
     finally:
         context.close()
     assert not page_errors, f"uncaught errors in the page: {page_errors}"
+
+
+@pytest.fixture
+def page(browser: Browser, ui_server: LiveServer) -> Iterator[Page]:
+    """A fresh desktop-sized page on the live server."""
+    with open_page(browser, ui_server, DESKTOP) as page:
+        yield page
+
+
+@pytest.fixture
+def narrow_page(browser: Browser, ui_server: LiveServer) -> Iterator[Page]:
+    """A fresh page as wide as a small phone held upright."""
+    with open_page(browser, ui_server, NARROW) as page:
+        yield page

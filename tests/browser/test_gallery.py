@@ -44,6 +44,7 @@ def test_a_finished_image_lands_in_the_gallery_and_refills_the_form(page: Page) 
     expect(card.locator(".card-meta-item")).to_have_text(
         ["320 \N{MULTIPLICATION SIGN} 256", "7 steps", "guidance 4.5", "Euler"]
     )
+    expect(card.locator(".card-negative")).to_have_text("Negative: fog")
     expect(card.locator(".card-seed")).to_have_text("Seed 1234")
     src = page.locator("#result-image").get_attribute("src")
     assert src is not None
@@ -79,6 +80,19 @@ def test_a_finished_image_lands_in_the_gallery_and_refills_the_form(page: Page) 
     expect(page.locator("#scheduler")).to_have_value("euler")
     expect(page.locator("#num_images")).to_have_value("1")
     expect(page.locator("#gallery-status")).to_contain_text("settings")
+
+
+def test_a_negative_prompt_shows_on_its_card_as_text_never_as_markup(page: Page) -> None:
+    markup = '<img src="/x" onerror="window.injected = true"> & <b>bold</b>'
+    marked = generate(page, prompt="gallery markup", negative_prompt=markup, width=64, height=64)
+    plain = generate(page, prompt="gallery plain", width=64, height=64)
+    page.goto("/")
+    negative = card_for(page, marked["job_id"]).locator(".card-negative")
+    expect(negative).to_have_text(f"Negative: {markup}")
+    expect(negative.locator("img, b")).to_have_count(0)
+    expect(card_for(page, plain["job_id"]).locator(".card-prompt")).to_have_text("gallery plain")
+    expect(card_for(page, plain["job_id"]).locator(".card-negative")).to_have_count(0)
+    assert page.evaluate("window.injected") is None
 
 
 def test_more_pages_load_and_a_delete_asks_first(page: Page) -> None:
