@@ -117,10 +117,14 @@ RAW_CONFIGS = (
 # Not in the default list: optimum with static shapes, for the fast-path work.
 EXTRA_RAW_CONFIGS = ("optimum_int8_static",)
 SERVICE_CONFIGS = ("service_http", "service_http_optimum", "lcm_service_http")
-# Not a configuration of its own: the service, raw genai and stock loaded together, in turns.
+# Not configurations of their own: members loaded side by side, taking turns (bench/interleaved.py).
+# "interleaved": the service, raw genai and stock, on the run's request; "service_overhead":
+# the service and raw genai alone, many short rounds, where the host's drift has least room.
 INTERLEAVED = "interleaved"
-ALL_CONFIGS = (*RAW_CONFIGS, *EXTRA_RAW_CONFIGS, *SERVICE_CONFIGS, INTERLEAVED)
-DEFAULT_CONFIGS = (*RAW_CONFIGS, *SERVICE_CONFIGS, INTERLEAVED)
+SERVICE_OVERHEAD = "service_overhead"
+TURNS = (INTERLEAVED, SERVICE_OVERHEAD)
+ALL_CONFIGS = (*RAW_CONFIGS, *EXTRA_RAW_CONFIGS, *SERVICE_CONFIGS, *TURNS)
+DEFAULT_CONFIGS = (*RAW_CONFIGS, *SERVICE_CONFIGS, *TURNS)
 # The raw configurations whose fastest one the service is held against.
 # The fp16 export is another model (an opt-in), so it is not among them.
 RAW_OPENVINO = ("optimum_int8", "optimum_int8_static", "genai_int8_dynamic", "genai_int8_static")

@@ -69,7 +69,12 @@ def run_interleaved(
                 + ", ".join(f"{n} {row[n]['seconds']:.2f} s" for n in order)
             )
             rounds.append(row)
-    return {"members": members, "rounds": rounds, **_summary(rounds, members)}
+    return {
+        "members": members,
+        "params": params.to_json(),
+        "rounds": rounds,
+        **_summary(rounds, members),
+    }
 
 
 def _summary(rounds: list[dict[str, dict[str, Any]]], members: list[str]) -> dict[str, Any]:

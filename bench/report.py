@@ -46,6 +46,11 @@ def ratios(configs: dict[str, dict[str, Any]], results: dict[str, Any]) -> dict[
     if turns.get("stock_over_service"):
         value = median(turns["stock_over_service"])
         out["stock_over_service_http_in_turns"] = _target(value, ">=", 3.5)
+    short = results.get("service_overhead") or {}
+    if short.get("service_over_raw"):
+        value = median(short["service_over_raw"])
+        against = f"genai_int8_static, {len(short['rounds'])} short rounds in turns"
+        out["service_http_over_raw_openvino_short_turns"] = _target(value, "<=", 1.03, against)
     if lcm and stock:
         out["stock_over_lcm_service_http"] = _target(stock / lcm, ">=", 15.0)
     p99 = results.get("health_p99_ms_during_generation")
@@ -123,7 +128,8 @@ def markdown(results: dict[str, Any]) -> str:
         *_model_section(results["model"]),
         *_config_table(results["configs"]),
         *_ratio_table(results["ratios"]),
-        *interleaved_section(results.get("interleaved")),
+        *interleaved_section(results.get("interleaved"), "on the run's request"),
+        *interleaved_section(results.get("service_overhead"), "many short rounds"),
         *service_section(results),
         *precision_section(results["configs"]),
         *_notes(),

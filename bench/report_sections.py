@@ -141,13 +141,15 @@ def gib(value: Any) -> str:
     return f"{value / GIB:.2f} GiB" if isinstance(value, (int, float)) else "-"
 
 
-def interleaved_section(turns: dict[str, Any] | None) -> list[str]:
-    """The members loaded side by side and taking turns: ratios the host's drift cannot skew."""
+def interleaved_section(turns: dict[str, Any] | None, what: str) -> list[str]:
+    """The members loaded side by side and taking turns: ratios the host's drift skews least."""
     if not turns or not turns.get("rounds"):
         return []
     members: list[str] = turns["members"]
+    shape = turns.get("params") or {}
+    request = f" ({shape['width']}x{shape['height']}, {shape['steps']} steps)" if shape else ""
     lines = [
-        "## In turns: the service against its engine and stock diffusers",
+        f"## In turns, {what}{request}",
         "",
         f"{', '.join(f'`{m}`' for m in members)} loaded side by side, one image each per round, "
         "the order rotating; ratios are taken within a round (the median over rounds is in "

@@ -15,6 +15,7 @@ import json
 import shlex
 import sys
 import time
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,7 @@ QUICK = {
     "runs": 1,
     "scale_sizes": "128,256",
     "scale_steps": "2,4",
+    "overhead_rounds": 4,
     "results": str(DEFAULT_CACHE / "quick" / "results.json"),
     "markdown": str(DEFAULT_CACHE / "quick" / "BENCHMARKS.md"),
 }
@@ -54,6 +56,7 @@ FULL = {
     "runs": 2,
     "scale_sizes": "256,512,768",
     "scale_steps": "10,20,40",
+    "overhead_rounds": 20,
     "results": str(PROJECT_ROOT / "bench" / "results.json"),
     "markdown": str(PROJECT_ROOT / "BENCHMARKS.md"),
 }
@@ -83,6 +86,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     add("--prompt", default=Params.prompt)
     add("--lcm-steps", type=int, default=4)
     add("--lcm-guidance", type=float, default=1.0)
+    add("--overhead-steps", type=int, default=4, help="steps of a service_overhead round")
+    add("--overhead-rounds", type=int, help="rounds of service_overhead")
     add("--scale-sizes", help="service sizes to scale over (at --steps); '' for none")
     add("--scale-steps", help="service step counts to scale over (at --width); '' for none")
     add("--model-dir", type=Path, help="an SD 1.5 OpenVINO export (default: the full-size build)")
@@ -163,7 +168,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     lcm_params = params.lcm(args.lcm_steps, args.lcm_guidance)
     started = time.perf_counter()
-    suite = Suite(models, params, lcm_params, args.work, args.device, scale_points(args), log)
+    overhead = replace(
+        params, steps=min(params.steps, args.overhead_steps), runs=args.overhead_rounds
+    )
+    suite = Suite(
+        models, params, lcm_params, args.work, args.device, scale_points(args), log, overhead
+    )
     context: dict[str, Any] = {
         "command": shlex.join(["python", "-m", "bench.run", *argv]) if argv else "make bench",
         "machine": machine(),
@@ -209,7 +219,8 @@ def collect(
         "wall_seconds": wall_seconds,
         **context,
         "configs": configs,
-        "interleaved": suite.interleaved or None,
+        "interleaved": suite.turns.get("interleaved"),
+        "service_overhead": suite.turns.get("service_overhead"),
         "skipped": suite.skipped,
         "failed": suite.failed,
         "scaling": service.get("scaling", []),
@@ -235,7 +246,13 @@ def _merged(base: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     fresh = ("generated_at", "machine", "failed", "preview_ms")
     merged = {**base, **{key: new[key] for key in fresh if key in new}}
     merged["configs"] = {**base.get("configs", {}), **new["configs"]}
-    for key in ("interleaved", "health_p99_ms_during_generation", "restart_to_ready_seconds"):
+    measured_once = (
+        "interleaved",
+        "service_overhead",
+        "health_p99_ms_during_generation",
+        "restart_to_ready_seconds",
+    )
+    for key in measured_once:
         if new.get(key) is not None:
             merged[key] = new[key]
     if new["scaling"]:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.calibration import machine_state
-from bench.configs import INTERLEAVED, RAW_CONFIGS, SERVICE_ENGINES, Params
+from bench.configs import INTERLEAVED, RAW_CONFIGS, SERVICE_ENGINES, TURNS, Params
 from bench.interleaved import run_interleaved
 from bench.models import Models
 from bench.raw import run_raw
@@ -41,6 +41,7 @@ class Suite:
         device: str,
         scaling: Sequence[ScalePoint],
         log: Callable[[str], None],
+        overhead_params: Params | None = None,
     ) -> None:
         self._models = models
         self._params = params
@@ -49,8 +50,9 @@ class Suite:
         self._device = device
         self._scaling = scaling
         self._log = log
+        self._overhead_params = overhead_params or params
         self.configs: dict[str, dict[str, Any]] = {}
-        self.interleaved: dict[str, Any] = {}
+        self.turns: dict[str, dict[str, Any]] = {}  # TURNS' results, by name
         self.skipped: dict[str, str] = {}
         self.failed: dict[str, str] = {}
 
@@ -74,8 +76,8 @@ class Suite:
             return
         result["wall_seconds"] = time.perf_counter() - started
         result["machine_before"] = state
-        if name == INTERLEAVED:
-            self.interleaved = result
+        if name in TURNS:
+            self.turns[name] = result
             return
         self.configs[name] = result
         self._log(
@@ -97,15 +99,16 @@ class Suite:
         return None
 
     def _run(self, name: str) -> dict[str, Any]:
-        if name == INTERLEAVED:
-            with_stock = self._models.diffusers is not None and _optimum_installed()
+        if name in TURNS:
+            interleaved = name == INTERLEAVED
+            with_stock = interleaved and self._models.diffusers is not None
             return run_interleaved(
                 self._models,
-                self._params,
+                self._params if interleaved else self._overhead_params,
                 self._work,
                 self._device,
                 self._log,
-                with_stock=with_stock,
+                with_stock=with_stock and _optimum_installed(),
             )
         if name in SERVICE_ENGINES:
             lcm = name == "lcm_service_http"

@@ -24,7 +24,8 @@ def test_harness_writes_results_and_tables(
     results_path, markdown_path = tmp_path / "results.json", tmp_path / "BENCHMARKS.md"
     code = main(
         [
-            *("--configs", ",".join((*CONFIGS, "interleaved"))),
+            *("--configs", ",".join((*CONFIGS, "interleaved", "service_overhead"))),
+            *("--overhead-rounds", "2"),
             *("--model-dir", str(tiny_model_dir)),
             *("--lcm-model-dir", str(tiny_lcm_model_dir)),
             *("--width", "64", "--height", "64", "--steps", "2", "--runs", "1"),
@@ -66,6 +67,10 @@ def test_harness_writes_results_and_tables(
     assert turns["members"] == ["genai_int8_static", "service_http"]
     assert len(turns["rounds"]) == 1 and len(turns["service_over_raw"]) == 1
     assert "service_http_over_raw_openvino_in_turns" in results["ratios"]
+    short = results["service_overhead"]
+    assert short["members"] == ["genai_int8_static", "service_http"]
+    assert len(short["rounds"]) == 2 and short["params"]["steps"] == 2
+    assert "service_http_over_raw_openvino_short_turns" in results["ratios"]
 
     markdown = markdown_path.read_text(encoding="utf-8")
     assert "## Machine" in markdown and "## Seconds per image" in markdown

@@ -32,7 +32,10 @@ def test_merging_keeps_earlier_configurations_and_lays_new_ones_over_them() -> N
         "stock_over_service": [3.0, 3.2],
     }
     suite = SimpleNamespace(
-        configs={"service_http": _config(100.0)}, interleaved=turns, skipped={}, failed={}
+        configs={"service_http": _config(100.0)},
+        turns={"interleaved": turns},
+        skipped={},
+        failed={},
     )
     context = {"command": "python -m bench.run --merge", "machine": {}, "params": {}}
 
