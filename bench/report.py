@@ -219,7 +219,8 @@ def _ratio_table(ratios: dict[str, Any]) -> list[str]:
     for name, row in ratios.items():
         against = f" (vs `{row['against']}`)" if "against" in row else ""
         met = "yes" if row["met"] else "**no**"
-        lines.append(f"| {name}{against} | {num(row['value'], 3)} | {row['target']} | {met} |")
+        digits = 5 if abs(row["value"]) < 0.01 else 3  # a preview's share of a step is tiny
+        lines.append(f"| {name}{against} | {num(row['value'], digits)} | {row['target']} | {met} |")
     return [*lines, ""]
 
 

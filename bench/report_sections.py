@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from typing import Any
 
 GIB = 2**30
@@ -168,4 +169,12 @@ def interleaved_section(turns: dict[str, Any] | None, what: str) -> list[str]:
         ratio_raw = num(over_raw[index], 3) if index < len(over_raw) else "-"
         ratio_stock = num(over_service[index], 2) if index < len(over_service) else "-"
         lines.append(f"| {index + 1} | {' | '.join(cells)} | {ratio_raw} | {ratio_stock} |")
+    lines.append("")
+    for label, ratios in (("service / raw", over_raw), ("stock / service", over_service)):
+        if len(ratios) >= 4:
+            low, mid, high = statistics.quantiles(ratios, n=4)
+            lines.append(
+                f"- {label} over {len(ratios)} rounds: median {mid:.3f}, middle half "
+                f"{low:.3f}-{high:.3f}."
+            )
     return [*lines, ""]
