@@ -18,18 +18,25 @@ pytestmark = [pytest.mark.openvino, pytest.mark.server]
 REPO = "OpenVINO/tiny-sd-ov"
 
 
+def hub_env(hub_url: str, tmp_path: Path) -> dict[str, str]:
+    """A server whose model comes from the fake hub into an empty folder."""
+    return {
+        "MODEL_REPO_ID": REPO,
+        "MODEL_DIR": str(tmp_path / "model"),
+        "GENERATED_DIR": str(tmp_path / "generated"),
+        "HF_ENDPOINT": hub_url,
+        "HF_HUB_DISABLE_XET": "1",  # the fake hub speaks plain HTTP downloads only
+    }
+
+
 def test_missing_model_downloads_in_the_background_then_serves(
     tiny_model_dir: Path, tmp_path: Path
 ) -> None:
     with running_hub(REPO, tiny_model_dir) as hub:
         hub.hold_downloads = threading.Event()
         env = {
-            "MODEL_REPO_ID": REPO,
-            "MODEL_DIR": str(tmp_path / "model"),
-            "GENERATED_DIR": str(tmp_path / "generated"),
+            **hub_env(hub.url, tmp_path),
             "OV_CACHE_DIR": str(tmp_path / "ov-cache"),
-            "HF_ENDPOINT": hub.url,
-            "HF_HUB_DISABLE_XET": "1",
             "OPENVINO_DEVICE": "CPU",
         }
         with live_server(env, tmp_path / "server.log", serve_args=("--download-missing",)) as srv:
@@ -69,14 +76,7 @@ def test_failed_download_leaves_degraded_with_the_reason(
 ) -> None:
     with running_hub(REPO, tiny_model_dir) as hub:
         hub.mode = "gated"
-        env = {
-            "MODEL_REPO_ID": REPO,
-            "MODEL_DIR": str(tmp_path / "model"),
-            "GENERATED_DIR": str(tmp_path / "generated"),
-            "HF_ENDPOINT": hub.url,
-            "HF_HUB_DISABLE_XET": "1",
-            "AUTO_DOWNLOAD_MODELS": "true",
-        }
+        env = {**hub_env(hub.url, tmp_path), "AUTO_DOWNLOAD_MODELS": "true"}
         with live_server(env, tmp_path / "server.log") as server:
             reason = reason_once_failed(server)
     assert "gated" in reason and "HUGGINGFACE_TOKEN" in reason
@@ -86,14 +86,7 @@ def test_failed_download_leaves_degraded_with_the_reason(
 def test_hub_down_leaves_degraded_saying_how_to_stage_and_how_to_demo(tmp_path: Path) -> None:
     with running_hub(REPO, tmp_path / "empty-repo") as hub:
         hub.stop()
-        env = {
-            "MODEL_REPO_ID": REPO,
-            "MODEL_DIR": str(tmp_path / "model"),
-            "GENERATED_DIR": str(tmp_path / "generated"),
-            "HF_ENDPOINT": hub.url,
-            "HF_HUB_DISABLE_XET": "1",
-            "AUTO_DOWNLOAD_MODELS": "true",
-        }
+        env = {**hub_env(hub.url, tmp_path), "AUTO_DOWNLOAD_MODELS": "true"}
         with live_server(env, tmp_path / "server.log") as server:
             reason = reason_once_failed(server)
             health = httpx.get(f"{server.base_url}/health", timeout=5).json()
@@ -134,14 +127,7 @@ def test_stopping_the_server_mid_download_does_not_wait_for_it(
 ) -> None:
     with running_hub(REPO, tiny_model_dir) as hub:
         hub.hold_downloads = threading.Event()
-        env = {
-            "MODEL_REPO_ID": REPO,
-            "MODEL_DIR": str(tmp_path / "model"),
-            "GENERATED_DIR": str(tmp_path / "generated"),
-            "HF_ENDPOINT": hub.url,
-            "HF_HUB_DISABLE_XET": "1",
-            "AUTO_DOWNLOAD_MODELS": "true",
-        }
+        env = {**hub_env(hub.url, tmp_path), "AUTO_DOWNLOAD_MODELS": "true"}
         try:
             with live_server(env, tmp_path / "server.log") as server:
                 deadline = time.monotonic() + 30
