@@ -43,8 +43,12 @@ def live_server(
     log_path: Path,
     ready_timeout: float = 120.0,
     serve_args: tuple[str, ...] = (),
+    uvicorn_app: str | None = None,
 ) -> Iterator[LiveServer]:
     """Start `python -m entrypoints.cli serve`, wait for liveness, stop it with SIGINT.
+
+    With ``uvicorn_app`` (e.g. "main:app") the server is `uvicorn <app>` instead, as the
+    README's setup by hand runs it.
 
     The process gets this environment without any setting the developer's shell exports,
     plus ``env``; ENV_FILE="" keeps a developer's `.env` out too, so the server runs on
@@ -69,8 +73,11 @@ def live_server(
         }
     )
     with log_path.open("w", encoding="utf-8") as log_file:
+        command = ["-m", "entrypoints.cli", "serve", *serve_args]
+        if uvicorn_app is not None:
+            command = ["-m", "uvicorn", uvicorn_app, "--host", "127.0.0.1", "--port", str(port)]
         process = subprocess.Popen(
-            [sys.executable, "-m", "entrypoints.cli", "serve", *serve_args],
+            [sys.executable, *command],
             cwd=PROJECT_ROOT,
             env=full_env,
             stdout=log_file,

@@ -35,6 +35,7 @@ def test_defaults_fill_missing_fields() -> None:
         ("width", [64, 1024, 520], [56, 1032, 100]),
         ("height", [64, 1024, 72], [63, 1025, 4097]),
         ("seed", [0, 4294967295, None], [-1, 4294967296]),
+        ("num_images", [1, 4], [0, 5]),
     ],
 )
 def test_numeric_bounds_on_both_sides(field: str, good: list[Any], bad: list[Any]) -> None:
@@ -106,3 +107,9 @@ def test_model_defaults_fill_only_what_the_request_leaves_out() -> None:
     assert (request.num_inference_steps, request.guidance_scale) == (4, 1.0)
     chosen = GenerationRequest.from_mapping({"prompt": "x", "num_inference_steps": 8}, few_steps)
     assert (chosen.num_inference_steps, chosen.guidance_scale) == (8, 1.0)
+
+
+def test_batch_seeds_follow_on_and_wrap_past_the_largest_seed() -> None:
+    assert GenerationRequest(prompt="x", num_images=3).image_seeds(7) == [7, 8, 9]
+    last = GenerationRequest(prompt="x", num_images=2).image_seeds(4294967295)
+    assert last == [4294967295, 0]
