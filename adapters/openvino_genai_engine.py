@@ -28,7 +28,7 @@ from adapters.stage_timer import timings_ms
 from domain.generation_request import DEFAULT_GUIDANCE, DEFAULT_SIZE, GenerationRequest
 
 if TYPE_CHECKING:
-    from adapters.openvino_backend import StepCallback
+    from adapters.openvino_engine import StepCallback
 
 _TYPES = ov_genai.Scheduler.Type
 # Request names -> genai's scheduler types (genai also has LMS, but no DPM++).

@@ -26,7 +26,7 @@ from adapters.stage_timer import TEXT_ENCODER, UNET, VAE_DECODE, StageTimer, tim
 from domain.generation_request import GenerationRequest
 
 if TYPE_CHECKING:
-    from adapters.openvino_backend import StepCallback
+    from adapters.openvino_engine import StepCallback
 
 SCHEDULER_CLASSES: dict[str, Any] = {
     "pndm": PNDMScheduler,

@@ -62,7 +62,7 @@ def hub_model_store(settings: Settings, on_progress: DownloadProgress | None = N
 def openvino_loader(settings: Settings) -> Callable[[], ImageBackend]:
     def load() -> ImageBackend:
         # Imported here: the mock mode and the tests of the layers above need no OpenVINO.
-        from adapters.openvino_backend import load_openvino_backend
+        from adapters.openvino_loading import load_openvino_backend
 
         return load_openvino_backend(
             settings.model_dir,

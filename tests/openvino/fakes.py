@@ -10,7 +10,7 @@ from types import MappingProxyType
 import numpy as np
 import numpy.typing as npt
 
-from adapters.openvino_backend import StepCallback
+from adapters.openvino_engine import StepCallback
 from domain.generation_request import GenerationRequest
 
 # What the GPU plugin says when it runs out of memory, with its C++ source lines.

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from adapters.openvino_backend import optimum_installed
+from adapters.openvino_loading import optimum_installed
 from application.ports import ImageBackend, PreviewSource, ProgressCallback, RenderedImage
 from domain.generation_request import GenerationRequest
 

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
-from adapters.openvino_backend import OpenVINOBackend, load_openvino_backend
+from adapters.openvino_backend import OpenVINOBackend
 from adapters.openvino_devices import available_devices, shorten_runtime_error
+from adapters.openvino_loading import load_openvino_backend
 from application.ports import PreviewSource
 from domain.errors import GenerationCancelled
 from tests.openvino.fakes import GPU_OOM, FakeEngine, FakeLoader

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from adapters.openvino_backend import OpenVINOBackend, load_openvino_backend
+from adapters.openvino_backend import OpenVINOBackend
+from adapters.openvino_loading import load_openvino_backend
 from application.ports import PreviewSource
 from domain.errors import GenerationCancelled
 from tests.openvino.rendering import Recorder, render, skip_unless_installed

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from adapters.openvino_backend import OpenVINOBackend, load_openvino_backend
+from adapters.openvino_backend import OpenVINOBackend
+from adapters.openvino_loading import load_openvino_backend
 from tests.openvino.rendering import Recorder, render, skip_unless_installed
 
 pytestmark = pytest.mark.openvino

@@ -13,9 +13,9 @@ from pathlib import Path
 import openvino_genai
 import pytest
 
-from adapters import openvino_backend
-from adapters.openvino_backend import (
-    BackendLoadError,
+from adapters import openvino_loading
+from adapters.openvino_engine import BackendLoadError
+from adapters.openvino_loading import (
     choose_engine,
     load_openvino_backend,
     optimum_installed,
@@ -72,7 +72,7 @@ def test_an_old_style_export_loads_with_optimum(
 def test_an_old_style_export_without_optimum_names_the_extra(
     tiny_old_style_model_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(openvino_backend, "optimum_installed", lambda: False)
+    monkeypatch.setattr(openvino_loading, "optimum_installed", lambda: False)
 
     with pytest.raises(BackendLoadError, match=r"OVStableDiffusionPipeline.*\.\[optimum\]"):
         choose_engine(tiny_old_style_model_dir, "genai")
@@ -81,7 +81,7 @@ def test_an_old_style_export_without_optimum_names_the_extra(
 def test_asking_for_optimum_without_it_names_the_extra(
     tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(openvino_backend, "optimum_installed", lambda: False)
+    monkeypatch.setattr(openvino_loading, "optimum_installed", lambda: False)
 
     with pytest.raises(BackendLoadError, match=r"pip install -e \"\.\[optimum\]\""):
         choose_engine(tiny_model_dir, "optimum")
@@ -131,7 +131,7 @@ def test_the_default_engine_never_imports_torch_diffusers_or_optimum(
         f"""
         import sys
         from pathlib import Path
-        from adapters.openvino_backend import load_openvino_backend
+        from adapters.openvino_loading import load_openvino_backend
         from domain.generation_request import GenerationRequest
         backend = load_openvino_backend(Path({str(tiny_model_dir)!r}), "GPU",
                                         Path({str(tmp_path / "cache")!r}))

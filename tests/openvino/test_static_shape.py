@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
-from adapters.openvino_backend import OpenVINOBackend, load_openvino_backend
+from adapters.openvino_backend import OpenVINOBackend
+from adapters.openvino_loading import load_openvino_backend
 from tests.openvino.rendering import Recorder, render
 
 pytestmark = pytest.mark.openvino
