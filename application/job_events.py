@@ -12,6 +12,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from domain.job import Job
+
 FINAL_EVENTS = frozenset({"succeeded", "failed", "cancelled"})
 _SUBSCRIBER_BUFFER = 64
 
@@ -25,6 +27,14 @@ class JobEvent:
     @property
     def is_final(self) -> bool:
         return self.kind in FINAL_EVENTS
+
+
+def final_event(job: Job) -> JobEvent:
+    """The event that ends a job's stream, live or for a subscriber who comes late."""
+    data: dict[str, object] = {}
+    if job.error is not None:
+        data["error"] = {"type": job.error.type, "message": job.error.message}
+    return JobEvent(job.status.value, data)
 
 
 class JobEventBroker:

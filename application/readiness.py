@@ -1,0 +1,45 @@
+"""Readiness: is there a backend that can generate now, and if not, why."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from application.ports import ImageBackend
+from domain.errors import ServiceUnavailable, UnsupportedOption
+from domain.generation_request import GenerationRequest
+
+_DEFAULTED_FIELDS = ("num_inference_steps", "guidance_scale", "width", "height", "num_images")
+
+
+class Readiness:
+    def __init__(self) -> None:
+        self.backend: ImageBackend | None = None
+        self.reason = "The image backend is starting."
+        """Why there is no backend; stale while one is attached."""
+
+    def attach(self, backend: ImageBackend) -> None:
+        self.backend = backend
+
+    def mark_unavailable(self, reason: str) -> None:
+        self.backend = None
+        self.reason = reason
+
+    def check(self, request: GenerationRequest) -> None:
+        """Raise if the current backend cannot serve ``request``."""
+        backend = self.backend
+        if backend is None:
+            raise ServiceUnavailable(self.reason)
+        if request.scheduler is not None and request.scheduler not in backend.schedulers:
+            raise UnsupportedOption(
+                "scheduler",
+                f"This engine has no {request.scheduler!r} scheduler; it offers "
+                f"{', '.join(backend.schedulers)}.",
+            )
+
+    def request_defaults(self) -> Mapping[str, int | float]:
+        """What the loaded model wants for fields a request leaves out."""
+        return self.backend.request_defaults if self.backend is not None else {}
+
+    def effective_defaults(self) -> dict[str, object]:
+        standard = GenerationRequest(prompt="-").to_dict()
+        return {key: standard[key] for key in _DEFAULTED_FIELDS} | dict(self.request_defaults())
