@@ -118,7 +118,14 @@ def _raw(config: str, model_dir: Path, work: Path, params: Params, device: str) 
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("w", encoding="utf-8") as log_file:
         process = subprocess.Popen(
-            [sys.executable, "-m", "bench.worker", str(job_path), str(work / "unused.json")],
+            # The worker writes its peak RSS there when its input ends; the turns do not use it.
+            [
+                sys.executable,
+                "-m",
+                "bench.worker",
+                str(job_path),
+                str(work / f"{config}-in-turns.result.json"),
+            ],
             cwd=PROJECT_ROOT,
             env=_offline_env(),
             stdin=subprocess.PIPE,
