@@ -61,25 +61,39 @@ class ModelLifecycle:
         self._go_offline = go_offline
         self._repo = ""
         self._directory = Path()
+        self._cached = False
         self.download_progress: tuple[int, int] | None = None
         self.downloading = False
 
     async def start(self) -> None:
         """Bring the backend up, downloading first if the policy allows. Never raises."""
+        if await self.check():
+            await self.bring_up()
+
+    async def check(self) -> bool:
+        """Look at the model folder (no network); False, with the reason set, if that is all.
+
+        Cheap enough to await before the server answers, so that a missing model is
+        reported as such from the first request instead of "starting".
+        """
         status = await asyncio.to_thread(self._store.status)
         self._repo, self._directory = status.repo_id, status.directory
-        if not status.cached:
-            if not self._policy.auto_download:
-                self._service.mark_unavailable(self._missing_message(status))
-                log.warning(
-                    "model_missing",
-                    repo_id=status.repo_id,
-                    missing=len(status.missing),
-                    dir=str(status.directory),
-                )
-                return
-            if not await self._download():
-                return
+        self._cached = status.cached
+        if status.cached or self._policy.auto_download:
+            return True
+        self._service.mark_unavailable(self._missing_message(status))
+        log.warning(
+            "model_missing",
+            repo_id=status.repo_id,
+            missing=len(status.missing),
+            dir=str(status.directory),
+        )
+        return False
+
+    async def bring_up(self) -> None:
+        """Download if :meth:`check` found the model missing, then load. Never raises."""
+        if not self._cached and not await self._download():
+            return
         await self._load()
 
     def report_download(self, done: int, total: int) -> None:

@@ -80,8 +80,10 @@ def create_app(
         elif settings.use_mocks:
             service.attach_backend(MockBackend(settings.mock_step_seconds))
         elif lifecycle is not None:
+            if not await lifecycle.check():
+                return
             # Downloading and compiling take minutes: the server answers meanwhile.
-            task = asyncio.create_task(lifecycle.start(), name="model-lifecycle")
+            task = asyncio.create_task(lifecycle.bring_up(), name="model-lifecycle")
             background.add(task)
             task.add_done_callback(background.discard)
             return

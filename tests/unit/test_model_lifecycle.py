@@ -76,6 +76,18 @@ def test_missing_model_without_auto_download_stays_degraded_with_hint() -> None:
     assert store.downloads == 0 and offline == []
 
 
+def test_check_alone_settles_a_missing_model_and_leaves_the_rest_to_bring_up() -> None:
+    missing_service, missing, _ = make(FakeModelStore(cached=False), auto=False)
+    present_service, present, offline = make(FakeModelStore(cached=True), auto=False)
+    assert asyncio.run(missing.check()) is False
+    reason = missing_service.health().reason
+    assert reason is not None and HINT in reason
+    assert asyncio.run(present.check()) is True
+    assert not present_service.health().ready and offline == []
+    asyncio.run(present.bring_up())
+    assert present_service.health().ready
+
+
 def test_auto_download_reports_percent_then_becomes_ready() -> None:
     ref: list[ModelLifecycle] = []
     store = SlowStore(ref)
