@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import huggingface_hub
 import pytest
@@ -36,6 +36,14 @@ EXTRA_FILES = (
 )
 SKIPPED = ("safety_checker/config.json", "safety_checker/model.safetensors",
            "unet/.ipynb_checkpoints/config-checkpoint.json")  # fmt: skip
+
+
+class DiskUsage(NamedTuple):
+    """What ``shutil.disk_usage`` answers, for tests that fill the disk on paper."""
+
+    total: int
+    used: int
+    free: int
 
 
 def build_model(folder: Path, files: tuple[str, ...] = REQUIRED_FILES + EXTRA_FILES) -> Path:

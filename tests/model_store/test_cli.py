@@ -8,8 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from entrypoints.model_download import run_download
 from entrypoints.settings import PROJECT_ROOT
-from tests.model_store.conftest import REPO_ID
+from tests.conftest import make_settings
+from tests.model_store.conftest import REPO_ID, DiskUsage
 from tests.support.fake_hub import FakeHub
 
 
@@ -83,3 +87,42 @@ def test_gated_exits_non_zero_with_one_clear_line(hub: FakeHub, model_dir: Path)
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("error: ") and "gated" in lines[0]
     assert "HUGGINGFACE_TOKEN" in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("failure", "says"),
+    [
+        ("not_found", "MODEL_REPO_ID"),
+        ("hub_down", "offline once the model is staged"),
+        ("disk_full", "MODEL_DIR"),
+    ],
+)
+def test_every_failure_exits_1_with_one_line(
+    failure: str,
+    says: str,
+    hub: FakeHub,
+    model_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # In process: the disk cannot be filled for a subprocess, and the front is the same code.
+    if failure == "not_found":
+        hub.mode = "not_found"
+    elif failure == "hub_down":
+        hub.stop()
+    else:
+        full = DiskUsage(total=10**9, used=10**9 - 10, free=10)
+        monkeypatch.setattr(shutil, "disk_usage", lambda _: full)
+    settings = make_settings(
+        tmp_path, model_dir=model_dir, model_repo_id=REPO_ID, hf_endpoint=hub.url
+    )
+
+    code = run_download(settings, force=False)
+
+    output = capsys.readouterr()
+    assert code == 1
+    lines = output.err.strip().splitlines()
+    assert len(lines) == 1, output.err
+    assert lines[0].startswith("error: ") and says in lines[0]
+    assert output.out == ""

@@ -6,7 +6,7 @@ import errno
 import json
 import shutil
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import pytest
 from huggingface_hub import file_download
@@ -14,15 +14,14 @@ from huggingface_hub import file_download
 from adapters.model_layout import MANIFEST_NAME, REQUIRED_FILES
 from application.ports import ModelStore
 from domain.errors import ModelDownloadFailed
-from tests.model_store.conftest import EXTRA_FILES, REPO_ID, SKIPPED, StoreFactory
+from tests.model_store.conftest import (
+    EXTRA_FILES,
+    REPO_ID,
+    SKIPPED,
+    DiskUsage,
+    StoreFactory,
+)
 from tests.support.fake_hub import FakeHub
-
-
-class DiskUsage(NamedTuple):
-    total: int
-    used: int
-    free: int
-
 
 WANTED = sorted(set(REQUIRED_FILES + EXTRA_FILES) - set(SKIPPED))
 
