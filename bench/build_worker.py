@@ -10,77 +10,25 @@ Each step writes its seconds and peak RSS to ``<stats>``.
 
 from __future__ import annotations
 
-import importlib
 import json
 import resource
 import runpy
-import shutil
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 from bench.configs import LCM_UNET, SD15_TEXT_ENCODER, SD15_UNET, SD15_VAE
-from tests.support.tiny_model import (
-    _BOS,
-    _EOS,
-    _SD15_SCHEDULER,
-    _optimum_cli_export_args,
-    _vocab,
-    _write_tokenizer_files,
-)
+from tests.support.sd15_build import optimum_cli_export_args, save_pipeline
 
 
 def build_pipeline(kind: str, out: Path) -> None:
-    # Untyped on purpose, as in the tiny builder: these modules exist only in this process.
-    torch: Any = importlib.import_module("torch")
-    diffusers: Any = importlib.import_module("diffusers")
-    transformers: Any = importlib.import_module("transformers")
-
-    torch.manual_seed(0)  # the same weights on every build
-    token_dir = out.parent / "tokenizer-source"
-    _write_tokenizer_files(token_dir)
-    vocab = _vocab()
-    tokenizer = transformers.CLIPTokenizer(
-        vocab=str(token_dir / "vocab.json"),
-        merges=str(token_dir / "merges.txt"),
-        model_max_length=77,
-    )
-    text_encoder = transformers.CLIPTextModel(
-        transformers.CLIPTextConfig(
-            **SD15_TEXT_ENCODER,
-            bos_token_id=vocab[_BOS],
-            eos_token_id=vocab[_EOS],
-            pad_token_id=vocab[_EOS],
-        )
-    )
-    unet = diffusers.UNet2DConditionModel(**(LCM_UNET if kind == "lcm" else SD15_UNET))
-    vae = diffusers.AutoencoderKL(**SD15_VAE)
-    parts: dict[str, Any] = {
-        "vae": vae,
-        "text_encoder": text_encoder,
-        "tokenizer": tokenizer,
-        "unet": unet,
-        "safety_checker": None,
-        "feature_extractor": None,
-        "requires_safety_checker": False,
-    }
-    if kind == "lcm":
-        scheduler = diffusers.LCMScheduler.from_config(
-            {**_SD15_SCHEDULER, "original_inference_steps": 50}
-        )
-        pipeline = diffusers.LatentConsistencyModelPipeline(scheduler=scheduler, **parts)
-    else:
-        # from_config, not the constructor: the constructor rejects clip_sample.
-        scheduler = diffusers.PNDMScheduler.from_config(_SD15_SCHEDULER)
-        pipeline = diffusers.StableDiffusionPipeline(scheduler=scheduler, **parts)
-    pipeline.save_pretrained(out)
-    shutil.rmtree(token_dir)
+    unet = LCM_UNET if kind == "lcm" else SD15_UNET
+    save_pipeline(kind, out, SD15_TEXT_ENCODER, unet, SD15_VAE)
 
 
 def export(source: Path, out: Path) -> None:
     # The console script's own entry point, so the export is the CLI's, flag for flag.
-    sys.argv = _optimum_cli_export_args(source, out)
+    sys.argv = optimum_cli_export_args(source, out)
     runpy.run_module("optimum.commands.optimum_cli", run_name="__main__", alter_sys=True)
 
 

@@ -14,13 +14,13 @@ import time
 from pathlib import Path
 
 from bench.build_worker import _peak_rss_bytes
-from tests.support.tiny_model import _optimum_cli_export_args
+from tests.support.sd15_build import optimum_cli_export_args
 
 
 def main(argv: list[str]) -> None:
     source, out, stats_path = (Path(arg) for arg in argv)
     started = time.perf_counter()
-    args = _optimum_cli_export_args(source, out)
+    args = optimum_cli_export_args(source, out)
     args[args.index("--weight-format") + 1] = "fp16"
     sys.argv = args
     runpy.run_module("optimum.commands.optimum_cli", run_name="__main__", alter_sys=True)

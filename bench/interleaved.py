@@ -27,7 +27,7 @@ from bench.service import service_env
 from bench.stats import median
 from bench.worker import READY_LINE, RESULT_PREFIX
 from tests.support.live_server import live_server
-from tests.support.tiny_model import _offline_env
+from tests.support.sd15_build import offline_env
 
 SERVICE = "service_http"
 RAW = "genai_int8_static"  # the engine and shape the service runs by default
@@ -127,7 +127,7 @@ def _raw(config: str, model_dir: Path, work: Path, params: Params, device: str) 
                 str(work / f"{config}-in-turns.result.json"),
             ],
             cwd=PROJECT_ROOT,
-            env=_offline_env(),
+            env=offline_env(),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=log_file,

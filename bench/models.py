@@ -1,7 +1,8 @@
 """The full-size random-weight models: built once, offline, and cached under bench/cache/.
 
-A build folder is named after a hash of the architecture and of the build worker, so a
-changed shape rebuilds and anything else reuses it. It is built in a temporary folder and
+A build folder is named after a hash of the architecture, the build worker and the recipe it
+shares with the tiny test models (tests/support/sd15_build.py), so a change to any of them
+rebuilds and anything else reuses it. It is built in a temporary folder and
 renamed at the end (an interrupted build never looks complete), under a file lock.
 """
 
@@ -20,11 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from bench.configs import LCM_UNET, SD15_TEXT_ENCODER, SD15_UNET, SD15_VAE
-from tests.support.tiny_model import (
-    _drop_build_path,
-    _file_lock,
-    _offline_env,
-    _write_tokenizer_files,
+from tests.support.sd15_build import (
+    drop_build_path,
+    file_lock,
+    offline_env,
+    source_bytes,
+    write_tokenizer_files,
 )
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -48,7 +50,7 @@ class Models:
 def build_hash() -> str:
     shapes = json.dumps([SD15_UNET, LCM_UNET, SD15_VAE, SD15_TEXT_ENCODER], sort_keys=True)
     worker = (Path(__file__).parent / "build_worker.py").read_bytes()
-    return hashlib.sha256(shapes.encode() + worker).hexdigest()[:10]
+    return hashlib.sha256(shapes.encode() + worker + source_bytes()).hexdigest()[:10]
 
 
 def model_root(cache: Path, kind: str) -> Path:
@@ -60,7 +62,7 @@ def ensure_built(cache: Path, kind: str, log: Log) -> Path:
     if (target / "build.json").is_file():
         return target
     cache.mkdir(parents=True, exist_ok=True)
-    with _file_lock(cache / f".{kind}.lock"):
+    with file_lock(cache / f".{kind}.lock"):
         if (target / "build.json").is_file():  # another run built it while we waited
             return target
         for stale in cache.glob(f".building-{kind}-*"):  # left by a killed build
@@ -84,8 +86,8 @@ def _build(work: Path, kind: str, log: Log) -> None:
     exported = work / "openvino"
     export = _step(["export", str(work / "diffusers"), str(exported)], work / "export.json")
     log(f"  export: {export['seconds']:.0f} s, peak RSS {_gb(export['peak_rss_bytes'])}")
-    _write_tokenizer_files(exported / "tokenizer")  # the real repo's slow-tokenizer files
-    _drop_build_path(exported / "model_index.json")
+    write_tokenizer_files(exported / "tokenizer")  # the real repo's slow-tokenizer files
+    drop_build_path(exported / "model_index.json")
     if kind == "lcm":  # only the service runs the LCM; its 4 GB of fp32 weights can go
         shutil.rmtree(work / "diffusers")
     sizes = bin_sizes(exported)
@@ -106,7 +108,7 @@ def ensure_fp16_sibling(sd15_root: Path, log: Log) -> Path:
     target = sd15_root / "openvino-fp16"
     if (target / "model_index.json").is_file():
         return target
-    with _file_lock(sd15_root / ".fp16.lock"):
+    with file_lock(sd15_root / ".fp16.lock"):
         if (target / "model_index.json").is_file():
             return target
         log("exporting the fp16 sibling with optimum-cli --weight-format fp16 (minutes; ~8 GB)")
@@ -117,8 +119,8 @@ def ensure_fp16_sibling(sd15_root: Path, log: Log) -> Path:
                 work / "export.json",
                 worker="bench.fp16_export",
             )
-            _write_tokenizer_files(work / "openvino" / "tokenizer")
-            _drop_build_path(work / "openvino" / "model_index.json")
+            write_tokenizer_files(work / "openvino" / "tokenizer")
+            drop_build_path(work / "openvino" / "model_index.json")
             shutil.move(work / "export.json", work / "openvino" / "fp16-export.json")
             (work / "openvino").rename(target)
         finally:
@@ -130,7 +132,7 @@ def ensure_fp16_sibling(sd15_root: Path, log: Log) -> Path:
 def _step(args: list[str], stats: Path, worker: str = "bench.build_worker") -> dict[str, Any]:
     command = [sys.executable, "-m", worker, *args, str(stats)]
     result = subprocess.run(
-        command, cwd=PROJECT_ROOT, env=_offline_env(), capture_output=True, text=True, check=False
+        command, cwd=PROJECT_ROOT, env=offline_env(), capture_output=True, text=True, check=False
     )
     if result.returncode != 0:
         raise RuntimeError(

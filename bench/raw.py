@@ -15,7 +15,7 @@ from typing import Any
 
 from bench.configs import Params
 from bench.models import PROJECT_ROOT
-from tests.support.tiny_model import _offline_env
+from tests.support.sd15_build import offline_env
 
 # No compile cache to warm: stock diffusers reads its weights again either way.
 _NO_COMPILE_CACHE = ("stock_diffusers_fp32",)
@@ -78,7 +78,7 @@ def _worker(job: dict[str, Any], work: Path, name: str) -> dict[str, Any]:
         code = subprocess.call(
             [sys.executable, "-m", "bench.worker", str(job_path), str(out_path)],
             cwd=PROJECT_ROOT,
-            env=_offline_env(),
+            env=offline_env(),
             stdout=log,
             stderr=subprocess.STDOUT,
         )

@@ -4,22 +4,20 @@ The weights are noise, so the pictures are too, but every file, class name and t
 shape the engines look at matches ``OpenVINO/stable-diffusion-v1-5-int8-ov``: the
 engines run the same code paths in a fraction of a second per image.
 
-Builds are cached under ``root/<kind>-<hash of this file>``: editing this builder
-rebuilds, an unchanged one is reused across runs. A build goes to a temporary folder
+Builds are cached under ``root/<kind>-<hash of this file and sd15_build.py>``: editing
+either rebuilds, an unchanged pair is reused across runs. A build goes to a temporary folder
 that is renamed at the end (an interrupted build never looks complete), under a file
 lock (parallel pytest processes build once). Torch, diffusers and optimum run in
 subprocesses: the test process never imports them on this path, and nothing touches
 the network (``HF_HUB_OFFLINE``).
 
-Run as a script, this file is also the subprocess that builds the diffusers pipeline.
+Run as ``python -m tests.support.tiny_model``, this file is also the subprocess that
+builds the diffusers pipeline (with ``sd15_build``, which the benchmark's builder shares).
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
-import importlib
 import importlib.util
 import json
 import os
@@ -27,30 +25,56 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-KINDS = ("sd15", "lcm")
+from tests.support.sd15_build import (
+    KINDS,
+    drop_build_path,
+    file_lock,
+    offline_env,
+    optimum_cli_export_args,
+    save_pipeline,
+    source_bytes,
+    vocab,
+    write_tokenizer_files,
+)
 
-# SD 1.5's scheduler_config.json values; the LCM build adds original_inference_steps.
-_SD15_SCHEDULER: dict[str, Any] = {
-    "beta_start": 0.00085,
-    "beta_end": 0.012,
-    "beta_schedule": "scaled_linear",
-    "num_train_timesteps": 1000,
-    "set_alpha_to_one": False,
-    "skip_prk_steps": True,
-    "steps_offset": 1,
-    "trained_betas": None,
-    "clip_sample": False,
-    "prediction_type": "epsilon",
-    "timestep_spacing": "leading",
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+# The tiny component configs; sd15_build adds the text encoder's token ids.
+_TEXT_ENCODER: dict[str, Any] = {
+    "hidden_size": 32,
+    "intermediate_size": 37,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "projection_dim": 32,
+    "vocab_size": len(vocab()),
+    "max_position_embeddings": 77,
+    "hidden_act": "quick_gelu",
 }
-
-_BOS, _EOS = "<|startoftext|>", "<|endoftext|>"
-# A few merges so the BPE model is not degenerate; any prompt still tokenises (byte fallback).
-_MERGES = (("t", "h"), ("th", "e</w>"), ("a", "n"), ("an", "d</w>"), ("c", "a"), ("ca", "t</w>"))
+# SD 1.5's block types at tiny widths; two levels keep 64x96 (latent 8x12) valid.
+_UNET: dict[str, Any] = {
+    "sample_size": 8,
+    "block_out_channels": (32, 64),
+    "layers_per_block": 1,
+    "down_block_types": ("CrossAttnDownBlock2D", "DownBlock2D"),
+    "up_block_types": ("UpBlock2D", "CrossAttnUpBlock2D"),
+    "cross_attention_dim": 32,
+    "attention_head_dim": 8,
+    "time_cond_proj_dim": None,
+}
+# LCM's guidance embedding, as in the real LCM's UNet.
+_LCM_UNET: dict[str, Any] = {**_UNET, "time_cond_proj_dim": 256}
+# Four blocks, as in SD 1.5: the VAE scale factor is 2 ** (4 - 1) = 8.
+_VAE: dict[str, Any] = {
+    "block_out_channels": (32, 32, 32, 32),
+    "layers_per_block": 1,
+    "latent_channels": 4,
+    "down_block_types": ("DownEncoderBlock2D",) * 4,
+    "up_block_types": ("UpDecoderBlock2D",) * 4,
+    "sample_size": 64,
+}
 
 # Optimum-intel < 1.20 saved these names; openvino-genai rejects them, optimum-intel loads them.
 _OLD_STYLE_CLASSES = {
@@ -73,7 +97,7 @@ def build_tiny_model(root: Path, kind: str = "sd15") -> Path:
     target = tiny_model_path(root, kind)
     if target.is_dir():
         return target
-    with _file_lock(root / f".{kind}.lock"):
+    with file_lock(root / f".{kind}.lock"):
         if target.is_dir():  # another process built it while we waited
             return target
         # We hold the lock: any leftover of this kind is from a killed build.
@@ -82,8 +106,8 @@ def build_tiny_model(root: Path, kind: str = "sd15") -> Path:
         work = Path(tempfile.mkdtemp(prefix=f".building-{kind}-", dir=root))
         try:
             exported = _build_and_export(work, kind)
-            _write_tokenizer_files(exported / "tokenizer")
-            _drop_build_path(exported / "model_index.json")
+            write_tokenizer_files(exported / "tokenizer")
+            drop_build_path(exported / "model_index.json")
             os.replace(exported, target)
         finally:
             shutil.rmtree(work, ignore_errors=True)
@@ -125,41 +149,19 @@ def make_old_style_copy(model_dir: Path, dest: Path) -> Path:
     return dest
 
 
-def _drop_build_path(index_path: Path) -> None:
-    """``_name_or_path`` names the temporary build folder, gone after the rename."""
-    index = json.loads(index_path.read_text(encoding="utf-8"))
-    index.pop("_name_or_path", None)
-    index_path.write_text(json.dumps(index, indent=2), encoding="utf-8")
-
-
 def builder_hash() -> str:
-    """Short hash of this file: a changed builder means a new cache folder."""
-    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:10]
-
-
-@contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _offline_env() -> dict[str, str]:
-    return {
-        **os.environ,
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-        "HF_HUB_DISABLE_TELEMETRY": "1",
-        "DO_NOT_TRACK": "1",
-    }
+    """Short hash of this file and the shared recipe: a change to either means a new folder."""
+    return hashlib.sha256(Path(__file__).read_bytes() + source_bytes()).hexdigest()[:10]
 
 
 def _run(command: list[str], what: str) -> None:
     result = subprocess.run(
-        command, env=_offline_env(), capture_output=True, text=True, check=False
+        command,
+        cwd=PROJECT_ROOT,
+        env=offline_env(),
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if result.returncode != 0:
         raise RuntimeError(
@@ -173,150 +175,32 @@ def _build_and_export(work: Path, kind: str) -> Path:
 
     One subprocess, not two: torch, diffusers and transformers are imported once
     (about a third of the build time on 2 cores), and none of them enter the test
-    process. ``-I`` keeps tests/support (this file's folder) off the subprocess's path.
+    process. A module run from the project root, as bench runs ``bench.build_worker``:
+    it imports ``tests.support.sd15_build``, and the paths are absolute because the
+    subprocess's working folder is not the caller's.
     """
-    exported = work / "openvino"
-    script = str(Path(__file__).resolve())
+    exported = work.resolve() / "openvino"
     _run(
-        [sys.executable, "-I", script, kind, str(work / "diffusers"), str(exported)],
+        [
+            sys.executable,
+            "-m",
+            "tests.support.tiny_model",
+            kind,
+            str(work.resolve() / "diffusers"),
+            str(exported),
+        ],
         "tiny model build and export",
     )
     return exported
 
 
-def _optimum_cli_export_args(source: Path, out: Path) -> list[str]:
-    return [
-        "optimum-cli",
-        "export",
-        "openvino",
-        "--model",
-        str(source),
-        "--task",
-        "text-to-image",
-        "--weight-format",
-        "int8",
-        str(out),
-    ]
-
-
-# Tokenizer ------------------------------------------------------------------
-
-
-def _byte_symbols() -> list[str]:
-    """GPT-2/CLIP's byte-to-unicode table: 256 printable stand-ins for the bytes."""
-    printable = [
-        *range(ord("!"), ord("~") + 1),
-        *range(ord("¡"), ord("¬") + 1),
-        *range(ord("®"), ord("ÿ") + 1),
-    ]
-    codes = printable[:]
-    extra = 0
-    for byte in range(256):
-        if byte not in printable:
-            printable.append(byte)
-            codes.append(256 + extra)
-            extra += 1
-    return [chr(code) for code in codes]
-
-
-def _vocab() -> dict[str, int]:
-    symbols = _byte_symbols()
-    tokens = [*symbols, *(s + "</w>" for s in symbols), *(a + b for a, b in _MERGES), _BOS, _EOS]
-    return {token: index for index, token in enumerate(tokens)}
-
-
-def _write_tokenizer_files(directory: Path) -> None:
-    """The slow-tokenizer files the real repo has (transformers 5 saves tokenizer.json only)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "vocab.json").write_text(json.dumps(_vocab()), encoding="utf-8")
-    merges = "#version: 0.2\n" + "".join(f"{a} {b}\n" for a, b in _MERGES)
-    (directory / "merges.txt").write_text(merges, encoding="utf-8")
-    special = {"bos_token": _BOS, "eos_token": _EOS, "pad_token": _EOS, "unk_token": _EOS}
-    (directory / "special_tokens_map.json").write_text(json.dumps(special), encoding="utf-8")
-
-
-# The build subprocess ---------------------------------------------------------
-
-
-def _build_in_this_process(kind: str, out: Path) -> None:  # pragma: no cover - subprocess
-    # Untyped on purpose: this only runs in the build subprocess.
-    torch: Any = importlib.import_module("torch")
-    diffusers: Any = importlib.import_module("diffusers")
-    transformers: Any = importlib.import_module("transformers")
-
-    torch.manual_seed(0)  # identical weights on every build
-    token_dir = out / "tokenizer-source"
-    _write_tokenizer_files(token_dir)
-    vocab = _vocab()
-    tokenizer = transformers.CLIPTokenizer(
-        vocab=str(token_dir / "vocab.json"),
-        merges=str(token_dir / "merges.txt"),
-        model_max_length=77,
-    )
-    text_encoder = transformers.CLIPTextModel(
-        transformers.CLIPTextConfig(
-            hidden_size=32,
-            intermediate_size=37,
-            num_hidden_layers=2,
-            num_attention_heads=4,
-            projection_dim=32,
-            vocab_size=len(vocab),
-            max_position_embeddings=77,
-            hidden_act="quick_gelu",
-            bos_token_id=vocab[_BOS],
-            eos_token_id=vocab[_EOS],
-            pad_token_id=vocab[_EOS],
-        )
-    )
-    # SD 1.5's block types at tiny widths; two levels keep 64x96 (latent 8x12) valid.
-    unet = diffusers.UNet2DConditionModel(
-        sample_size=8,
-        block_out_channels=(32, 64),
-        layers_per_block=1,
-        down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
-        up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
-        cross_attention_dim=32,
-        attention_head_dim=8,
-        time_cond_proj_dim=256 if kind == "lcm" else None,
-    )
-    # Four blocks, as in SD 1.5: the VAE scale factor is 2 ** (4 - 1) = 8.
-    vae = diffusers.AutoencoderKL(
-        block_out_channels=(32, 32, 32, 32),
-        layers_per_block=1,
-        latent_channels=4,
-        down_block_types=("DownEncoderBlock2D",) * 4,
-        up_block_types=("UpDecoderBlock2D",) * 4,
-        sample_size=64,
-    )
-    parts: dict[str, Any] = {
-        "vae": vae,
-        "text_encoder": text_encoder,
-        "tokenizer": tokenizer,
-        "unet": unet,
-        "safety_checker": None,
-        "feature_extractor": None,
-        "requires_safety_checker": False,
-    }
-    if kind == "lcm":
-        scheduler = diffusers.LCMScheduler.from_config(
-            {**_SD15_SCHEDULER, "original_inference_steps": 50}
-        )
-        pipeline = diffusers.LatentConsistencyModelPipeline(scheduler=scheduler, **parts)
-    else:
-        # from_config, not the constructor: the constructor rejects clip_sample.
-        pipeline = diffusers.StableDiffusionPipeline(
-            scheduler=diffusers.PNDMScheduler.from_config(_SD15_SCHEDULER), **parts
-        )
-    pipeline.save_pretrained(out)
-    shutil.rmtree(token_dir)
-
-
 def _main(kind: str, source: Path, out: Path) -> None:  # pragma: no cover - subprocess
     import runpy
 
-    _build_in_this_process(kind, source)
+    unet = _LCM_UNET if kind == "lcm" else _UNET
+    save_pipeline(kind, source, _TEXT_ENCODER, unet, _VAE)
     # Exactly what `python -m optimum.commands.optimum_cli export openvino ...` runs.
-    sys.argv = _optimum_cli_export_args(source, out)
+    sys.argv = optimum_cli_export_args(source, out)
     runpy.run_module("optimum.commands.optimum_cli", run_name="__main__", alter_sys=True)
 
 
