@@ -19,6 +19,7 @@ from starlette.testclient import TestClient
 from entrypoints.app import create_app
 from tests.conftest import make_settings
 from tests.e2e.conftest import wait_until_ready
+from tests.openvino.rendering import skip_unless_installed
 from tests.support.network_guard import forbid_network
 
 pytestmark = pytest.mark.openvino
@@ -184,11 +185,16 @@ def test_timeout_on_the_real_engine_answers_504_and_frees_the_worker(
         assert not list(Path(settings.generated_dir).glob(".partial-*"))
 
 
+@pytest.mark.parametrize("engine", ["genai", "optimum"])
 def test_service_with_a_staged_model_opens_no_connection(
-    tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    engine: str, tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # optimum, diffusers and transformers know the hub too; their loaders must stay local.
+    skip_unless_installed(engine)
     attempts = forbid_network(monkeypatch)
-    settings = make_settings(tmp_path, model_dir=tiny_model_dir, auto_download_models=True)
+    settings = make_settings(
+        tmp_path, model_dir=tiny_model_dir, auto_download_models=True, openvino_engine=engine
+    )
     with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
         wait_until_ready(client)
         response = client.post(
