@@ -232,6 +232,26 @@ def test_image_route_serves_nothing_outside_the_folder(mock_client: TestClient, 
     assert_error_shape(response.json(), "not_found")
 
 
+def test_image_ranges_never_amplify_and_a_malformed_one_is_ignored(
+    mock_client: TestClient,
+) -> None:
+    answer = mock_client.post("/image", json={"prompt": "x", "width": 64, "height": 64})
+    url = answer.json()["image_url"]
+    whole = mock_client.get(url).content
+
+    part = mock_client.get(url, headers={"Range": "bytes=0-9"})
+    assert part.status_code == 206 and part.content == whole[:10]
+    # 10,000 ranges over the same bytes: one copy of the file at most, not 10,000.
+    many = mock_client.get(url, headers={"Range": "bytes=" + ",".join(["0-"] * 10_000)})
+    assert many.status_code in (200, 206) and len(many.content) <= len(whole)
+    for malformed in ("bytes=abc", "bytes=9-1", "items=0-9"):
+        ignored = mock_client.get(url, headers={"Range": malformed})
+        assert (ignored.status_code, ignored.content) == (200, whole), malformed
+    beyond = mock_client.get(url, headers={"Range": f"bytes={len(whole)}-"})
+    assert beyond.status_code == 416
+    assert beyond.headers["content-range"] == f"bytes */{len(whole)}"
+
+
 def test_symlink_out_of_the_folder_is_not_served(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, use_mocks=True)
     settings.generated_dir.mkdir(parents=True)
