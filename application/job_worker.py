@@ -136,8 +136,9 @@ class JobWorker:
             log.info("job_succeeded", job_id=job.id, duration_ms=job.duration_ms, device=job.device)
 
     def _on_progress(self, job: Job, step: int, total: int, preview: str | None) -> None:
-        job.report_progress(step, total)
-        self._events.publish(job.id, JobEvent("progress", progress_data(job, self._clock())))
+        now = self._clock()
+        job.report_progress(step, total, now)
+        self._events.publish(job.id, JobEvent("progress", progress_data(job, now)))
         if preview is not None:
             self._events.publish(job.id, JobEvent("preview", {"step": step, "image": preview}))
 

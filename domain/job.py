@@ -71,6 +71,8 @@ class Job:
     error: JobError | None = None
     step: int = 0
     total_steps: int = 0
+    _pace_from: tuple[datetime, int] | None = field(default=None, init=False, repr=False)
+    """When the first step was reported, and its number: where the ETA's pace starts."""
 
     def __post_init__(self) -> None:
         if not self.total_steps:
@@ -81,9 +83,12 @@ class Job:
         self.started_at = now
         self.provider, self.device, self.mock = provider, device, mock
 
-    def report_progress(self, step: int, total: int) -> None:
-        if self.status is JobStatus.RUNNING:
-            self.step, self.total_steps = step, total
+    def report_progress(self, step: int, total: int, now: datetime) -> None:
+        if self.status is not JobStatus.RUNNING:
+            return
+        if self._pace_from is None:
+            self._pace_from = (now, step)
+        self.step, self.total_steps = step, total
 
     def succeed(self, now: datetime, images: list[ImageRef], device: str) -> None:
         self._move_to(JobStatus.SUCCEEDED)
@@ -113,11 +118,21 @@ class Job:
         return [f"{self.id}-{index}.png" for index in range(count)]
 
     def eta_seconds(self, now: datetime) -> float | None:
-        """Time left at the pace so far; None until a step is done or once the job ended."""
+        """Time left at the pace so far; None until a step is done or once the job ended.
+
+        The pace is measured from the first reported step on: the time before it also
+        holds the text encoder and, at a new size, a compile, which would make early
+        estimates several times too long. Until a second step arrives, the first one's
+        time is all there is.
+        """
         if self.status is not JobStatus.RUNNING or self.started_at is None or self.step == 0:
             return None
-        elapsed = (now - self.started_at).total_seconds()
-        return round(elapsed / self.step * (self.total_steps - self.step), 1)
+        if self._pace_from is not None and self.step > self._pace_from[1]:
+            since, first_step = self._pace_from
+            per_step = (now - since).total_seconds() / (self.step - first_step)
+        else:
+            per_step = (now - self.started_at).total_seconds() / self.step
+        return round(per_step * (self.total_steps - self.step), 1)
 
     @property
     def duration_ms(self) -> int | None:

@@ -22,7 +22,7 @@ def test_happy_path_records_times_device_and_images() -> None:
     assert job.status.value == "queued"
     assert job.duration_ms is None
     job.start(T0 + timedelta(seconds=1), "openvino", "GPU", mock=False)
-    job.report_progress(2, 4)
+    job.report_progress(2, 4, T0 + timedelta(seconds=2))
     assert (job.status, job.step, job.total_steps) == (JobStatus.RUNNING, 2, 4)
     image = ImageRef("j1.png", 7, 512, 512)
     job.succeed(T0 + timedelta(seconds=3.5), [image], device="CPU")
@@ -60,7 +60,7 @@ def test_queued_job_can_be_cancelled_or_failed_but_not_succeed() -> None:
 
 def test_progress_is_ignored_unless_running() -> None:
     job = new_job()
-    job.report_progress(3, 4)
+    job.report_progress(3, 4, T0)
     assert job.step == 0
 
 
@@ -79,3 +79,18 @@ def test_image_names_are_known_before_the_images_exist() -> None:
     assert new_job().image_names() == ["j1.png"]
     batch = Job(id="b", request=GenerationRequest(prompt="x", num_images=3), seed=1, created_at=T0)
     assert batch.image_names() == ["b-0.png", "b-1.png", "b-2.png"]
+
+
+def test_eta_takes_its_pace_from_the_first_step_on() -> None:
+    job = Job(
+        id="e", request=GenerationRequest(prompt="x", num_inference_steps=10), seed=1, created_at=T0
+    )
+    job.start(T0, "openvino", "CPU", mock=False)
+    assert job.eta_seconds(T0 + timedelta(seconds=1)) is None  # no step yet
+    # The first step took 9 s (text encoder and a compile); then 1 s per step.
+    job.report_progress(1, 10, T0 + timedelta(seconds=9))
+    assert job.eta_seconds(T0 + timedelta(seconds=9)) == 81.0  # only the first step to go on
+    job.report_progress(3, 10, T0 + timedelta(seconds=11))
+    assert job.eta_seconds(T0 + timedelta(seconds=11)) == 7.0  # not 11 / 3 * 7 = 25.7
+    job.succeed(T0 + timedelta(seconds=19), [], device="CPU")
+    assert job.eta_seconds(T0 + timedelta(seconds=19)) is None
