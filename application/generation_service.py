@@ -124,6 +124,15 @@ class GenerationService:
     async def start(self) -> None:
         self._dispatcher.start()
 
+    def begin_shutdown(self) -> None:
+        """Refuse new work and cancel every job, without waiting for the running one.
+
+        For the server's exit signal: callers waiting on a job (``POST /image``, event
+        streams) get their answer within a step instead of holding the server open.
+        """
+        self._closing = True
+        self._dispatcher.cancel_all()
+
     async def stop(self) -> None:
         """Refuse new work, cancel what waits, stop what runs, and leave no partial file."""
         self._closing = True
@@ -167,8 +176,12 @@ class GenerationService:
         """Submit and wait; the outcome of a failed job is raised as its error."""
         job = self.submit(request)
         await self.wait(job)
-        raise_for_outcome(job)
+        self.raise_for_outcome(job)
         return job
+
+    def raise_for_outcome(self, job: Job) -> None:
+        """The error a caller who waited for ``job`` gets, if it did not succeed."""
+        raise_for_outcome(job, shutting_down=self._closing)
 
     def abandon(self, job: Job) -> None:
         """The waiting client went away: drop the job if it has not started yet."""

@@ -50,14 +50,20 @@ class JobDispatcher:
         if self._task is None:
             self._task = asyncio.create_task(self._work(), name="generation-worker")
 
-    async def shutdown(self) -> None:
-        """Cancel what waits, stop what runs, and leave no partial file."""
+    def cancel_all(self) -> None:
+        """Cancel what waits at once, and ask what runs to stop within a step."""
         for job in self._queue.waiting:
             self.cancel(job)
         running = self.running
         # The worker marks a job final a moment before it clears `running`.
         if running is not None and not running.status.is_final:
             self.cancel(running)
+
+    async def shutdown(self) -> None:
+        """Cancel what waits, stop what runs, and leave no partial file."""
+        self.cancel_all()
+        running = self.running
+        if running is not None and not running.status.is_final:
             # It stops within one step; the bound only guards against a wedged engine.
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._queue.wait(running), SHUTDOWN_WAIT_SECONDS)

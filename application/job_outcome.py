@@ -32,11 +32,16 @@ def failure_error(job: Job) -> JobError:
     )
 
 
-def raise_for_outcome(job: Job) -> None:
+def raise_for_outcome(job: Job, shutting_down: bool = False) -> None:
     """Turn a job that did not succeed into the error a synchronous caller expects."""
     if job.status is JobStatus.SUCCEEDED:
         return
     message = job.error.message if job.error is not None else "The job did not finish."
+    if job.status is JobStatus.CANCELLED and shutting_down:
+        raise ServiceUnavailable(
+            "The service is shutting down: the job was cancelled. Submit it again once the "
+            "service is back."
+        )
     if job.status is JobStatus.CANCELLED:
         raise GenerationCancelled("The job was cancelled.")
     if job.error is not None and job.error.type == "timeout":

@@ -21,6 +21,7 @@ from entrypoints.http_errors import EXCEPTION_HANDLERS
 from entrypoints.logging_setup import configure_logging
 from entrypoints.request_context import RequestContextMiddleware
 from entrypoints.routes import ROUTES
+from entrypoints.server_exit import call_on_server_exit
 from entrypoints.settings import Settings, load_settings
 
 log = structlog.get_logger("app")
@@ -96,9 +97,11 @@ def create_app(
         await asyncio.to_thread(service.recover_history)
         await service.start()
         await bring_up_backend()
+        exit_watch = asyncio.create_task(call_on_server_exit(service.begin_shutdown))
         try:
             yield
         finally:
+            exit_watch.cancel()
             for task in background:
                 task.cancel()
             await service.stop()

@@ -13,7 +13,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from application.generation_service import GenerationService
-from application.job_outcome import raise_for_outcome
 from domain.generation_request import GenerationRequest
 from domain.job import JobStatus
 from entrypoints.json_body import read_json_object
@@ -21,6 +20,9 @@ from entrypoints.presenters import job_json
 
 # How long DELETE waits for a running job to reach its final state before answering.
 CANCEL_WAIT_SECONDS = 30.0
+# At the server's exit every job is cancelled and each stream ends with its final event
+# within a step; only a wedged engine needs sse-starlette to cut a stream off.
+STREAM_SHUTDOWN_GRACE_SECONDS = 30.0
 
 
 def _service(request: Request) -> GenerationService:
@@ -51,7 +53,7 @@ async def create_image(request: Request) -> Response:
         service.abandon(job)
         finished.cancel()
         return Response(status_code=499)
-    raise_for_outcome(job)
+    service.raise_for_outcome(job)
     return JSONResponse(job_json(job, service))
 
 
@@ -90,7 +92,12 @@ async def job_events(request: Request) -> Response:
         async for event in events:
             yield ServerSentEvent(data=json.dumps(event.data), event=event.kind)
 
-    return EventSourceResponse(stream(), ping=15, headers={"Cache-Control": "no-store"})
+    return EventSourceResponse(
+        stream(),
+        ping=15,
+        headers={"Cache-Control": "no-store"},
+        shutdown_grace_period=STREAM_SHUTDOWN_GRACE_SECONDS,
+    )
 
 
 JOB_ROUTES = [

@@ -6,6 +6,7 @@ import io
 import json
 import signal
 import socket
+import threading
 import time
 from pathlib import Path
 
@@ -110,3 +111,61 @@ def test_endless_chunked_body_is_cut_off_early(tmp_path: Path) -> None:
         assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
         assert sent < 1024 * 1024
         assert httpx.get(f"{server.base_url}/health/live", timeout=5).status_code == 200
+
+
+def test_ctrl_c_answers_waiting_clients_and_stops_within_a_step(tmp_path: Path) -> None:
+    # 100 steps of 0.5 s: the server would need 50 s to finish the running job; it must
+    # not wait for it (uvicorn drains connections before the lifespan's shutdown runs).
+    env = {
+        "USE_MOCKS": "true",
+        "MOCK_STEP_SECONDS": "0.5",
+        "GENERATED_DIR": str(tmp_path / "generated"),
+        "MODEL_DIR": str(tmp_path / "models"),
+    }
+    long_job = {"prompt": "long", "num_inference_steps": 100, "width": 64, "height": 64}
+    answers: dict[str, object] = {}
+    with live_server(env, tmp_path / "server.log") as server:
+
+        def wait_for_image() -> None:
+            answers["image"] = httpx.post(f"{server.base_url}/image", json=long_job, timeout=60)
+
+        subscribed = threading.Event()
+
+        def follow(job_id: str) -> None:
+            kinds: list[str] = []
+            url = f"{server.base_url}/jobs/{job_id}/events"
+            with httpx.stream("GET", url, timeout=60) as stream:
+                for line in stream.iter_lines():
+                    if line.startswith("event:"):
+                        kinds.append(line[6:].strip())
+                        subscribed.set()
+            answers["events"] = kinds
+
+        waiting = threading.Thread(target=wait_for_image)
+        waiting.start()
+        deadline = time.monotonic() + 30
+        while not (jobs := httpx.get(f"{server.base_url}/jobs", timeout=5).json()["jobs"]) or (
+            jobs[0]["progress"]["step"] < 1
+        ):
+            assert time.monotonic() < deadline, jobs
+            time.sleep(0.05)
+        running = jobs[0]["job_id"]
+        queued = httpx.post(f"{server.base_url}/jobs", json=long_job, timeout=5).json()["job_id"]
+        following = threading.Thread(target=follow, args=(queued,))
+        following.start()
+        assert subscribed.wait(30)  # the stream is open: it has sent the queued state
+
+        server.process.send_signal(signal.SIGINT)
+        assert server.process.wait(timeout=30) == 0  # far less than the job's 50 s
+        waiting.join(10)
+        following.join(10)
+
+    image = answers["image"]
+    assert isinstance(image, httpx.Response) and image.status_code == 503
+    assert "shutting down" in image.json()["error"]["message"]
+    assert answers["events"] == ["queued", "cancelled"]
+    # The running job's record says so; the queued one never started, so has none.
+    record = json.loads((tmp_path / "generated" / f"{running}.json").read_text())
+    assert record["status"] == "cancelled" and record["progress"]["step"] < 100
+    assert not list((tmp_path / "generated").glob("*.png"))
+    assert '"level": "error"' not in server.log()

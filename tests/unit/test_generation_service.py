@@ -381,6 +381,25 @@ def test_stop_refuses_new_work_and_cancels_what_is_left() -> None:
         service.submit(GenerationRequest(prompt="x"))
 
 
+def test_exit_signal_answers_waiting_callers_before_the_worker_stops() -> None:
+    backend = FakeBackend(hold=threading.Event())
+    service, images = make_service(backend)
+
+    async def scenario() -> None:
+        waiting = asyncio.ensure_future(service.generate(small()))
+        await until(lambda: any(j.status is JobStatus.RUNNING for j in service.recent_jobs()))
+        queued = service.submit(small())
+        service.begin_shutdown()
+        assert queued.status is JobStatus.CANCELLED  # at once, not after the running job
+        with pytest.raises(ServiceUnavailable, match="shutting down"):
+            service.submit(small())
+        with pytest.raises(ServiceUnavailable, match="shutting down: the job was cancelled"):
+            await asyncio.wait_for(waiting, 5)
+
+    run(service, scenario)
+    assert images.saved == {}
+
+
 class HeldFinalWrite(FakeHistoryStore):
     """Holds the write of a final record, the moment a job is final but still running."""
 
