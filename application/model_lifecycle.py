@@ -63,7 +63,8 @@ class ModelLifecycle:
         self._directory = Path()
         self._cached = False
         self.download_progress: tuple[int, int] | None = None
-        self.downloading = False
+        self.work_in_progress: str | None = None
+        """"download" or "load" while that thread runs: neither can be interrupted."""
 
     async def start(self) -> None:
         """Bring the backend up, downloading first if the policy allows. Never raises."""
@@ -108,9 +109,8 @@ class ModelLifecycle:
     async def _download(self) -> bool:
         self.report_download(0, 0)
         log.info("model_download_started", repo_id=self._repo)
-        self.downloading = True
         try:
-            await in_daemon_thread(self._download_in_thread)
+            await in_daemon_thread(self._in_thread("download", self._store.download))
         except DomainError as error:
             self._service.mark_unavailable(
                 self._with_staging_hint(f"The model download failed: {error.message}")
@@ -128,18 +128,23 @@ class ModelLifecycle:
         log.info("model_download_finished", repo_id=self._repo)
         return True
 
-    def _download_in_thread(self) -> ModelStatus:
-        # Cleared by the thread itself: a server stopping mid-download must see it still going.
-        try:
-            return self._store.download()
-        finally:
-            self.downloading = False
+    def _in_thread(self, work: str, run: Callable[[], T]) -> Callable[[], T]:
+        self.work_in_progress = work
+
+        def tracked() -> T:
+            # Cleared by the thread itself: a server stopping meanwhile must see it running.
+            try:
+                return run()
+            finally:
+                self.work_in_progress = None
+
+        return tracked
 
     async def _load(self) -> None:
         self._go_offline()
         self._service.mark_unavailable(f"Loading the model {self._repo} onto the device.")
         try:
-            backend = await in_daemon_thread(self._load_backend)
+            backend = await in_daemon_thread(self._in_thread("load", self._load_backend))
         except DomainError as error:
             self._service.mark_unavailable(error.message)
             log.error("backend_load_failed", reason=error.message)

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from entrypoints.settings import Settings, SettingsError, load_settings
 
 
 def serve(settings: Settings) -> int:
+    import atexit
+
     import structlog
     import uvicorn
 
     from entrypoints.app import create_app
+    from entrypoints.server_exit import leave_at_once_if_model_work_runs
 
     app = create_app(settings)  # configures logging: from here on, every line is a log line
+    atexit.register(leave_at_once_if_model_work_runs, app.state.lifecycle)
     log = structlog.get_logger("cli")
     log.info("serving", url=f"http://{settings.host}:{settings.port}/")
     uvicorn.run(
@@ -29,13 +32,6 @@ def serve(settings: Settings) -> int:
         # handler configure_logging installed and come out in LOG_FORMAT like ours.
         log_config=None,
     )
-    lifecycle = app.state.lifecycle
-    if lifecycle is not None and lifecycle.downloading:
-        # The hub library's download threads cannot be interrupted and would hold the
-        # process until the last file arrives; the next start repairs what is missing.
-        log.info("stopped_during_model_download", resumes="at the next start")
-        sys.stderr.flush()
-        os._exit(0)
     return 0
 
 

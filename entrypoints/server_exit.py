@@ -10,11 +10,18 @@ patches its exit handler and exposes the flag, `AppStatus.should_exit`.
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 from collections.abc import Callable
 
+import structlog
 from sse_starlette.sse import AppStatus
 
+from application.model_lifecycle import ModelLifecycle
+
 POLL_SECONDS = 0.25
+
+log = structlog.get_logger("server")
 
 
 async def call_on_server_exit(on_exit: Callable[[], None]) -> None:
@@ -22,3 +29,23 @@ async def call_on_server_exit(on_exit: Callable[[], None]) -> None:
     while not AppStatus.should_exit:
         await asyncio.sleep(POLL_SECONDS)
     on_exit()
+
+
+def leave_at_once_if_model_work_runs(lifecycle: ModelLifecycle | None) -> None:
+    """For ``atexit``: after an exit signal, skip finalising while a download or load runs.
+
+    Both run in daemon threads so that Ctrl+C stops the server at once, and neither can be
+    interrupted. Finalising the interpreter under a running OpenVINO compile crashes the
+    process (SIGSEGV), and the hub library's download threads hold it until the last file
+    arrives. The next start repairs a half-finished download; a compile starts over.
+    Without an exit signal (a failed start, say) the normal exit and its code stand.
+    """
+    if lifecycle is None or not AppStatus.should_exit:
+        return
+    work = lifecycle.work_in_progress
+    if work is None:
+        return
+    log.info(f"stopped_during_model_{work}", resumes="at the next start")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

@@ -88,6 +88,22 @@ def test_check_alone_settles_a_missing_model_and_leaves_the_rest_to_bring_up() -
     assert present_service.health().ready
 
 
+def test_the_load_in_progress_is_known_until_its_thread_ends() -> None:
+    seen: list[str | None] = []
+    store = FakeModelStore(cached=True)
+    service, _, _ = make(store, auto=False)
+
+    def load_backend() -> ImageBackend:
+        seen.append(lifecycle.work_in_progress)
+        return FakeBackend()
+
+    lifecycle = ModelLifecycle(service, store, load_backend, LifecyclePolicy(False, HINT))
+    assert lifecycle.work_in_progress is None
+    asyncio.run(lifecycle.start())
+    assert seen == ["load"] and lifecycle.work_in_progress is None
+    assert service.health().ready
+
+
 def test_auto_download_reports_percent_then_becomes_ready() -> None:
     ref: list[ModelLifecycle] = []
     store = SlowStore(ref)
