@@ -21,7 +21,7 @@ from entrypoints.http_errors import EXCEPTION_HANDLERS
 from entrypoints.logging_setup import configure_logging
 from entrypoints.request_context import RequestContextMiddleware
 from entrypoints.routes import ROUTES
-from entrypoints.server_exit import call_on_server_exit
+from entrypoints.server_exit import call_on_server_exit, leave_at_once_if_model_work_runs
 from entrypoints.settings import Settings, load_settings
 
 log = structlog.get_logger("app")
@@ -105,6 +105,7 @@ def create_app(
             for task in background:
                 task.cancel()
             await service.stop()
+            leave_at_once_if_model_work_runs(lifecycle)
 
     app = Starlette(
         routes=ROUTES,

@@ -9,16 +9,12 @@ from entrypoints.settings import Settings, SettingsError, load_settings
 
 
 def serve(settings: Settings) -> int:
-    import atexit
-
     import structlog
     import uvicorn
 
     from entrypoints.app import create_app
-    from entrypoints.server_exit import leave_at_once_if_model_work_runs
 
     app = create_app(settings)  # configures logging: from here on, every line is a log line
-    atexit.register(leave_at_once_if_model_work_runs, app.state.lifecycle)
     log = structlog.get_logger("cli")
     log.info("serving", url=f"http://{settings.host}:{settings.port}/")
     uvicorn.run(

@@ -32,13 +32,14 @@ async def call_on_server_exit(on_exit: Callable[[], None]) -> None:
 
 
 def leave_at_once_if_model_work_runs(lifecycle: ModelLifecycle | None) -> None:
-    """For ``atexit``: after an exit signal, skip finalising while a download or load runs.
+    """Last in the lifespan's shutdown: after an exit signal, leave while model work runs.
 
-    Both run in daemon threads so that Ctrl+C stops the server at once, and neither can be
-    interrupted. Finalising the interpreter under a running OpenVINO compile crashes the
-    process (SIGSEGV), and the hub library's download threads hold it until the last file
-    arrives. The next start repairs a half-finished download; a compile starts over.
-    Without an exit signal (a failed start, say) the normal exit and its code stand.
+    A download or a load runs in a daemon thread so that Ctrl+C stops the server at once,
+    and neither can be interrupted. Finalising the interpreter under a running OpenVINO
+    compile crashes the process (SIGSEGV), and the interpreter joins the hub library's
+    download threads (before any ``atexit`` hook) until the last file arrives. The next
+    start repairs a half-finished download; a compile starts over. Without an exit signal
+    (a failed start, an in-process test client) the normal exit and its code stand.
     """
     if lifecycle is None or not AppStatus.should_exit:
         return

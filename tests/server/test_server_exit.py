@@ -11,9 +11,10 @@ from entrypoints.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.server
 
-# A process whose model load still runs in a daemon thread when it exits with code 3.
+# A process whose model load still runs in a daemon thread when its lifespan ends and it
+# would exit with code 3.
 SCRIPT = """
-import atexit, threading, time
+import threading, time
 from sse_starlette.sse import AppStatus
 from entrypoints.server_exit import leave_at_once_if_model_work_runs
 
@@ -22,7 +23,7 @@ class Loading:
 
 threading.Thread(target=time.sleep, args=(60,), daemon=True).start()
 AppStatus.should_exit = {signalled}
-atexit.register(leave_at_once_if_model_work_runs, Loading())
+leave_at_once_if_model_work_runs(Loading())
 raise SystemExit(3)
 """
 
