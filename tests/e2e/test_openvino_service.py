@@ -25,6 +25,9 @@ from tests.support.network_guard import forbid_network
 pytestmark = pytest.mark.openvino
 
 SMALL = {"width": 64, "height": 64}
+# For jobs that must still run when the test acts on them: 100 steps at this size take
+# seconds on the tiny model, not the half second they take at SMALL.
+SLOWER = {"width": 256, "height": 256}
 
 
 def events_of(client: TestClient, job_id: str) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -55,7 +58,7 @@ def test_progress_events_count_the_engine_steps_and_carry_previews(
     # stays queued, so its stream is open before its first step. The blocker asks for
     # 100 steps (seconds on the tiny model) and is cancelled once that stream is open.
     blocker = openvino_client.post(
-        "/jobs", json={"prompt": "blocker", "num_inference_steps": 100, **SMALL}
+        "/jobs", json={"prompt": "blocker", "num_inference_steps": 100, **SLOWER}
     ).json()
     job = openvino_client.post(
         "/jobs", json={"prompt": "a fox", "num_inference_steps": 6, "seed": 5, **SMALL}
@@ -86,7 +89,7 @@ def test_cancel_stops_within_one_step_and_writes_nothing(
     openvino_client: TestClient, tmp_path: Path
 ) -> None:
     job = openvino_client.post(
-        "/jobs", json={"prompt": "long", "num_inference_steps": 100, **SMALL}
+        "/jobs", json={"prompt": "long", "num_inference_steps": 100, **SLOWER}
     ).json()
     deadline = time.monotonic() + 60
     while openvino_client.get(f"/jobs/{job['job_id']}").json()["progress"]["step"] < 3:
