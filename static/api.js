@@ -106,7 +106,9 @@ export const api = {
 /**
  * Follow a job until it ends, through its event stream; if the stream breaks, by asking
  * GET /jobs/{id} every second instead. Returns {done, settle, stop}:
- *   done    resolves with the final job JSON (always fetched, so it carries the images)
+ *   done    resolves with the final job JSON, fetched so that it carries the images; for a
+ *           job that failed or was cancelled while the service went away (it stops with
+ *           its jobs cancelled), the final event's own data stands in for it
  *   settle  ends the watch early with a final job the caller already has (a cancel's answer)
  *   stop    gives up without an answer; `done` then never resolves
  * Handlers (all optional): queued({queue_position}), started({device}),
@@ -117,6 +119,7 @@ export function watchJob(job, handlers = {}) {
   let source = null;
   let pollTimer = null;
   let finished = false;
+  let lastProgress = null;
   let resolveDone;
   let rejectDone;
   const done = new Promise((resolve, reject) => {
@@ -177,14 +180,35 @@ export function watchJob(job, handlers = {}) {
     source = new EventSource(job.urls?.events ?? `${jobPath(job.job_id)}/events`);
     listen("queued", (data) => handlers.queued?.(data));
     listen("started", (data) => handlers.started?.(data));
-    listen("progress", (data) => handlers.progress?.(data));
+    listen("progress", (data) => {
+      lastProgress = { step: data.step, total: data.total };
+      handlers.progress?.(data);
+    });
     listen("preview", (data) => handlers.preview?.(data));
     for (const name of FINAL_STATUSES) {
       // The event says that it ended; the job JSON says with which images or error.
-      listen(name, () => {
+      listen(name, async (data) => {
         source?.close();
         source = null;
-        poll();
+        if (name === "succeeded") {
+          poll();
+          return;
+        }
+        try {
+          const current = await api.getJob(job.job_id);
+          if (FINAL_STATUSES.has(current.status)) settle(current);
+          else poll();
+        } catch (error) {
+          if (finished) return;
+          if (error instanceof ApiError && error.status === 404) {
+            poll();  // says why the job is gone
+            return;
+          }
+          // The service stopped right after it (a shutdown cancels every job): what the
+          // event says is all there is to show, with no images to wait for.
+          settle({ ...job, status: name, error: data.error ?? null, images: [],
+                   progress: lastProgress ?? job.progress });
+        }
       });
     }
     source.addEventListener("error", () => {

@@ -297,3 +297,29 @@ def test_a_timed_out_job_says_what_to_change(page: Page) -> None:
     expect(page.locator("#progress-text")).to_have_text("Stopped at step 3 of 20")
     expect(page.locator("#cancel")).to_be_hidden()
     expect(page.locator("#submit")).to_be_enabled()
+
+
+def test_a_job_cancelled_by_a_stopping_service_shows_as_cancelled(page: Page) -> None:
+    # A shutdown cancels every job, the stream's last event says so, and the service is
+    # gone before the page can ask for the job: the event is all there is to show.
+    def last_events(route: Route) -> None:
+        body = sse(("progress", {"step": 5, "total": 20, "eta_seconds": 8}), ("cancelled", {}))
+        route.fulfill(status=200, content_type="text/event-stream", body=body)
+
+    def gone(route: Route) -> None:
+        if route.request.method == "GET":
+            route.abort("connectionrefused")
+        else:
+            route.continue_()
+
+    page.route(EVENTS_URL, last_events)
+    page.route(JOB_URL, gone)
+    page.goto("/")
+    page.locator("#prompt").fill("interrupted by a restart")
+    page.locator("#prompt").press("Enter")
+    status = page.locator("#status")
+    expect(status).to_have_attribute("data-state", "cancelled")
+    expect(status).to_contain_text("Cancelled.")
+    expect(page.locator("#progress-text")).to_have_text("Stopped at step 5 of 20")
+    expect(page.locator("#progress-note")).to_be_hidden()
+    expect(page.locator("#submit")).to_be_enabled()
