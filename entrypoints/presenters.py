@@ -41,7 +41,9 @@ def job_json(job: Job, service: GenerationService) -> dict[str, Any]:
     }
 
 
-def health_json(report: HealthReport, version: str) -> dict[str, Any]:
+def health_json(
+    report: HealthReport, version: str, limits: dict[str, float | int]
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "status": report.status,
         "mock": report.mock,
@@ -58,6 +60,7 @@ def health_json(report: HealthReport, version: str) -> dict[str, Any]:
         },
         "queue": {"queued": report.queued, "running": report.running},
         "defaults": report.defaults,
+        "limits": limits,
         "version": version,
     }
     if report.reason:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, MalformedRangeHeader, Response
@@ -10,10 +11,12 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from application.generation_service import GenerationService
+from application.health import HealthReport
 from domain.errors import ImageNotFound
 from entrypoints.history_routes import HISTORY_ROUTES
 from entrypoints.job_routes import JOB_ROUTES
 from entrypoints.presenters import health_json
+from entrypoints.settings import Settings
 from entrypoints.version import service_version
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -50,8 +53,18 @@ async def get_image(request: Request) -> Response:
     )
 
 
+def _health_json(request: Request, report: HealthReport) -> dict[str, Any]:
+    settings: Settings = request.app.state.settings
+    # What a client must fit in: the UI warns when a job's pace will not finish in time.
+    limits = {
+        "inference_timeout_seconds": settings.inference_timeout_seconds,
+        "max_queue": settings.max_queue,
+    }
+    return health_json(report, service_version(), limits)
+
+
 async def health(request: Request) -> Response:
-    return JSONResponse(health_json(_service(request).health(), service_version()))
+    return JSONResponse(_health_json(request, _service(request).health()))
 
 
 async def health_live(request: Request) -> Response:
@@ -60,9 +73,7 @@ async def health_live(request: Request) -> Response:
 
 async def health_ready(request: Request) -> Response:
     report = _service(request).health()
-    return JSONResponse(
-        health_json(report, service_version()), status_code=200 if report.ready else 503
-    )
+    return JSONResponse(_health_json(request, report), status_code=200 if report.ready else 503)
 
 
 async def index(request: Request) -> Response:

@@ -68,6 +68,14 @@ export function formatDuration(ms) {
   return `${minutes} min ${Math.round((ms % 60_000) / 1000)} s`;
 }
 
+/** A span of seconds in words: "45 s", "7 min 10 s". */
+export function formatSeconds(seconds) {
+  if (seconds < 60) return `${Math.ceil(seconds)} s`;
+  const minutes = Math.floor(seconds / 60);
+  const rest = Math.round(seconds % 60);
+  return rest ? `${minutes} min ${rest} s` : `${minutes} min`;
+}
+
 /** "about 12 s left", or "" when the server has no estimate yet. */
 export function formatEta(seconds) {
   if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return "";

@@ -19,7 +19,7 @@ const el = {
   bannerReason: byId("health-banner-reason"),
 };
 
-const poll = { timer: null, inFlight: false };
+const poll = { timer: null, inFlight: false, onReport: null };
 
 function renderHealth(report) {
   const degraded = report.status !== "ok";
@@ -108,7 +108,9 @@ export async function pollHealth() {
   if (!document.hidden && !poll.inFlight) {
     poll.inFlight = true;
     try {
-      renderHealth(await api.health());
+      const report = await api.health();
+      renderHealth(report);
+      poll.onReport?.(report);
     } catch {
       renderHealthUnreachable();
     } finally {
@@ -118,7 +120,9 @@ export async function pollHealth() {
   poll.timer = setTimeout(pollHealth, HEALTH_POLL_MS);
 }
 
-export function initHealth() {
+/** `onReport(report)` gets every /health answer, e.g. for the service's limits. */
+export function initHealth({ onReport } = {}) {
+  poll.onReport = onReport ?? null;
   document.addEventListener("visibilitychange", () => {
     if (!document.hidden) pollHealth();
   });

@@ -12,7 +12,7 @@
 "use strict";
 
 import { ApiError, api, watchJob } from "./api.js";
-import { formatDuration } from "./dom.js";
+import { formatDuration, formatSeconds } from "./dom.js";
 import {
   fillForm, focusFirstInvalid, focusPrompt, initForm, showFieldErrors, showFormError, useSeed,
 } from "./form.js";
@@ -28,10 +28,14 @@ const ELAPSED_TICK_MS = 250;
 const NOTE_STREAM_LOST = "Live updates stopped; checking the job every second.";
 const NOTE_UNREACHABLE = "Cannot reach the service; trying again every second.";
 
+/** The service's INFERENCE_TIMEOUT_SECONDS as /health last said, or null. */
+let timeLimitSeconds = null;
+
 /**
  * The generation in flight, or null:
- * {job, watch, startedAt, timer, total, cancelling, polling}. `job` is null until the
- * service accepted it; `total` counts the steps of every image of the batch.
+ * {job, watch, startedAt, runningSince, overTimeLimit, timer, total, cancelling}.
+ * `job` is null until the service accepted it; `total` counts the steps of every image
+ * of the batch.
  */
 let run = null;
 
@@ -59,12 +63,38 @@ function showRunning(current, { step = 0, total = current.total, eta = null }) {
   renderProgress({ step, total: current.total, eta, stepsPerImage: stepsPerImage(current) });
 }
 
+/**
+ * Say so early when, at the pace so far, the job will not finish inside the service's
+ * time limit (a big size on a small CPU), rather than let it run into the limit.
+ */
+function warnIfOverTimeLimit(current, { step, eta }) {
+  if (!timeLimitSeconds || current.runningSince === null || !(step >= 2)) return;
+  if (!Number.isFinite(eta)) return;
+  const projected = (performance.now() - current.runningSince) / 1000 + eta;
+  if (projected > timeLimitSeconds) {
+    current.overTimeLimit = true;
+    renderProgressNote(
+      `At this pace the job needs about ${formatSeconds(projected)}, and the service stops ` +
+      `a job after ${formatSeconds(timeLimitSeconds)}: fewer steps or a smaller size ` +
+      "would finish in time.");
+  } else if (current.overTimeLimit) {
+    current.overTimeLimit = false;
+    renderProgressNote(null);
+  }
+}
+
 /** What each event (or polled snapshot) of the job does to the page. */
 function jobHandlers(current) {
   return {
     queued: ({ queue_position: position }) => showQueued(current, position),
-    started: () => showRunning(current, {}),
-    progress: ({ step, total, eta_seconds: eta }) => showRunning(current, { step, total, eta }),
+    started: () => {
+      current.runningSince = performance.now();
+      showRunning(current, {});
+    },
+    progress: ({ step, total, eta_seconds: eta }) => {
+      showRunning(current, { step, total, eta });
+      warnIfOverTimeLimit(current, { step, eta });
+    },
     preview: (data) => renderPreview(current.job, data),
     snapshot: (job) => {
       renderProgressNote(NOTE_STREAM_LOST);
@@ -124,6 +154,8 @@ async function generate(body) {
     job: null,
     watch: null,
     startedAt: performance.now(),
+    runningSince: null,  // from the `started` event: the service's time limit counts from it
+    overTimeLimit: false,
     timer: null,
     total: body.num_inference_steps * (body.num_images ?? 1),
     cancelling: false,
@@ -219,7 +251,12 @@ function init() {
     onDeleted: forgetJob,
   });
   renderStatus("idle", "Ready.");
-  initHealth();
+  initHealth({
+    onReport: (report) => {
+      const limit = report.limits?.inference_timeout_seconds;
+      timeLimitSeconds = Number.isFinite(limit) && limit > 0 ? limit : null;
+    },
+  });
   document.getElementById("generate-form").dataset.ready = "true";
 }
 

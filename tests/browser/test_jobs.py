@@ -323,3 +323,51 @@ def test_a_job_cancelled_by_a_stopping_service_shows_as_cancelled(page: Page) ->
     expect(page.locator("#progress-text")).to_have_text("Stopped at step 5 of 20")
     expect(page.locator("#progress-note")).to_be_hidden()
     expect(page.locator("#submit")).to_be_enabled()
+
+
+def test_a_job_that_will_not_finish_in_time_says_so_early(page: Page) -> None:
+    # Notes come and go (the final state clears them): record each text the note shows.
+    page.add_init_script(
+        """
+        window.notes = [];
+        document.addEventListener("DOMContentLoaded", () => {
+          const note = document.getElementById("progress-note");
+          new MutationObserver(() => window.notes.push(note.textContent))
+            .observe(note, { childList: true, characterData: true, subtree: true });
+        });
+        """
+    )
+    message = "Generation stopped after 30 s at step 3 of 20 on CPU."
+    error = {"type": "timeout", "message": message}
+
+    def short_limit(route: Route) -> None:
+        health = route.fetch().json()
+        health["limits"]["inference_timeout_seconds"] = 30
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(health))
+
+    def slow_stream(route: Route) -> None:
+        body = sse(
+            ("started", {"device": "CPU"}),
+            ("progress", {"step": 2, "total": 20, "eta_seconds": 400}),
+            ("progress", {"step": 3, "total": 20, "eta_seconds": 380}),
+            ("failed", {"error": error}),
+        )
+        route.fulfill(status=200, content_type="text/event-stream", body=body)
+
+    def failed_job(route: Route) -> None:
+        job = route.fetch().json()
+        job.update(status="failed", progress={"step": 3, "total": 20}, error=error)
+        job.update(images=[], image_url=None)
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(job))
+
+    page.route("**/health", short_limit)
+    page.route(EVENTS_URL, slow_stream)
+    page.route(JOB_URL, failed_job)
+    page.goto("/")
+    expect(page.locator("#health")).to_have_attribute("data-status", "ok")
+    page.locator("#prompt").fill("a huge picture on a small CPU")
+    page.locator("#prompt").press("Enter")
+    expect(page.locator("#status")).to_contain_text(f"Timed out. {message}")
+    notes = page.evaluate("window.notes")
+    warning = next(note for note in notes if note.startswith("At this pace"))
+    assert "needs about 6 min" in warning and "after 30 s" in warning, warning

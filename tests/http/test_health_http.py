@@ -29,6 +29,7 @@ def test_health_in_mock_mode(mock_client: TestClient, tmp_path: Path) -> None:
         "height": 512,
         "num_images": 1,
     }
+    assert body["limits"] == {"inference_timeout_seconds": 300, "max_queue": 16}
     assert isinstance(body["version"], str)
     assert "reason" not in body
     assert mock_client.get("/health/ready").status_code == 200
