@@ -61,28 +61,30 @@ export function schedulerLabel(value) {
   return value ? SCHEDULER_LABELS[value] ?? value : "model default";
 }
 
+/** Minutes and seconds in words: "7 min 10 s", "5 min". Rounded first, so never "60 s". */
+function minutesAndSeconds(seconds) {
+  const whole = Math.round(seconds);
+  const rest = whole % 60;
+  const minutes = (whole - rest) / 60;
+  return rest ? `${minutes} min ${rest} s` : `${minutes} min`;
+}
+
 export function formatDuration(ms) {
   if (ms < 1000) return `${Math.round(ms)} ms`;
   if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
-  const minutes = Math.floor(ms / 60_000);
-  return `${minutes} min ${Math.round((ms % 60_000) / 1000)} s`;
+  return minutesAndSeconds(ms / 1000);
 }
 
 /** A span of seconds in words: "45 s", "7 min 10 s". */
 export function formatSeconds(seconds) {
-  if (seconds < 60) return `${Math.ceil(seconds)} s`;
-  const minutes = Math.floor(seconds / 60);
-  const rest = Math.round(seconds % 60);
-  return rest ? `${minutes} min ${rest} s` : `${minutes} min`;
+  return seconds < 60 ? `${Math.ceil(seconds)} s` : minutesAndSeconds(seconds);
 }
 
 /** "about 12 s left", or "" when the server has no estimate yet. */
 export function formatEta(seconds) {
   if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return "";
   if (seconds < 1) return "almost done";
-  if (seconds < 60) return `about ${Math.ceil(seconds)} s left`;
-  const minutes = Math.floor(seconds / 60);
-  return `about ${minutes} min ${Math.round(seconds % 60)} s left`;
+  return `about ${formatSeconds(seconds)} left`;
 }
 
 export function truncate(text, max) {
