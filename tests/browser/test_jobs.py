@@ -6,7 +6,7 @@ import base64
 import io
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -82,6 +82,18 @@ def watch_attributes(page: Page) -> None:
 
 def sse(*events: tuple[str, dict[str, Any]]) -> str:
     return "".join(f"event: {name}\ndata: {json.dumps(data)}\n\n" for name, data in events)
+
+
+def answer_as_failed(error: dict[str, str], step: int, total: int) -> Callable[[Route], None]:
+    """A route for GET /jobs/{id}: the service's answer, turned into a job that failed."""
+
+    def failed_job(route: Route) -> None:
+        job = route.fetch().json()
+        job.update(status="failed", progress={"step": step, "total": total}, error=error)
+        job.update(images=[], image_url=None)
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(job))
+
+    return failed_job
 
 
 def preview_data_url() -> str:
@@ -280,14 +292,8 @@ def test_a_timed_out_job_says_what_to_change(page: Page) -> None:
         )
         route.fulfill(status=200, content_type="text/event-stream", body=body)
 
-    def failed_job(route: Route) -> None:
-        job = route.fetch().json()
-        job.update(status="failed", progress={"step": 3, "total": 20}, error=error)
-        job.update(images=[], image_url=None)
-        route.fulfill(status=200, content_type="application/json", body=json.dumps(job))
-
     page.route(EVENTS_URL, failed_stream)
-    page.route(JOB_URL, failed_job)
+    page.route(JOB_URL, answer_as_failed(error, step=3, total=20))
     page.goto("/")
     page.locator("#prompt").fill("a very slow painting")
     page.locator("#prompt").press("Enter")
@@ -354,15 +360,9 @@ def test_a_job_that_will_not_finish_in_time_says_so_early(page: Page) -> None:
         )
         route.fulfill(status=200, content_type="text/event-stream", body=body)
 
-    def failed_job(route: Route) -> None:
-        job = route.fetch().json()
-        job.update(status="failed", progress={"step": 3, "total": 20}, error=error)
-        job.update(images=[], image_url=None)
-        route.fulfill(status=200, content_type="application/json", body=json.dumps(job))
-
     page.route("**/health", short_limit)
     page.route(EVENTS_URL, slow_stream)
-    page.route(JOB_URL, failed_job)
+    page.route(JOB_URL, answer_as_failed(error, step=3, total=20))
     page.goto("/")
     expect(page.locator("#health")).to_have_attribute("data-status", "ok")
     page.locator("#prompt").fill("a huge picture on a small CPU")
