@@ -1,12 +1,52 @@
 """Typed errors of the domain and the service.
 
-Each error carries what a user needs to act on it; the HTTP layer maps the
-types to status codes in one place and never inspects messages.
+Each error states what went wrong as a fact and names, as ``Remedy`` values, what a user
+can do about it. The sentences that tell a person which command to run or which setting
+to change are composed in ``entrypoints/`` from those values, so renaming a setting or a
+command touches one layer. The HTTP layer maps the types to status codes in one place and
+never inspects messages.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import Enum
+
+
+class Remedy(str, Enum):
+    """Something a user can do about a problem; ``entrypoints/remedies.py`` words each one."""
+
+    DOWNLOAD_MODEL = "download_model"
+    """Fetch the model, or repair a damaged download."""
+    AUTO_DOWNLOAD = "auto_download"
+    """Let the server download a missing model by itself."""
+    STAGE_MODEL_BY_HAND = "stage_model_by_hand"
+    """Copy the model's files into the model folder from a machine that has them."""
+    DEMO_MODE = "demo_mode"
+    """Serve placeholder images meanwhile."""
+    USE_CPU = "use_cpu"
+    """Ask for the CPU instead of the device that failed."""
+    RAISE_TIMEOUT = "raise_timeout"
+    """Allow a job more time."""
+    SET_HUB_TOKEN = "set_hub_token"
+    """Give the service a hub token of an account that may read the repository."""
+    CHECK_REPO_ID = "check_repo_id"
+    """Check which repository the service downloads."""
+    MOVE_MODEL_DIR = "move_model_dir"
+    """Put the model folder on a disk with more room."""
+    MOVE_CACHE_DIR = "move_cache_dir"
+    """Put the compile cache outside the model folder."""
+    INSTALL_OPTIMUM = "install_optimum"
+    """Install the optional optimum-intel engine."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why something cannot be done now, as facts plus what the user can do about it."""
+
+    message: str
+    remedies: tuple[Remedy, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -18,11 +58,19 @@ class FieldError:
 
 
 class DomainError(Exception):
-    """Base of every error the service raises on purpose."""
+    """Base of every error the service raises on purpose.
 
-    def __init__(self, message: str) -> None:
+    ``message`` holds facts only; ``remedies`` what the user can do, worded at the edge.
+    """
+
+    def __init__(self, message: str, remedies: Iterable[Remedy] = ()) -> None:
         super().__init__(message)
         self.message = message
+        self.remedies = tuple(remedies)
+
+    @property
+    def problem(self) -> Problem:
+        return Problem(self.message, self.remedies)
 
 
 class InvalidRequest(DomainError):

@@ -1,0 +1,49 @@
+"""The words for what a user can do: the one place that names settings and commands.
+
+The inner layers state facts and name ``Remedy`` values; this module turns them into
+the sentences people read in `/health`, error bodies, the CLI and the log. Renaming a
+setting or a `make` target touches this file (and `settings.py`) only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from domain.errors import Problem, Remedy
+from entrypoints.settings import Settings
+
+_WORDS: dict[Remedy, Callable[[Settings], str]] = {
+    Remedy.DOWNLOAD_MODEL: lambda s: "Run `make download` to fetch or repair the model.",
+    Remedy.AUTO_DOWNLOAD: lambda s: "Or start with AUTO_DOWNLOAD_MODELS=true.",
+    Remedy.STAGE_MODEL_BY_HAND: lambda s: (
+        f"To stage the model by hand, copy the files of {s.model_repo_id} into "
+        f"{s.model_dir} (MODEL_DIR), e.g. the folder `make download` fills on a machine "
+        "with internet."
+    ),
+    Remedy.DEMO_MODE: lambda s: (
+        "Meanwhile `make demo` (USE_MOCKS=true) serves placeholder images."
+    ),
+    Remedy.USE_CPU: lambda s: "OPENVINO_DEVICE=CPU runs on the CPU instead.",
+    Remedy.RAISE_TIMEOUT: lambda s: (
+        "Try fewer steps, a smaller size, a GPU, or a few-step model, or raise "
+        "INFERENCE_TIMEOUT_SECONDS."
+    ),
+    Remedy.SET_HUB_TOKEN: lambda s: "Set HUGGINGFACE_TOKEN to a read token of that account.",
+    Remedy.CHECK_REPO_ID: lambda s: (
+        "Check MODEL_REPO_ID (a private one also needs HUGGINGFACE_TOKEN)."
+    ),
+    Remedy.MOVE_MODEL_DIR: lambda s: "Or set MODEL_DIR to a larger disk.",
+    Remedy.MOVE_CACHE_DIR: lambda s: "Set OV_CACHE_DIR to a folder outside the model folder.",
+    Remedy.INSTALL_OPTIMUM: lambda s: (
+        'Install the optimum engine with `make install-dev` (or pip install -e ".[optimum]").'
+    ),
+}
+
+
+def remedy_text(remedy: Remedy, settings: Settings) -> str:
+    return _WORDS[remedy](settings)
+
+
+def describe(problem: Problem, settings: Settings) -> str:
+    """The problem's facts, then what the user can do, as one paragraph."""
+    return " ".join([problem.message, *(remedy_text(r, settings) for r in problem.remedies)])
