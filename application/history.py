@@ -15,12 +15,12 @@ import structlog
 from application.job_records import job_from_record, job_record
 from application.ports import HistoryStore, ImageStore, ModelStatus
 from domain.errors import ImageNotFound, InvalidTransition
-from domain.job import Job, JobError, JobStatus
+from domain.job import Job, JobError, JobErrorType, JobStatus
 from domain.retention import RetentionPolicy, expired_jobs
 
 log = structlog.get_logger("history")
 
-INTERRUPTED = JobError("interrupted", "The service stopped while this job was running.")
+INTERRUPTED = JobError(JobErrorType.INTERRUPTED, "The service stopped while this job was running.")
 
 
 class History:

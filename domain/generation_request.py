@@ -25,6 +25,29 @@ DEFAULT_STEPS = 20
 DEFAULT_GUIDANCE = 7.5
 DEFAULT_SIZE = 512
 SCHEDULERS = ("pndm", "euler", "euler_a", "ddim", "lcm")
+SCHEDULER_LABELS = {
+    "pndm": "PNDM",
+    "euler": "Euler",
+    "euler_a": "Euler ancestral",
+    "ddim": "DDIM",
+    "lcm": "LCM",
+}
+"""What people call each scheduler; the UI lists the loaded engine's by these labels."""
+
+
+def request_bounds() -> dict[str, dict[str, int | float]]:
+    """Every field's limits as plain data, so that clients (the UI) need not repeat them."""
+    size = {"min": SIZE_MIN, "max": SIZE_MAX, "multiple_of": SIZE_MULTIPLE}
+    return {
+        "prompt": {"max_chars": PROMPT_MAX_CHARS},
+        "negative_prompt": {"max_chars": PROMPT_MAX_CHARS},
+        "num_inference_steps": {"min": STEPS_MIN, "max": STEPS_MAX},
+        "guidance_scale": {"min": GUIDANCE_MIN, "max": GUIDANCE_MAX},
+        "width": dict(size),
+        "height": dict(size),
+        "seed": {"min": SEED_MIN, "max": SEED_MAX},
+        "num_images": {"min": IMAGES_MIN, "max": IMAGES_MAX},
+    }
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 
-from domain.errors import InvalidTransition
+from domain.errors import InvalidTransition, Remedy
 from domain.generation_request import GenerationRequest
 
 
@@ -43,10 +43,22 @@ class ImageRef:
     height: int
 
 
+class JobErrorType(str, Enum):
+    """Why a job failed; callers branch on this, never on the message."""
+
+    GENERATION_FAILED = "generation_failed"
+    TIMEOUT = "timeout"
+    UNAVAILABLE = "unavailable"
+    INTERRUPTED = "interrupted"
+    """The service stopped while the job ran (found at the next start)."""
+
+
 @dataclass(frozen=True)
 class JobError:
-    type: str
+    type: JobErrorType
     message: str
+    """Facts only; what the user can do is in ``remedies``, worded at the edge."""
+    remedies: tuple[Remedy, ...] = ()
 
 
 @dataclass
