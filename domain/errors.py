@@ -39,6 +39,14 @@ class Remedy(str, Enum):
     """Put the compile cache outside the model folder."""
     INSTALL_OPTIMUM = "install_optimum"
     """Install the optional optimum-intel engine."""
+    INSTALL_GPU_DRIVER = "install_gpu_driver"
+    """Install or update the Intel GPU driver, which OpenVINO needs to see the GPU."""
+    INSTALL_NPU_DRIVER = "install_npu_driver"
+    """Install the Intel NPU driver."""
+    CHECK_DEVICE = "check_device"
+    """Check the device name asked for and that device's driver."""
+    SMALLER_IMAGE = "smaller_image"
+    """Ask for a smaller image, when the device ran out of memory."""
 
 
 @dataclass(frozen=True)
@@ -130,12 +138,21 @@ class UnsupportedOption(DomainError):
         self.details = [FieldError(field, message)]
 
 
+class DownloadFailure(str, Enum):
+    """Why a model download failed, for code that branches on it."""
+
+    GATED = "gated"
+    NOT_FOUND = "not_found"
+    UNREACHABLE = "unreachable"
+    DISK_FULL = "disk_full"
+    INCOMPLETE = "incomplete"
+
+
 class ModelDownloadFailed(DomainError):
-    """The model could not be downloaded; the message says why and what to do.
+    """The model could not be downloaded: ``kind`` says why, ``message`` the facts."""
 
-    ``kind`` is one of "gated", "not_found", "unreachable", "disk_full", "incomplete".
-    """
-
-    def __init__(self, kind: str, message: str) -> None:
-        super().__init__(message)
-        self.kind = kind
+    def __init__(
+        self, kind: DownloadFailure, message: str, remedies: Iterable[Remedy] = ()
+    ) -> None:
+        super().__init__(message, remedies)
+        self.kind = DownloadFailure(kind)

@@ -37,6 +37,15 @@ _WORDS: dict[Remedy, Callable[[Settings], str]] = {
     Remedy.INSTALL_OPTIMUM: lambda s: (
         'Install the optimum engine with `make install-dev` (or pip install -e ".[optimum]").'
     ),
+    Remedy.INSTALL_GPU_DRIVER: lambda s: (
+        "Install or update the Intel GPU driver (on Linux the compute runtime, "
+        "intel-opencl-icd, which provides libOpenCL.so.1, with the user in the 'render' group)."
+    ),
+    Remedy.INSTALL_NPU_DRIVER: lambda s: "Install the Intel NPU driver.",
+    Remedy.CHECK_DEVICE: lambda s: (
+        f"Check the device name in OPENVINO_DEVICE ({s.openvino_device}) and its driver."
+    ),
+    Remedy.SMALLER_IMAGE: lambda s: "If the device ran out of memory, ask for a smaller image.",
 }
 
 
@@ -46,4 +55,9 @@ def remedy_text(remedy: Remedy, settings: Settings) -> str:
 
 def describe(problem: Problem, settings: Settings) -> str:
     """The problem's facts, then what the user can do, as one paragraph."""
-    return " ".join([problem.message, *(remedy_text(r, settings) for r in problem.remedies)])
+    remedies = [remedy_text(remedy, settings) for remedy in problem.remedies]
+    if not remedies:
+        return problem.message
+    # Facts may end in a runtime's own words, without a full stop.
+    facts = problem.message if problem.message.endswith((".", "!", "?")) else problem.message + "."
+    return " ".join([facts, *remedies])
