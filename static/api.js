@@ -114,8 +114,16 @@ export const api = {
  * Handlers (all optional): queued({queue_position}), started({device}),
  * progress({step, total, eta_seconds}), preview({step, image}), snapshot(job) for a polled
  * job that is not final, streamLost(), unreachable(error).
+ * `io` swaps what the watch talks to, for the unit tests: openEvents(url) (an EventSource,
+ * or null to poll only), getJob(jobId), later(fn, ms) and cancelLater(id) (the poll's timer).
  */
-export function watchJob(job, handlers = {}) {
+export function watchJob(job, handlers = {}, io = {}) {
+  const {
+    openEvents = typeof EventSource === "function" ? (url) => new EventSource(url) : null,
+    getJob = (jobId) => api.getJob(jobId),
+    later = (fn, ms) => setTimeout(fn, ms),
+    cancelLater = (id) => clearTimeout(id),
+  } = io;
   let source = null;
   let pollTimer = null;
   let finished = false;
@@ -131,7 +139,7 @@ export function watchJob(job, handlers = {}) {
     finished = true;
     source?.close();
     source = null;
-    clearTimeout(pollTimer);
+    cancelLater(pollTimer);
   };
   const settle = (final) => {
     if (finished || !FINAL_STATUSES.has(final?.status)) return;
@@ -142,7 +150,7 @@ export function watchJob(job, handlers = {}) {
   async function poll() {
     if (finished) return;
     try {
-      const current = await api.getJob(job.job_id);
+      const current = await getJob(job.job_id);
       if (finished) return;
       if (FINAL_STATUSES.has(current.status)) {
         settle(current);
@@ -158,7 +166,7 @@ export function watchJob(job, handlers = {}) {
       }
       handlers.unreachable?.(error);
     }
-    pollTimer = setTimeout(poll, POLL_MS);
+    pollTimer = later(poll, POLL_MS);
   }
 
   function listen(name, handler) {
@@ -174,10 +182,10 @@ export function watchJob(job, handlers = {}) {
     });
   }
 
-  if (typeof EventSource !== "function") {
+  if (openEvents === null) {
     poll();
   } else {
-    source = new EventSource(job.urls?.events ?? `${jobPath(job.job_id)}/events`);
+    source = openEvents(job.urls?.events ?? `${jobPath(job.job_id)}/events`);
     listen("queued", (data) => handlers.queued?.(data));
     listen("started", (data) => handlers.started?.(data));
     listen("progress", (data) => {
@@ -195,7 +203,7 @@ export function watchJob(job, handlers = {}) {
           return;
         }
         try {
-          const current = await api.getJob(job.job_id);
+          const current = await getJob(job.job_id);
           if (FINAL_STATUSES.has(current.status)) settle(current);
           else poll();
         } catch (error) {

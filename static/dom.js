@@ -49,16 +49,12 @@ export function prefersReducedMotion() {
 
 // ---------------------------------------------------------------- words
 
-export const SCHEDULER_LABELS = {
-  pndm: "PNDM",
-  euler: "Euler",
-  euler_a: "Euler ancestral",
-  ddim: "DDIM",
-  lcm: "LCM",
-};
-
-export function schedulerLabel(value) {
-  return value ? SCHEDULER_LABELS[value] ?? value : "model default";
+/**
+ * A scheduler's name in words; `labels` maps names to the labels the service gave (a
+ * Map), and a name it did not label reads as itself.
+ */
+export function schedulerLabel(value, labels = new Map()) {
+  return value ? labels.get(value) ?? value : "model default";
 }
 
 /** Minutes and seconds in words: "7 min 10 s", "5 min". Rounded first, so never "60 s". */

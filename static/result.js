@@ -5,285 +5,284 @@
 "use strict";
 
 import {
-  byId, downloadName, formatDuration, formatEta, h, prefersReducedMotion, schedulerLabel,
-  setHidden, setText, setTextWithCode,
+  downloadName, formatDuration, formatEta, h, prefersReducedMotion, setHidden, setText,
+  setTextWithCode,
 } from "./dom.js";
 
 const PLACEHOLDER_SRC = "/static/mock-image.svg";
 const NARROW_QUERY = "(max-width: 700px)"; // keep in step with styles.css
 const BUSY_STATES = new Set(["queued", "generating"]);
 
-const el = {
-  submit: byId("submit"),
-  form: byId("generate-form"),
-  status: byId("status"),
-  statusText: byId("status-text"),
-  statusElapsed: byId("status-elapsed"),
-  progress: byId("progress"),
-  progressBar: byId("progress-bar"),
-  progressText: byId("progress-text"),
-  progressImage: byId("progress-image"),
-  progressEta: byId("progress-eta"),
-  progressNote: byId("progress-note"),
-  cancel: byId("cancel"),
-  result: byId("result"),
-  resultImage: byId("result-image"),
-  previewBadge: byId("preview-badge"),
-  strip: byId("result-strip"),
-  resultSeed: byId("result-seed"),
-  resultParams: byId("result-params"),
-  reuseSeed: byId("reuse-seed"),
-  download: byId("download"),
+const PARTS = {
+  status: "status", statusText: "status-text", statusElapsed: "status-elapsed",
+  progress: "progress", progressBar: "progress-bar", progressText: "progress-text",
+  progressImage: "progress-image", progressEta: "progress-eta", progressNote: "progress-note",
+  cancel: "cancel", result: "result", resultImage: "result-image",
+  previewBadge: "preview-badge", strip: "result-strip", resultSeed: "result-seed",
+  resultParams: "result-params", reuseSeed: "reuse-seed", download: "download",
 };
 
-/** What the figure shows when no preview is up: {job, index} of a finished job, or null. */
-let shown = null;
-
-// ---------------------------------------------------------------- status line
-
-/** state: "idle" | "queued" | "generating" | "complete" | "cancelled" | "error". */
-export function renderStatus(state, text, { title = "" } = {}) {
-  el.status.dataset.state = state;
-  setTextWithCode(el.statusText, text);
-  el.status.title = title;
-  const busy = BUSY_STATES.has(state);
-  if (!busy) setText(el.statusElapsed, "");
-  el.result.setAttribute("aria-busy", String(busy));
-}
-
-export function renderElapsed(seconds) {
-  setText(el.statusElapsed, `${seconds} s`);
-}
-
-export function renderBusy(busy) {
-  el.submit.disabled = busy;
-  el.form.setAttribute("aria-busy", String(busy));
-  setText(el.submit, busy ? "Generating…" : "Generate");
-}
-
-/** mode: "hidden" | "ready" | "pending" (asked, not yet answered). */
-export function renderCancel(mode) {
-  // A hidden button drops the keyboard focus on the floor: hand it to Generate instead.
-  if (mode === "hidden" && document.activeElement === el.cancel) el.submit.focus();
-  setHidden(el.cancel, mode === "hidden");
-  // aria-disabled, not disabled: a disabled button would lose the keyboard focus.
-  el.cancel.setAttribute("aria-disabled", String(mode === "pending"));
-  setText(el.cancel, mode === "pending" ? "Cancelling…" : "Cancel");
-}
-
-// ---------------------------------------------------------------- progress
-
-/** Waiting in the queue: an indeterminate bar. */
-export function renderProgressWaiting(total) {
-  el.progress.dataset.state = "queued";
-  el.progress.dataset.step = "0";
-  el.progress.dataset.total = String(total);
-  el.progressBar.removeAttribute("value");
-  setText(el.progressText, "Waiting to start");
-  setHidden(el.progressImage, true);
-  setText(el.progressEta, "");
-  setHidden(el.progress, false);
-}
-
-/**
- * Running or ended at `step` of `total` (counted over every image of a batch).
- * `ended`: null while running, else "complete" | "stopped".
- */
-export function renderProgress({ step, total, eta = null, stepsPerImage = total, ended = null }) {
-  const safeTotal = Math.max(1, total);
-  const safeStep = Math.min(Math.max(0, step), safeTotal);
-  el.progress.dataset.state = ended ?? "running";
-  el.progress.dataset.step = String(safeStep);
-  el.progress.dataset.total = String(safeTotal);
-  el.progressBar.max = safeTotal;
-  el.progressBar.value = safeStep;
-  setText(el.progressText, ended === "stopped"
-    ? `Stopped at step ${safeStep} of ${safeTotal}`
-    : `Step ${safeStep} of ${safeTotal}`);
-  const images = Math.round(safeTotal / Math.max(1, stepsPerImage));
-  if (images > 1) {
-    const current = Math.min(images, Math.floor(Math.max(0, safeStep - 1) / stepsPerImage) + 1);
-    setText(el.progressImage, `image ${current} of ${images}`);
+export class ResultPanel {
+  /**
+   * `root` is the result section. `onCancel()` and `onReuseSeed(seed)` are its buttons;
+   * `afterCancel()` takes the keyboard focus when Cancel goes away under it;
+   * `schedulerLabel(name)` words a job's scheduler.
+   */
+  constructor(root, { onCancel, onReuseSeed, afterCancel, schedulerLabel }) {
+    this.root = root;
+    this.el = Object.fromEntries(Object.entries(PARTS).map(
+      ([key, id]) => [key, root.querySelector(`#${id}`)]));
+    this.afterCancel = afterCancel;
+    this.schedulerLabel = schedulerLabel;
+    /** What the figure shows when no preview is up: {job, index} of a finished job, or null. */
+    this.shown = null;
+    this.el.cancel.addEventListener("click", onCancel);
+    this.el.reuseSeed.addEventListener("click",
+                                       () => onReuseSeed(this.el.reuseSeed.dataset.seed ?? ""));
+    this.el.strip.addEventListener("click", (event) => {
+      const button = event.target.closest(".strip-item");
+      if (button && this.shown) this.feature(Number(button.dataset.index));
+    });
+    this.el.resultImage.addEventListener("error", () => {
+      const src = this.el.resultImage.getAttribute("src") ?? "";
+      if (src === PLACEHOLDER_SRC || src.startsWith("data:")) return;
+      this.renderStatus("error", "Error: the image could not be loaded.");
+    });
+    this.renderCancel("hidden");
   }
-  setHidden(el.progressImage, images <= 1);
-  let etaText = "";
-  if (!ended) etaText = formatEta(eta) || (safeStep < safeTotal ? "estimating time…" : "");
-  setText(el.progressEta, etaText);
-  setHidden(el.progress, false);
-}
 
-export function hideProgress() {
-  setHidden(el.progress, true);
-  renderProgressNote(null);
-}
+  // ---------------------------------------------------------------- status line
 
-/** A line under the bar about how updates arrive (stream lost, service unreachable). */
-export function renderProgressNote(text) {
-  setText(el.progressNote, text ?? "");
-  setHidden(el.progressNote, !text);
-}
-
-// ---------------------------------------------------------------- image
-
-/** Back to the image's own size (a preview had set the final one). */
-function clearPreviewSize() {
-  el.resultImage.style.removeProperty("width");
-  el.resultImage.style.removeProperty("aspect-ratio");
-}
-
-function setCaption(seed, { finished }) {
-  setText(el.resultSeed, seed === null ? "—" : String(seed));
-  setHidden(el.download, !finished);
-  setHidden(el.reuseSeed, !finished);
-  setHidden(el.resultParams, !finished);
-  if (!finished) setHidden(el.strip, true);
-}
-
-/** Show a preview of the running job's latents (a data URL), scaled to the final size. */
-export function renderPreview(job, { step, image }) {
-  if (typeof image !== "string" || !image.startsWith("data:image/")) return;
-  // The preview is small (at most 256 px): draw it at the size the image will have.
-  const { width, height } = job.params;
-  el.resultImage.width = width;
-  el.resultImage.height = height;
-  el.resultImage.style.width = `${width}px`;
-  el.resultImage.style.aspectRatio = `${width} / ${height}`;
-  el.resultImage.src = image;
-  el.resultImage.alt = `Preview of the image being generated, at step ${step}`;
-  el.result.dataset.empty = "false";
-  el.result.dataset.preview = "true";
-  setText(el.previewBadge, Number.isFinite(step) ? `Preview · step ${step}` : "Preview");
-  setHidden(el.previewBadge, false);
-  setCaption(job.seed, { finished: false });
-}
-
-function paramRows(job) {
-  const params = job.params ?? {};
-  const rows = [["Prompt", params.prompt]];
-  if (params.negative_prompt) rows.push(["Negative", params.negative_prompt]);
-  rows.push(
-    ["Size", `${params.width} × ${params.height}`],
-    ["Steps", String(params.num_inference_steps)],
-    ["Guidance", String(params.guidance_scale)],
-    ["Scheduler", schedulerLabel(params.scheduler)],
-    ["Device", job.mock && job.device !== "mock" ? `${job.device} (mock)` : String(job.device)],
-  );
-  if ((job.images ?? []).length > 1) rows.push(["Images", String(job.images.length)]);
-  if (job.duration_ms !== null && job.duration_ms !== undefined) {
-    rows.push(["Time", formatDuration(job.duration_ms)]);
+  /** state: "idle" | "queued" | "generating" | "complete" | "cancelled" | "error". */
+  renderStatus(state, text, { title = "" } = {}) {
+    this.el.status.dataset.state = state;
+    setTextWithCode(this.el.statusText, text);
+    this.el.status.title = title;
+    const busy = BUSY_STATES.has(state);
+    if (!busy) setText(this.el.statusElapsed, "");
+    this.el.result.setAttribute("aria-busy", String(busy));
   }
-  return rows;
-}
 
-function renderParams(job) {
-  const nodes = paramRows(job).flatMap(([term, value]) => [h("dt", {}, term), h("dd", {}, value)]);
-  el.resultParams.replaceChildren(...nodes);
-}
-
-function renderStrip(job, index) {
-  const images = job.images ?? [];
-  if (images.length < 2) {
-    el.strip.replaceChildren();
-    setHidden(el.strip, true);
-    return;
+  renderElapsed(seconds) {
+    setText(this.el.statusElapsed, `${seconds} s`);
   }
-  el.strip.replaceChildren(...images.map((image, i) => h("li", {},
-    h("button", {
-      type: "button",
-      className: "strip-item",
-      dataset: { index: String(i), seed: String(image.seed) },
-      attrs: { "aria-pressed": String(i === index),
-               "aria-label": `Image ${i + 1} of ${images.length}, seed ${image.seed}` },
-    },
-    h("img", { src: image.url, width: image.width, height: image.height, alt: "",
-               decoding: "async" }),
-    h("span", { className: "strip-seed mono" }, String(image.seed))))));
-  setHidden(el.strip, false);
-}
 
-/** Feature one image of the shown job: the large image, its seed and its download. */
-function feature(index) {
-  const { job } = shown;
-  const image = job.images[index];
-  shown.index = index;
-  el.resultImage.width = image.width;
-  el.resultImage.height = image.height;
-  el.resultImage.src = image.url;
-  el.resultImage.alt = job.images.length > 1
-    ? `Generated image ${index + 1} of ${job.images.length} for the prompt: ${job.params.prompt}`
-    : `Generated image for the prompt: ${job.params.prompt}`;
-  el.result.dataset.empty = "false";
-  el.result.dataset.preview = "false";
-  clearPreviewSize();
-  setHidden(el.previewBadge, true);
-  setCaption(image.seed, { finished: true });
-  el.download.href = image.url;
-  el.download.download = downloadName(job, image);
-  el.reuseSeed.dataset.seed = String(image.seed);
-  for (const button of el.strip.querySelectorAll(".strip-item")) {
-    button.setAttribute("aria-pressed", String(Number(button.dataset.index) === index));
+  /** mode: "hidden" | "ready" | "pending" (asked, not yet answered). */
+  renderCancel(mode) {
+    // A hidden button drops the keyboard focus on the floor: hand it to Generate instead.
+    const focused = this.root.ownerDocument.activeElement;
+    if (mode === "hidden" && focused === this.el.cancel) this.afterCancel();
+    setHidden(this.el.cancel, mode === "hidden");
+    // aria-disabled, not disabled: a disabled button would lose the keyboard focus.
+    this.el.cancel.setAttribute("aria-disabled", String(mode === "pending"));
+    setText(this.el.cancel, mode === "pending" ? "Cancelling…" : "Cancel");
   }
-}
 
-/** Show a finished job; its images must already be loadable. */
-export function renderResult(job, index = 0) {
-  shown = { job, index };
-  renderParams(job);
-  renderStrip(job, index);
-  feature(index);
-}
+  // ---------------------------------------------------------------- progress
 
-/** Drop a preview and show again what was shown before it (or the placeholder). */
-export function restoreResult() {
-  if (shown) {
-    renderResult(shown.job, shown.index);
-    return;
+  /** Waiting in the queue: an indeterminate bar. */
+  renderProgressWaiting(total) {
+    this.el.progress.dataset.state = "queued";
+    this.el.progress.dataset.step = "0";
+    this.el.progress.dataset.total = String(total);
+    this.el.progressBar.removeAttribute("value");
+    setText(this.el.progressText, "Waiting to start");
+    setHidden(this.el.progressImage, true);
+    setText(this.el.progressEta, "");
+    setHidden(this.el.progress, false);
   }
-  el.resultImage.width = 512;
-  el.resultImage.height = 512;
-  el.resultImage.src = PLACEHOLDER_SRC;
-  el.resultImage.alt = "Placeholder: no image generated yet";
-  el.result.dataset.empty = "true";
-  el.result.dataset.preview = "false";
-  clearPreviewSize();
-  setHidden(el.previewBadge, true);
-  el.strip.replaceChildren();
-  setCaption(null, { finished: false });
-}
 
-/** A job's images were deleted: stop showing them. */
-export function forgetJob(jobId) {
-  if (shown?.job.job_id !== jobId) return;
-  shown = null;
-  if (el.result.dataset.preview !== "true") restoreResult();
-}
+  /**
+   * Running or ended at `step` of `total` (counted over every image of a batch).
+   * `ended`: null while running, else "complete" | "stopped".
+   */
+  renderProgress({ step, total, eta = null, stepsPerImage = total, ended = null }) {
+    const safeTotal = Math.max(1, total);
+    const safeStep = Math.min(Math.max(0, step), safeTotal);
+    this.el.progress.dataset.state = ended ?? "running";
+    this.el.progress.dataset.step = String(safeStep);
+    this.el.progress.dataset.total = String(safeTotal);
+    this.el.progressBar.max = safeTotal;
+    this.el.progressBar.value = safeStep;
+    setText(this.el.progressText, ended === "stopped"
+      ? `Stopped at step ${safeStep} of ${safeTotal}`
+      : `Step ${safeStep} of ${safeTotal}`);
+    const images = Math.round(safeTotal / Math.max(1, stepsPerImage));
+    if (images > 1) {
+      const current = Math.min(images, Math.floor(Math.max(0, safeStep - 1) / stepsPerImage) + 1);
+      setText(this.el.progressImage, `image ${current} of ${images}`);
+    }
+    setHidden(this.el.progressImage, images <= 1);
+    let etaText = "";
+    if (!ended) etaText = formatEta(eta) || (safeStep < safeTotal ? "estimating time…" : "");
+    setText(this.el.progressEta, etaText);
+    setHidden(this.el.progress, false);
+  }
 
-export function resultImageDecoded() {
-  return el.resultImage.decode().catch(() => undefined);
-}
+  hideProgress() {
+    setHidden(this.el.progress, true);
+    this.renderProgressNote(null);
+  }
 
-/**
- * On a one-column layout the result sits below the form: bring it into view, its top
- * (status and progress) when a job starts, all of it that fits when one ends.
- */
-export function revealResult({ block = "nearest" } = {}) {
-  if (!window.matchMedia(NARROW_QUERY).matches) return;
-  el.result.closest("section").scrollIntoView({
-    block, behavior: prefersReducedMotion() ? "auto" : "smooth",
-  });
-}
+  /** A line under the bar about how updates arrive (stream lost, service unreachable). */
+  renderProgressNote(text) {
+    setText(this.el.progressNote, text ?? "");
+    setHidden(this.el.progressNote, !text);
+  }
 
-export function initResult({ onCancel, onReuseSeed }) {
-  el.cancel.addEventListener("click", onCancel);
-  el.reuseSeed.addEventListener("click", () => onReuseSeed(el.reuseSeed.dataset.seed ?? ""));
-  el.strip.addEventListener("click", (event) => {
-    const button = event.target.closest(".strip-item");
-    if (button && shown) feature(Number(button.dataset.index));
-  });
-  el.resultImage.addEventListener("error", () => {
-    const src = el.resultImage.getAttribute("src") ?? "";
-    if (src === PLACEHOLDER_SRC || src.startsWith("data:")) return;
-    renderStatus("error", "Error: the image could not be loaded.");
-  });
-  renderCancel("hidden");
+  // ---------------------------------------------------------------- image
+
+  /** Back to the image's own size (a preview had set the final one). */
+  clearPreviewSize() {
+    this.el.resultImage.style.removeProperty("width");
+    this.el.resultImage.style.removeProperty("aspect-ratio");
+  }
+
+  setCaption(seed, { finished }) {
+    setText(this.el.resultSeed, seed === null ? "—" : String(seed));
+    setHidden(this.el.download, !finished);
+    setHidden(this.el.reuseSeed, !finished);
+    setHidden(this.el.resultParams, !finished);
+    if (!finished) setHidden(this.el.strip, true);
+  }
+
+  /** Show a preview of the running job's latents (a data URL), scaled to the final size. */
+  renderPreview(job, { step, image }) {
+    if (typeof image !== "string" || !image.startsWith("data:image/")) return;
+    // The preview is small (at most 256 px): draw it at the size the image will have.
+    const { width, height } = job.params;
+    this.el.resultImage.width = width;
+    this.el.resultImage.height = height;
+    this.el.resultImage.style.width = `${width}px`;
+    this.el.resultImage.style.aspectRatio = `${width} / ${height}`;
+    this.el.resultImage.src = image;
+    this.el.resultImage.alt = `Preview of the image being generated, at step ${step}`;
+    this.el.result.dataset.empty = "false";
+    this.el.result.dataset.preview = "true";
+    setText(this.el.previewBadge, Number.isFinite(step) ? `Preview · step ${step}` : "Preview");
+    setHidden(this.el.previewBadge, false);
+    this.setCaption(job.seed, { finished: false });
+  }
+
+  paramRows(job) {
+    const params = job.params ?? {};
+    const rows = [["Prompt", params.prompt]];
+    if (params.negative_prompt) rows.push(["Negative", params.negative_prompt]);
+    rows.push(
+      ["Size", `${params.width} × ${params.height}`],
+      ["Steps", String(params.num_inference_steps)],
+      ["Guidance", String(params.guidance_scale)],
+      ["Scheduler", this.schedulerLabel(params.scheduler)],
+      ["Device", job.mock && job.device !== "mock" ? `${job.device} (mock)` : String(job.device)],
+    );
+    if ((job.images ?? []).length > 1) rows.push(["Images", String(job.images.length)]);
+    if (job.duration_ms !== null && job.duration_ms !== undefined) {
+      rows.push(["Time", formatDuration(job.duration_ms)]);
+    }
+    return rows;
+  }
+
+  renderParams(job) {
+    const nodes = this.paramRows(job).flatMap(
+      ([term, value]) => [h("dt", {}, term), h("dd", {}, value)]);
+    this.el.resultParams.replaceChildren(...nodes);
+  }
+
+  renderStrip(job, index) {
+    const images = job.images ?? [];
+    if (images.length < 2) {
+      this.el.strip.replaceChildren();
+      setHidden(this.el.strip, true);
+      return;
+    }
+    this.el.strip.replaceChildren(...images.map((image, i) => h("li", {},
+      h("button", {
+        type: "button",
+        className: "strip-item",
+        dataset: { index: String(i), seed: String(image.seed) },
+        attrs: { "aria-pressed": String(i === index),
+                 "aria-label": `Image ${i + 1} of ${images.length}, seed ${image.seed}` },
+      },
+      h("img", { src: image.url, width: image.width, height: image.height, alt: "",
+                 decoding: "async" }),
+      h("span", { className: "strip-seed mono" }, String(image.seed))))));
+    setHidden(this.el.strip, false);
+  }
+
+  /** Feature one image of the shown job: the large image, its seed and its download. */
+  feature(index) {
+    const { job } = this.shown;
+    const image = job.images[index];
+    this.shown.index = index;
+    this.el.resultImage.width = image.width;
+    this.el.resultImage.height = image.height;
+    this.el.resultImage.src = image.url;
+    this.el.resultImage.alt = job.images.length > 1
+      ? `Generated image ${index + 1} of ${job.images.length} for the prompt: ${job.params.prompt}`
+      : `Generated image for the prompt: ${job.params.prompt}`;
+    this.el.result.dataset.empty = "false";
+    this.el.result.dataset.preview = "false";
+    this.clearPreviewSize();
+    setHidden(this.el.previewBadge, true);
+    this.setCaption(image.seed, { finished: true });
+    this.el.download.href = image.url;
+    this.el.download.download = downloadName(job, image);
+    this.el.reuseSeed.dataset.seed = String(image.seed);
+    for (const button of this.el.strip.querySelectorAll(".strip-item")) {
+      button.setAttribute("aria-pressed", String(Number(button.dataset.index) === index));
+    }
+  }
+
+  /** Show a finished job; its images must already be loadable. */
+  renderResult(job, index = 0) {
+    this.shown = { job, index };
+    this.renderParams(job);
+    this.renderStrip(job, index);
+    this.feature(index);
+  }
+
+  /** Drop a preview and show again what was shown before it (or the placeholder). */
+  restoreResult() {
+    if (this.shown) {
+      this.renderResult(this.shown.job, this.shown.index);
+      return;
+    }
+    this.el.resultImage.width = 512;
+    this.el.resultImage.height = 512;
+    this.el.resultImage.src = PLACEHOLDER_SRC;
+    this.el.resultImage.alt = "Placeholder: no image generated yet";
+    this.el.result.dataset.empty = "true";
+    this.el.result.dataset.preview = "false";
+    this.clearPreviewSize();
+    setHidden(this.el.previewBadge, true);
+    this.el.strip.replaceChildren();
+    this.setCaption(null, { finished: false });
+  }
+
+  /** A job's images were deleted: stop showing them. */
+  forgetJob(jobId) {
+    if (this.shown?.job.job_id !== jobId) return;
+    this.shown = null;
+    if (this.el.result.dataset.preview !== "true") this.restoreResult();
+  }
+
+  /** The scheduler labels changed (the service answered): reword the shown job's. */
+  relabel() {
+    if (this.shown) this.renderParams(this.shown.job);
+  }
+
+  resultImageDecoded() {
+    return this.el.resultImage.decode().catch(() => undefined);
+  }
+
+  /**
+   * On a one-column layout the result sits below the form: bring it into view, its top
+   * (status and progress) when a job starts, all of it that fits when one ends.
+   */
+  revealResult({ block = "nearest" } = {}) {
+    if (!window.matchMedia(NARROW_QUERY).matches) return;
+    this.root.scrollIntoView({
+      block, behavior: prefersReducedMotion() ? "auto" : "smooth",
+    });
+  }
 }

@@ -10,12 +10,23 @@ Chromium (Debian's `chromium` package) and skip when it is not installed.
 
 from __future__ import annotations
 
+import mimetypes
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Error, Page, ViewportSize, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    Error,
+    Locator,
+    Page,
+    Route,
+    ViewportSize,
+    expect,
+    sync_playwright,
+)
 
 from tests.support.live_server import LiveServer, live_server
 
@@ -27,6 +38,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+UNITS_DIR = Path(__file__).parent / "units"
 DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 NARROW: ViewportSize = {"width": 360, "height": 740}
 
@@ -96,3 +108,53 @@ def narrow_page(browser: Browser, ui_server: LiveServer) -> Iterator[Page]:
     """A fresh page as wide as a small phone held upright."""
     with open_page(browser, ui_server, NARROW) as page:
         yield page
+
+
+def result_panel(page: Page) -> Locator:
+    """The "Latest image" region: status line, progress, Cancel and the image."""
+    return page.get_by_role("region", name="Latest image")
+
+
+def status_line(page: Page) -> Locator:
+    """The result's status line (its data-state says which state it shows)."""
+    return result_panel(page).get_by_role("status")
+
+
+def prompt_field(page: Page) -> Locator:
+    # Exact: "Negative prompt (optional)" holds the word too.
+    return page.get_by_label("Prompt", exact=True)
+
+
+def open_ui(page: Page) -> None:
+    """Load the UI and wait until it has heard from the service: Generate is enabled then."""
+    page.goto("/")
+    expect(page.get_by_role("button", name="Generate")).to_be_enabled()
+
+
+def serve_units(route: Route) -> None:
+    """Answer /__units__/<name> with tests/browser/units/<name>, on the server's origin."""
+    name = route.request.url.rsplit("/__units__/", 1)[1].split("?")[0]
+    path = UNITS_DIR / name
+    if "/" in name or not path.is_file():
+        route.fulfill(status=404, body="no such unit-test file")
+        return
+    content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    if name.endswith(".js"):
+        content_type = "text/javascript"
+    route.fulfill(status=200, content_type=content_type, body=path.read_bytes())
+
+
+@pytest.fixture(scope="module")
+def units_tab(browser: Browser, ui_server: LiveServer) -> Iterator[Page]:
+    """One tab per test module for the unit tests; each test reloads it (see units_page)."""
+    with open_page(browser, ui_server, DESKTOP) as page:
+        page.route("**/__units__/*", serve_units)
+        yield page
+
+
+@pytest.fixture
+def units_page(units_tab: Page) -> Page:
+    """A fresh blank page on the live server with the fakes loaded: tests import /static/*.js."""
+    units_tab.goto("/__units__/page.html")
+    expect(units_tab.locator("html")).to_have_attribute("data-ready", "true")
+    return units_tab

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page, Request, Response, Route, expect
+
+from tests.browser.conftest import open_ui, prompt_field, result_panel, status_line
 
 pytestmark = pytest.mark.browser
 
@@ -27,16 +30,16 @@ def record_posts(page: Page) -> list[Request]:
 
 
 def test_enter_in_the_prompt_generates_and_shows_the_image_and_its_seed(page: Page) -> None:
-    page.goto("/")
-    status = page.locator("#status")
+    open_ui(page)
+    status = status_line(page)
     expect(status).to_have_attribute("data-state", "idle")
-    prompt = page.locator("#prompt")
+    prompt = prompt_field(page)
     prompt.fill("a lighthouse on a cliff")
     prompt.press("Shift+Enter")
     prompt.press_sequentially("at dusk")
     assert prompt.input_value() == "a lighthouse on a cliff\nat dusk"
-    page.locator("#width").fill("256")
-    page.locator("#height").fill("192")
+    page.get_by_label("Width").fill("256")
+    page.get_by_label("Height").fill("192")
 
     with page.expect_response(is_submit) as answer:
         prompt.press("Enter")
@@ -49,7 +52,10 @@ def test_enter_in_the_prompt_generates_and_shows_the_image_and_its_seed(page: Pa
     assert prompt.input_value() == "a lighthouse on a cliff\nat dusk", "Enter added a newline"
     job: dict[str, Any] = page.request.get(queued["urls"]["self"]).json()
     assert job["status"] == "succeeded"
-    image = page.locator("#result-image")
+    image = result_panel(page).get_by_role("img")
+    expect(image).to_have_accessible_name(
+        "Generated image for the prompt: a lighthouse on a cliff\nat dusk"
+    )
     src = image.get_attribute("src")
     assert src is not None
     assert src.startswith("/images/")
@@ -61,14 +67,16 @@ def test_enter_in_the_prompt_generates_and_shows_the_image_and_its_seed(page: Pa
     ]
     expect(page.locator("#result-seed")).to_have_text(str(job["seed"]))
     expect(page.locator("#result-params")).to_contain_text("256 \N{MULTIPLICATION SIGN} 192")
-    expect(page.locator("#download")).to_have_attribute("href", job["image_url"])
-    expect(page.locator("#submit")).to_be_enabled()
+    expect(page.get_by_role("link", name="Download PNG")).to_have_attribute(
+        "href", job["image_url"]
+    )
+    expect(page.get_by_role("button", name="Generate")).to_be_enabled()
 
-    page.locator("#reuse-seed").click()
-    expect(page.locator("#seed-random")).not_to_be_checked()
-    expect(page.locator("#seed")).to_have_value(str(job["seed"]))
+    page.get_by_role("button", name="Reuse seed").click()
+    expect(page.get_by_role("checkbox", name="Random")).not_to_be_checked()
+    expect(page.get_by_role("spinbutton", name="Seed")).to_have_value(str(job["seed"]))
     with page.expect_response(is_submit) as again:
-        page.locator("#submit").click()
+        page.get_by_role("button", name="Generate").click()
     sent = again.value.request.post_data_json
     assert sent is not None
     assert sent["seed"] == job["seed"]
@@ -90,22 +98,24 @@ def test_the_button_disables_and_the_elapsed_time_ticks_while_generating(page: P
         };
         """
     )
-    page.goto("/")
-    page.locator("#prompt").fill("a slow painting")
-    page.locator("#width").fill("64")
-    page.locator("#height").fill("64")
-    page.locator("#prompt").press("Enter")
+    open_ui(page)
+    prompt = prompt_field(page)
+    prompt.fill("a slow painting")
+    page.get_by_label("Width").fill("64")
+    page.get_by_label("Height").fill("64")
+    prompt.press("Enter")
 
-    status = page.locator("#status")
+    status = status_line(page)
     expect(status).to_have_attribute("data-state", "queued")
     expect(status).to_contain_text("Sending")
-    expect(page.locator("#submit")).to_be_disabled()
-    expect(page.locator("#cancel")).to_be_hidden()  # nothing to cancel before it is queued
+    expect(page.get_by_role("button", name="Generating…")).to_be_disabled()
+    # Nothing to cancel before it is queued.
+    expect(page.get_by_role("button", name="Cancel")).to_have_count(0)
     expect(page.locator("#status-elapsed")).to_have_text("1 s")
-    page.locator("#prompt").press("Enter")  # ignored: one generation at a time
+    prompt.press("Enter")  # ignored: one generation at a time
     page.evaluate("window.releaseSubmit()")
     expect(status).to_have_attribute("data-state", "complete")
-    expect(page.locator("#submit")).to_be_enabled()
+    expect(page.get_by_role("button", name="Generate")).to_be_enabled()
     expect(page.locator("#status-elapsed")).to_have_text("")
     assert len(posts) == 1
 
@@ -114,50 +124,87 @@ def test_a_bad_size_is_caught_in_the_page_and_a_server_422_lands_on_its_field(
     page: Page,
 ) -> None:
     posts = record_posts(page)
-    page.goto("/")
-    page.locator("#prompt").fill("a bad size")
-    width = page.locator("#width")
-    width_error = page.locator("#width-error")
-    status = page.locator("#status")
+    open_ui(page)
+    prompt = prompt_field(page)
+    prompt.fill("a bad size")
+    width = page.get_by_label("Width")
+    generate = page.get_by_role("button", name="Generate")
+    status = status_line(page)
 
     width.fill("4096")
-    page.locator("#submit").click()
-    expect(width_error).to_be_visible()
-    expect(width_error).to_have_text("Must be between 64 and 1024.")
+    generate.click()
+    expect(page.get_by_text("Must be between 64 and 1024.")).to_be_visible()
+    expect(width).to_have_accessible_description("Must be between 64 and 1024.")
     expect(width).to_have_attribute("aria-invalid", "true")
     expect(width).to_be_focused()
     expect(status).to_have_attribute("data-state", "error")
     expect(status).to_contain_text("width")
 
     width.fill("100")
-    page.locator("#prompt").press("Enter")
-    expect(width_error).to_have_text("Must be a multiple of 8.")
+    prompt.press("Enter")
+    expect(width).to_have_accessible_description("Must be a multiple of 8.")
 
     width.fill("512")
-    expect(width_error).to_be_hidden()
+    expect(width).to_have_accessible_description("")
     expect(width).not_to_have_attribute("aria-invalid", "true")
 
-    page.locator("#prompt").fill("   ")
-    page.locator("#submit").click()
-    expect(page.locator("#prompt-error")).to_have_text("Must not be empty.")
-    page.wait_for_timeout(200)
-    assert posts == [], "client-side validation failures must not reach the server"
+    prompt.fill("   ")
+    generate.click()
+    expect(prompt).to_have_accessible_description(re.compile(r"Must not be empty\.$"))
 
-    # Without the page's bound the server is the one to refuse, and says why.
-    page.locator("#prompt").fill("a bad size")
-    page.evaluate("document.getElementById('width').removeAttribute('max')")
+    # The server's answer holds: with a valid form, the next click is the first POST.
+    prompt.fill("a good size")
+    width.fill("64")
+    page.get_by_label("Height").fill("64")
+    with page.expect_response(is_submit) as answer:
+        generate.click()
+    assert answer.value.status == 202
+    expect(status).to_have_attribute("data-state", "complete")
+    # The submit handler sends at once: a POST from an earlier, refused form would have
+    # gone out before this one.
+    assert posts == [answer.value.request], "refused forms must not reach the server"
+
+
+def test_the_form_keeps_the_bounds_and_schedulers_the_service_gives(page: Page) -> None:
+    def other_rules(route: Route) -> None:
+        health = route.fetch().json()
+        health["request_bounds"]["num_inference_steps"]["max"] = 8
+        health["schedulers"] = [{"name": "lcm", "label": "LCM"}]
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(health))
+
+    page.route("**/health", other_rules)
+    open_ui(page)
+    scheduler = page.get_by_label("Scheduler")
+    expect(scheduler.get_by_role("option")).to_have_text(["Model default", "LCM"])
+    steps = page.get_by_label("Steps")
+    expect(steps).to_have_attribute("max", "8")
+    steps.fill("20")
+    page.get_by_role("button", name="Generate").click()
+    expect(steps).to_have_accessible_description("Must be between 1 and 8.")
+
+
+def test_the_server_refuses_what_the_page_does_not_know_and_says_why(page: Page) -> None:
+    def no_width_limit(route: Route) -> None:
+        health = route.fetch().json()
+        del health["request_bounds"]["width"]["max"]
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(health))
+
+    page.route("**/health", no_width_limit)
+    open_ui(page)
+    prompt_field(page).fill("a bad size")
+    width = page.get_by_label("Width")
     width.fill("4096")
     with page.expect_response(is_submit) as answer:
-        page.locator("#submit").click()
+        page.get_by_role("button", name="Generate").click()
     assert answer.value.status == 422
     error = answer.value.json()["error"]
     assert {"field": "width", "message": "Must be between 64 and 1024."} in error["details"]
+    status = status_line(page)
     expect(status).to_have_attribute("data-state", "error")
     expect(status).to_contain_text(error["message"])
-    expect(width_error).to_have_text("Must be between 64 and 1024.")
+    expect(width).to_have_accessible_description("Must be between 64 and 1024.")
     expect(width).to_have_attribute("aria-invalid", "true")
-    expect(page.locator("#submit")).to_be_enabled()
-    assert len(posts) == 1
+    expect(page.get_by_role("button", name="Generate")).to_be_enabled()
 
 
 def test_the_health_badge_shows_mock_mode(page: Page) -> None:
@@ -188,7 +235,7 @@ def test_a_degraded_service_shows_its_reason_and_the_device_fallback(page: Page)
 
     page.route("**/health", fake_health)
     page.goto("/")
-    banner = page.locator("#health-banner")
+    banner = page.get_by_role("status").filter(has_text="The service is degraded.")
     expect(banner).to_be_visible()
     expect(banner).to_contain_text("The model is missing. Run make download, or try make demo.")
     expect(banner.locator("code")).to_have_text(["make download", "make demo"])
@@ -225,9 +272,14 @@ def test_a_few_step_model_sets_the_form_defaults_but_keeps_what_the_user_typed(
 
     page.route("**/health", fake_health)
     page.goto("/")
-    expect(page.locator("#num_inference_steps")).to_have_value("4")
-    expect(page.locator("#guidance_scale")).to_have_value("1")
-    page.locator("#num_inference_steps").fill("6")
-    page.evaluate("import('/static/health.js').then((health) => health.pollHealth())")
-    expect(page.locator("#guidance_scale")).to_have_value("1")
-    expect(page.locator("#num_inference_steps")).to_have_value("6")
+    steps = page.get_by_label("Steps")
+    guidance = page.get_by_label("Guidance")
+    expect(steps).to_have_value("4")
+    expect(guidance).to_have_value("1")
+    steps.fill("6")
+    # The next report changes a default: the field nobody touched follows, the typed one stays.
+    lcm["defaults"]["guidance_scale"] = 2.0
+    # Coming back to the tab asks /health again at once.
+    page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+    expect(guidance).to_have_value("2")
+    expect(steps).to_have_value("6")

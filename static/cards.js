@@ -1,0 +1,89 @@
+// A gallery card: one finished job's thumbnail, settings, seed and actions, built from
+// its JSON. Text only, so a prompt never becomes markup; gallery.js handles the actions.
+
+"use strict";
+
+import { downloadName, h, truncate } from "./dom.js";
+
+const PROMPT_CHARS = 90;
+
+function metaLine(params, schedulerLabel) {
+  const parts = [
+    `${params.width} × ${params.height}`,
+    `${params.num_inference_steps} steps`,
+    `guidance ${params.guidance_scale}`,
+  ];
+  return h("p", { className: "card-meta" },
+    ...parts.map((part) => h("span", { className: "card-meta-item" }, part)),
+    h("span", { className: "card-meta-item", dataset: { scheduler: params.scheduler ?? "" } },
+      schedulerLabel(params.scheduler)));
+}
+
+/** "Negative: …" when the job had one; text only, so a prompt never becomes markup. */
+function negativeLine(params) {
+  if (!params.negative_prompt) return null;
+  return h("p", { className: "card-negative", title: params.negative_prompt },
+    h("span", { className: "card-negative-label" }, "Negative: "),
+    h("span", { className: "card-negative-text" },
+      truncate(params.negative_prompt, PROMPT_CHARS)));
+}
+
+function miniStrip(job) {
+  const images = job.images;
+  if (images.length < 2) return null;
+  return h("ul", { className: "card-strip", attrs: { "aria-label": "Images of this batch" } },
+    ...images.map((image, index) => h("li", {},
+      h("button", {
+        type: "button",
+        className: "card-strip-item",
+        dataset: { action: "feature", index: String(index), seed: String(image.seed) },
+        attrs: { "aria-pressed": String(index === 0),
+                 "aria-label": `Show image ${index + 1} of ${images.length}, seed ${image.seed}` },
+      }, h("img", { src: image.url, width: image.width, height: image.height, alt: "",
+                    loading: "lazy", decoding: "async" })))));
+}
+
+/** The card of one finished job; `schedulerLabel(name)` words its scheduler. */
+export function card(job, schedulerLabel) {
+  const { params } = job;
+  const first = job.images[0];
+  const promptId = `card-${job.job_id}-prompt`;
+  const count = job.images.length;
+  return h("li", { className: "card", dataset: { jobId: job.job_id } },
+    h("a", {
+      className: "card-thumb",
+      href: first.url,
+      target: "_blank",
+      rel: "noopener",
+      title: "Open the full-size image",
+    },
+    h("img", { src: first.url, width: first.width, height: first.height, loading: "lazy",
+               decoding: "async", alt: `Image for the prompt: ${truncate(params.prompt, 120)}` }),
+    count > 1 ? h("span", { className: "card-count" }, `${count} images`) : null),
+    miniStrip(job),
+    h("div", { className: "card-body" },
+      h("p", { className: "card-prompt", id: promptId, title: params.prompt },
+        truncate(params.prompt, PROMPT_CHARS)),
+      metaLine(params, schedulerLabel),
+      negativeLine(params),
+      h("p", { className: "card-seed" }, "Seed ",
+        h("span", { className: "mono card-seed-value" }, String(first.seed)))),
+    h("div", { className: "card-actions" },
+      h("button", { type: "button", className: "button small card-use",
+                    dataset: { action: "use" }, attrs: { "aria-describedby": promptId } },
+        "Use these settings"),
+      h("a", { className: "button small card-download", href: first.url,
+               download: downloadName(job, first), attrs: { "aria-describedby": promptId } },
+        "Download"),
+      h("button", { type: "button", className: "button small card-delete",
+                    dataset: { action: "delete" }, attrs: { "aria-describedby": promptId } },
+        "Delete")),
+    h("div", { className: "card-confirm", hidden: true, attrs: { role: "group",
+                                                                  "aria-label": "Confirm delete" } },
+      h("span", { className: "card-confirm-text" },
+        count > 1 ? `Delete these ${count} images?` : "Delete this image?"),
+      h("button", { type: "button", className: "button small danger",
+                    dataset: { action: "confirm-delete" } }, "Delete"),
+      h("button", { type: "button", className: "button small", dataset: { action: "keep" } },
+        "Keep")));
+}
