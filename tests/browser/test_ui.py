@@ -250,7 +250,7 @@ def test_a_degraded_service_shows_its_reason_and_the_device_fallback(page: Page)
 def test_a_few_step_model_sets_the_form_defaults_but_keeps_what_the_user_typed(
     page: Page,
 ) -> None:
-    lcm = {
+    lcm: dict[str, Any] = {
         "status": "ok",
         "mock": False,
         "model": {"repo_id": "OpenVINO/LCM_Dreamshaper_v7-int8-ov", "cached": True, "dir": "/m"},
