@@ -1,20 +1,25 @@
-"""Job records as JSON files beside the images: `<job id>.json`."""
+"""Job records as JSON files beside the images: `<job id>.json`.
+
+Writes are atomic (`atomic_file`). A record Windows would not let us remove yet is
+treated as gone and removed at a later pass (`held_files`), so a deleted job never comes
+back at the next start.
+"""
 
 from __future__ import annotations
 
 import json
-import os
-import re
-import tempfile
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import structlog
 
-log = structlog.get_logger("history")
+from adapters import held_files
+from adapters.atomic_file import remove_partial_files, write_bytes_atomically
+from adapters.stored_names import is_stem
 
-_JOB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
+log = structlog.get_logger("history")
 
 
 class FileHistoryStore:
@@ -25,29 +30,22 @@ class FileHistoryStore:
         path = self._path(job_id)
         if path is None:
             raise ValueError(f"Not a valid job id: {job_id!r}")
-        self._directory.mkdir(parents=True, exist_ok=True)
-        handle, temp_name = tempfile.mkstemp(
-            prefix=".partial-", suffix=".json", dir=self._directory
-        )
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                json.dump(record, stream, indent=1, sort_keys=True)
-                stream.flush()
-                os.fsync(stream.fileno())
-            os.replace(temp_name, path)
-        except BaseException:
-            Path(temp_name).unlink(missing_ok=True)
-            raise
+        write_bytes_atomically(path, json.dumps(record, indent=1, sort_keys=True).encode("utf-8"))
 
     def read_all(self) -> list[dict[str, Any]]:
+        """Every readable record; removals deferred earlier are finished first."""
         if not self._directory.is_dir():
             return []
+        held_files.finish_pending_removals(self._directory)
         records = []
         for path in self._directory.glob("*.json"):
-            if path.name.startswith(".") or path.is_symlink():
+            if path.name.startswith(".") or held_files.removal_pending(path):
                 continue
             try:
-                record = json.loads(path.read_text(encoding="utf-8"))
+                if path.is_symlink():
+                    continue
+                text = held_files.retry_while_held(partial(path.read_text, "utf-8"))
+                record = json.loads(text)
             except (OSError, ValueError):
                 log.warning("history_record_unreadable", file=path.name)
                 continue
@@ -56,20 +54,15 @@ class FileHistoryStore:
         return records
 
     def delete(self, job_id: str) -> bool:
+        held_files.finish_pending_removals(self._directory)
         path = self._path(job_id)
-        if path is None or not path.is_file():
+        if path is None or held_files.removal_pending(path):
             return False
-        path.unlink(missing_ok=True)
-        return True
+        return held_files.remove(path)
 
     def remove_partial_files(self) -> int:
-        """Temporary files a crash left behind; never under a final name."""
-        if not self._directory.is_dir():
-            return 0
-        leftovers = list(self._directory.glob(".partial-*"))
-        for path in leftovers:
-            path.unlink(missing_ok=True)
-        return len(leftovers)
+        """Temporary files a killed process left behind; never under a final name."""
+        return remove_partial_files(self._directory)
 
     def _path(self, job_id: str) -> Path | None:
-        return self._directory / f"{job_id}.json" if _JOB_ID.fullmatch(job_id) else None
+        return self._directory / f"{job_id}.json" if is_stem(job_id) else None

@@ -1,24 +1,26 @@
 """Generated images as PNG files in one folder.
 
-Writes go to a temporary file in the same folder, are flushed to disk, then
-renamed, so a crash or a full disk never leaves a partial PNG under a final
-name. Lookups accept only plain names this store could have written.
+Writes are atomic (`atomic_file`): never a partial PNG under a final name. Lookups accept
+only names this store could have written (`stored_names`). An image Windows would not let
+us remove yet, because a browser or our own response still reads it, is treated as gone
+at once and removed at a later pass (`held_files`).
 """
 
 from __future__ import annotations
 
-import os
-import re
-import tempfile
+import stat
 from collections.abc import Mapping
 from pathlib import Path
+from typing import BinaryIO
 
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
+from adapters import held_files
+from adapters.atomic_file import write_atomically
+from adapters.stored_names import is_image_name
 from application.ports import RenderedImage
 
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}\.png")
 # Level 1 is several times faster than the default and only slightly larger on photos.
 _PNG_COMPRESS_LEVEL = 1
 
@@ -32,35 +34,33 @@ class FileImageStore:
         return self._directory
 
     def save(self, name: str, image: RenderedImage, text_chunks: Mapping[str, str]) -> None:
-        if not _NAME.fullmatch(name):
+        if not is_image_name(name):
             raise ValueError(f"Not a valid image name: {name!r}")
-        self._directory.mkdir(parents=True, exist_ok=True)
         picture = Image.frombytes("RGB", (image.width, image.height), image.rgb)
         info = PngInfo()
         for key, value in text_chunks.items():
             info.add_text(key, value)  # tEXt, or iTXt when not Latin-1
-        handle, temp_name = tempfile.mkstemp(prefix=".partial-", suffix=".png", dir=self._directory)
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                picture.save(stream, format="PNG", pnginfo=info, compress_level=_PNG_COMPRESS_LEVEL)
-                stream.flush()
-                os.fsync(stream.fileno())
-            os.replace(temp_name, self._directory / name)
-        except BaseException:
-            Path(temp_name).unlink(missing_ok=True)
-            raise
+
+        def write(stream: BinaryIO) -> None:
+            picture.save(stream, format="PNG", pnginfo=info, compress_level=_PNG_COMPRESS_LEVEL)
+
+        write_atomically(self._directory / name, write)
 
     def delete(self, name: str) -> bool:
+        held_files.finish_pending_removals(self._directory)
         path = self.path_of(name)
-        if path is None:
-            return False
-        path.unlink(missing_ok=True)
-        return True
+        return path is not None and held_files.remove(path)
 
     def path_of(self, name: str) -> Path | None:
-        if not _NAME.fullmatch(name):
+        if not is_image_name(name):
             return None
         path = self._directory / name
-        if path.is_symlink() or not path.is_file():
+        try:
+            # lstat: a symlink is not a stored image, even one to a file in the folder.
+            if not stat.S_ISREG(path.lstat().st_mode):
+                return None
+        except OSError:
+            # Absent, or on Windows a file being removed ("delete pending"), whose stat
+            # fails with PermissionError: not served either way.
             return None
-        return path
+        return None if held_files.removal_pending(path) else path

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from adapters.atomic_file import write_bytes_atomically
 
 COMPONENTS = ("text_encoder", "unet", "vae_decoder")
 
@@ -84,12 +85,10 @@ def read_manifest(directory: Path) -> DownloadManifest | None:
 
 def write_manifest(directory: Path, manifest: DownloadManifest) -> None:
     """Replace the manifest atomically, so a crash never leaves half a manifest."""
-    directory.mkdir(parents=True, exist_ok=True)
     payload = asdict(manifest)
     payload["ignore_patterns"] = list(manifest.ignore_patterns)
-    temporary = directory / f"{MANIFEST_NAME}.tmp"
-    temporary.write_text(json.dumps(payload, indent=1, sort_keys=True), encoding="utf-8")
-    os.replace(temporary, directory / MANIFEST_NAME)
+    content = json.dumps(payload, indent=1, sort_keys=True).encode("utf-8")
+    write_bytes_atomically(directory / MANIFEST_NAME, content)
 
 
 def damaged_files(directory: Path, expected: Mapping[str, int | None]) -> list[str]:
