@@ -3,7 +3,9 @@
 ENV_FILE (environment only) names another file to read instead of `.env`; empty reads none.
 
 Relative paths are taken from the project root, not the working directory, so
-`uvicorn main:app` started from anywhere finds the same folders.
+`uvicorn main:app` started from anywhere finds the same folders. On Windows a path may
+use backslashes and a drive letter (`C:\\models\\sd`) and is taken as given; on Linux and
+macOS such a path is refused with a message, instead of becoming a folder of that name.
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ import os
 import re
 from collections.abc import Mapping
 from enum import Enum
-from pathlib import Path
-from typing import Literal
+from pathlib import Path, PurePath, PureWindowsPath
+from typing import Literal, TypeVar
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,6 +32,7 @@ class SettingsError(Exception):
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_file=PROJECT_ROOT / ".env",
+        # Windows editors' CRLF line endings and byte order mark: python-dotenv reads both.
         env_file_encoding="utf-8",
         extra="ignore",
         case_sensitive=False,
@@ -86,13 +89,32 @@ class Settings(BaseSettings):
             raise ValueError("expected a Hugging Face repository id like OpenVINO/name")
         return value
 
-    @field_validator("model_dir", "generated_dir", "ov_cache_dir")
+    @field_validator("model_dir", "generated_dir", "ov_cache_dir", mode="before")
     @classmethod
-    def _anchor_path(cls, value: Path) -> Path:
-        return value if value.is_absolute() else PROJECT_ROOT / value
+    def _anchor_path(cls, value: object) -> object:
+        return anchored_path(str(value), PROJECT_ROOT) if isinstance(value, str | Path) else value
 
 
 _LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR"}
+
+P = TypeVar("P", bound=PurePath)
+
+
+def anchored_path(raw: str, root: P) -> P:
+    """``raw`` as a path of ``root``'s kind: as given when absolute, else under ``root``.
+
+    The path rules are those of the OS ``root`` belongs to, so a test can pass a
+    ``PureWindowsPath`` root to check what Windows makes of a value.
+    """
+    path = type(root)(raw)
+    if path.is_absolute():
+        return path
+    if isinstance(path, PureWindowsPath):
+        if path.drive:  # `D:out` is relative to the current folder of drive D: at run time
+            raise ValueError(f"expected a full path like {path.drive}\\folder, or a relative one")
+    elif PureWindowsPath(raw).drive:
+        raise ValueError("this is a Windows path; on this system give a path like /srv/models")
+    return root / path
 
 
 # pydantic's own message for these ("unable to interpret input") does not say what would do.
@@ -117,7 +139,12 @@ def env_file_from(environ: Mapping[str, str]) -> Path | None:
     named = environ.get("ENV_FILE")
     if named is None:
         return PROJECT_ROOT / ".env"
-    return PROJECT_ROOT / named if named.strip() else None
+    if not named.strip():
+        return None
+    try:
+        return anchored_path(named, PROJECT_ROOT)
+    except ValueError as error:
+        raise SettingsError(f"Invalid setting ENV_FILE={named!r}: {error}.") from None
 
 
 def load_settings(
