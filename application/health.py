@@ -5,19 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from application.ports import ModelStatus
+from domain.errors import Problem
 
 
 @dataclass(frozen=True)
 class DeviceReport:
     target: str
     active: str | None
-    fallback_reason: str | None
+    fallback_reason: Problem | None
 
 
 @dataclass(frozen=True)
 class HealthReport:
     ready: bool
-    reason: str | None
+    reason: Problem | None
     mock: bool
     model: ModelStatus
     device: DeviceReport
@@ -26,6 +27,8 @@ class HealthReport:
     running: int
     defaults: dict[str, object]
     """The values a request gets for the fields it leaves out, for this model."""
+    schedulers: tuple[str, ...]
+    """What the loaded engine offers; none while no backend is loaded."""
 
     @property
     def status(self) -> str:

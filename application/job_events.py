@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from domain.job import Job
+from domain.job import Job, JobStatus
 
 FINAL_EVENTS = frozenset({"succeeded", "failed", "cancelled"})
 _SUBSCRIBER_BUFFER = 64
@@ -30,11 +31,27 @@ class JobEvent:
 
 
 def final_event(job: Job) -> JobEvent:
-    """The event that ends a job's stream, live or for a subscriber who comes late."""
+    """The event that ends a job's stream, live or for a subscriber who comes late.
+
+    A failure's ``error`` is the ``JobError`` itself: the edge words it for people.
+    """
     data: dict[str, object] = {}
     if job.error is not None:
-        data["error"] = {"type": job.error.type, "message": job.error.message}
+        data["error"] = job.error
     return JobEvent(job.status.value, data)
+
+
+def progress_data(job: Job, now: datetime) -> dict[str, object]:
+    return {"step": job.step, "total": job.total_steps, "eta_seconds": job.eta_seconds(now)}
+
+
+def snapshot_event(job: Job, queue_position: int | None, now: datetime) -> JobEvent:
+    """The job's state now, as the event a late subscriber gets first."""
+    if job.status is JobStatus.QUEUED:
+        return JobEvent("queued", {"queue_position": queue_position})
+    if job.status is JobStatus.RUNNING:
+        return JobEvent("progress", progress_data(job, now))
+    return final_event(job)
 
 
 class JobEventBroker:

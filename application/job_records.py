@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from domain.errors import DomainError
+from domain.errors import DomainError, Remedy
 from domain.generation_request import GenerationRequest
-from domain.job import ImageRef, Job, JobError, JobStatus
+from domain.job import ImageRef, Job, JobError, JobErrorType, JobStatus
 
 RECORD_VERSION = 1
 
@@ -40,7 +40,7 @@ def job_record(job: Job, model: Mapping[str, object], engine: Mapping[str, str])
             {"name": ref.name, "seed": ref.seed, "width": ref.width, "height": ref.height}
             for ref in job.images
         ],
-        "error": {"type": job.error.type, "message": job.error.message} if job.error else None,
+        "error": _error_record(job.error) if job.error else None,
         "model": dict(model),
         "engine": dict(engine),
     }
@@ -70,9 +70,23 @@ def job_from_record(record: Mapping[str, Any]) -> Job | None:
                 ImageRef(str(i["name"]), int(i["seed"]), int(i["width"]), int(i["height"]))
                 for i in record.get("images", [])
             ],
-            error=JobError(str(error["type"]), str(error["message"])) if error else None,
+            error=_error_from_record(error) if error else None,
             step=int(progress.get("step", 0)),
             total_steps=int(progress.get("total", 0)),
         )
     except (KeyError, TypeError, ValueError, DomainError):
         return None
+
+
+def _error_record(error: JobError) -> dict[str, Any]:
+    return {
+        "type": error.type.value,
+        "message": error.message,
+        "remedies": [remedy.value for remedy in error.remedies],
+    }
+
+
+def _error_from_record(record: Mapping[str, Any]) -> JobError:
+    """Raises ValueError for a type or remedy this version does not know."""
+    remedies = tuple(Remedy(str(value)) for value in record.get("remedies") or ())
+    return JobError(JobErrorType(str(record["type"])), str(record["message"]), remedies)

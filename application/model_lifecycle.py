@@ -10,64 +10,46 @@ import asyncio
 import contextlib
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
+from functools import partial
 from typing import TypeVar
 
 import structlog
 
-from application.generation_service import GenerationService
 from application.ports import ImageBackend, ModelStatus, ModelStore
-from domain.errors import DomainError
+from application.readiness import Readiness
+from domain.errors import DomainError, Problem, Remedy
 
 log = structlog.get_logger("model")
 
 T = TypeVar("T")
 
-
-def staging_hint(repo_id: str, directory: Path) -> str:
-    """How to get the model in without this machine downloading it, and what works meanwhile.
-
-    Shown wherever a download fails (the hub's message for "unreachable", the lifecycle's
-    reason for the rest): the user's way forward must not depend on the hub.
-    """
-    return (
-        f"To stage the model by hand, copy the files of {repo_id} into {directory} "
-        "(MODEL_DIR), e.g. the folder `make download` fills on a machine with internet. "
-        "Meanwhile `make demo` (USE_MOCKS=true) serves placeholder images."
-    )
-
-
-@dataclass(frozen=True)
-class LifecyclePolicy:
-    auto_download: bool
-    missing_hint: str
-    """What the user can do when the model is missing and nothing downloads it."""
+# Whoever cannot download (no hub, a failed download) needs the way around it.
+STAGING_REMEDIES = (Remedy.STAGE_MODEL_BY_HAND, Remedy.DEMO_MODE)
+MISSING_REMEDIES = (Remedy.DOWNLOAD_MODEL, Remedy.AUTO_DOWNLOAD, Remedy.DEMO_MODE)
 
 
 class ModelLifecycle:
     def __init__(
         self,
-        service: GenerationService,
+        readiness: Readiness,
         model_store: ModelStore,
         load_backend: Callable[[], ImageBackend],
-        policy: LifecyclePolicy,
+        *,
+        auto_download: bool,
         go_offline: Callable[[], None] = lambda: None,
     ) -> None:
-        self._service = service
+        self._readiness = readiness
         self._store = model_store
         self._load_backend = load_backend
-        self._policy = policy
+        self._auto_download = auto_download
         self._go_offline = go_offline
         self._repo = ""
-        self._directory = Path()
         self._cached = False
-        self.download_progress: tuple[int, int] | None = None
         self.work_in_progress: str | None = None
         """"download" or "load" while that thread runs: neither can be interrupted."""
 
     async def start(self) -> None:
-        """Bring the backend up, downloading first if the policy allows. Never raises."""
+        """Bring the backend up, downloading first if allowed. Never raises."""
         if await self.check():
             await self.bring_up()
 
@@ -78,11 +60,11 @@ class ModelLifecycle:
         reported as such from the first request instead of "starting".
         """
         status = await asyncio.to_thread(self._store.status)
-        self._repo, self._directory = status.repo_id, status.directory
+        self._repo = status.repo_id
         self._cached = status.cached
-        if status.cached or self._policy.auto_download:
+        if status.cached or self._auto_download:
             return True
-        self._service.mark_unavailable(self._missing_message(status))
+        self._readiness.mark_unavailable(_missing(status))
         log.warning(
             "model_missing",
             repo_id=status.repo_id,
@@ -97,30 +79,32 @@ class ModelLifecycle:
             return
         await self._load()
 
-    def report_download(self, done: int, total: int) -> None:
-        """Progress from the download thread; turns into the service's unavailable reason."""
-        self.download_progress = (done, total)
+    def _report_download(self, done: int, total: int) -> None:
+        """Progress from the download threads; turns into the unavailable reason."""
         percent = 100 * done // total if total else 0
-        self._service.mark_unavailable(
-            f"Downloading the model {self._repo}: {percent}% "
-            f"({done / 1e6:.0f} of {total / 1e6:.0f} MB). Images can be generated when it is done."
+        self._readiness.mark_unavailable(
+            Problem(
+                f"Downloading the model {self._repo}: {percent}% ({done / 1e6:.0f} of "
+                f"{total / 1e6:.0f} MB). Images can be generated when it is done."
+            )
         )
 
     async def _download(self) -> bool:
-        self.report_download(0, 0)
+        self._report_download(0, 0)
         log.info("model_download_started", repo_id=self._repo)
+        download = partial(self._store.download, on_progress=self._report_download)
         try:
-            await in_daemon_thread(self._in_thread("download", self._store.download))
+            await in_daemon_thread(self._in_thread("download", download))
         except DomainError as error:
-            self._service.mark_unavailable(
-                self._with_staging_hint(f"The model download failed: {error.message}")
+            self._readiness.mark_unavailable(
+                _with_staging(f"The model download failed: {error.message}", error.remedies)
             )
             log.error("model_download_failed", repo_id=self._repo, reason=error.message)
             return False
         except Exception as error:
-            self._service.mark_unavailable(
-                self._with_staging_hint(
-                    "The model download failed unexpectedly; the server log has the details."
+            self._readiness.mark_unavailable(
+                _with_staging(
+                    "The model download failed unexpectedly; the server log has the details.", ()
                 )
             )
             log.error("model_download_failed", repo_id=self._repo, exc_info=error)
@@ -142,33 +126,43 @@ class ModelLifecycle:
 
     async def _load(self) -> None:
         self._go_offline()
-        self._service.mark_unavailable(f"Loading the model {self._repo} onto the device.")
+        loading = Problem(f"Loading the model {self._repo} onto the device.")
+        self._readiness.mark_unavailable(loading)
         try:
             backend = await in_daemon_thread(self._in_thread("load", self._load_backend))
         except DomainError as error:
-            self._service.mark_unavailable(error.message)
+            self._readiness.mark_unavailable(error.problem)
             log.error("backend_load_failed", reason=error.message)
             return
         except Exception as error:
-            self._service.mark_unavailable(
-                "The model could not be loaded; the server log has the details. "
-                "A damaged download is repaired by `make download`."
+            self._readiness.mark_unavailable(
+                Problem(
+                    "The model could not be loaded; the server log has the details.",
+                    (Remedy.DOWNLOAD_MODEL,),
+                )
             )
             log.error("backend_load_failed", exc_info=error)
             return
-        self._service.attach_backend(backend)
-        log.info("service_ready", device=backend.device, fallback_reason=backend.fallback_reason)
-
-    def _with_staging_hint(self, reason: str) -> str:
-        hint = staging_hint(self._repo, self._directory)
-        # The store's hub-unreachable message already carries the hint: say it once.
-        return reason if hint in reason else f"{reason} {hint}"
-
-    def _missing_message(self, status: ModelStatus) -> str:
-        return (
-            f"The model {status.repo_id} is not in {status.directory} "
-            f"({len(status.missing)} required files missing). {self._policy.missing_hint}"
+        self._readiness.attach(backend)
+        fallback = backend.fallback_reason
+        log.info(
+            "service_ready",
+            device=backend.device,
+            fallback_reason=fallback.message if fallback is not None else None,
         )
+
+
+def _missing(status: ModelStatus) -> Problem:
+    return Problem(
+        f"The model {status.repo_id} is not in {status.directory} "
+        f"({len(status.missing)} required files missing).",
+        MISSING_REMEDIES,
+    )
+
+
+def _with_staging(message: str, remedies: tuple[Remedy, ...]) -> Problem:
+    """The download's own remedies, then the way around the hub, each said once."""
+    return Problem(message, tuple(dict.fromkeys((*remedies, *STAGING_REMEDIES))))
 
 
 async def in_daemon_thread(work: Callable[[], T]) -> T:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from domain.errors import Problem
 from domain.generation_request import GenerationRequest
 
 
@@ -61,7 +62,7 @@ class ImageBackend(Protocol):
         """True when images are placeholders rather than model output."""
 
     @property
-    def fallback_reason(self) -> str | None:
+    def fallback_reason(self) -> Problem | None:
         """Why the backend runs on another device than the one asked for, if it does."""
 
     @property
@@ -99,14 +100,20 @@ class ModelStatus:
     """The hub commit the files came from, when known."""
 
 
+DownloadProgress = Callable[[int, int], None]
+"""Called with ``(done_bytes, total_bytes)`` from download worker threads; must not raise."""
+
+
 class ModelStore(Protocol):
     """Where the model's files live and how they get there."""
 
     def status(self) -> ModelStatus:
         """Whether every file the engine needs is present, without network access."""
 
-    def download(self, force: bool = False) -> ModelStatus:
-        """Fetch missing or damaged files (all files when ``force``)."""
+    def download(
+        self, force: bool = False, on_progress: DownloadProgress | None = None
+    ) -> ModelStatus:
+        """Fetch missing or damaged files (all files when ``force``), reporting bytes."""
 
 
 class ImageStore(Protocol):

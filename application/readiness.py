@@ -5,22 +5,24 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from application.ports import ImageBackend
-from domain.errors import ServiceUnavailable, UnsupportedOption
+from domain.errors import Problem, ServiceUnavailable, UnsupportedOption
 from domain.generation_request import GenerationRequest
 
 _DEFAULTED_FIELDS = ("num_inference_steps", "guidance_scale", "width", "height", "num_images")
+
+STARTING = Problem("The image backend is starting.")
 
 
 class Readiness:
     def __init__(self) -> None:
         self.backend: ImageBackend | None = None
-        self.reason = "The image backend is starting."
+        self.reason = STARTING
         """Why there is no backend; stale while one is attached."""
 
     def attach(self, backend: ImageBackend) -> None:
         self.backend = backend
 
-    def mark_unavailable(self, reason: str) -> None:
+    def mark_unavailable(self, reason: Problem) -> None:
         self.backend = None
         self.reason = reason
 
@@ -28,13 +30,18 @@ class Readiness:
         """Raise if the current backend cannot serve ``request``."""
         backend = self.backend
         if backend is None:
-            raise ServiceUnavailable(self.reason)
+            raise ServiceUnavailable(self.reason.message, remedies=self.reason.remedies)
         if request.scheduler is not None and request.scheduler not in backend.schedulers:
             raise UnsupportedOption(
                 "scheduler",
                 f"This engine has no {request.scheduler!r} scheduler; it offers "
                 f"{', '.join(backend.schedulers)}.",
             )
+
+    @property
+    def schedulers(self) -> tuple[str, ...]:
+        """What the loaded engine offers; none while no backend is loaded."""
+        return tuple(self.backend.schedulers) if self.backend is not None else ()
 
     def request_defaults(self) -> Mapping[str, int | float]:
         """What the loaded model wants for fields a request leaves out."""

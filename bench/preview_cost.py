@@ -11,7 +11,7 @@ import time
 import numpy as np
 
 from adapters.latent_preview import latents_to_jpeg
-from application.job_worker import preview_data_url
+from application.engine_thread import preview_data_url
 from bench.stats import median
 
 

@@ -29,7 +29,7 @@ class Remedy(str, Enum):
     """Ask for the CPU instead of the device that failed."""
     RAISE_TIMEOUT = "raise_timeout"
     """Allow a job more time."""
-    SET_HUB_TOKEN = "set_hub_token"
+    SET_HUB_TOKEN = "set_hub_token"  # noqa: S105 (a remedy's name, not a credential)
     """Give the service a hub token of an account that may read the repository."""
     CHECK_REPO_ID = "check_repo_id"
     """Check which repository the service downloads."""
@@ -93,8 +93,13 @@ class InvalidRequest(DomainError):
 class ServiceUnavailable(DomainError):
     """The service cannot generate right now (model missing, downloading, loading)."""
 
-    def __init__(self, message: str, retry_after_seconds: int | None = None) -> None:
-        super().__init__(message)
+    def __init__(
+        self,
+        message: str,
+        retry_after_seconds: int | None = None,
+        remedies: Iterable[Remedy] = (),
+    ) -> None:
+        super().__init__(message, remedies)
         self.retry_after_seconds = retry_after_seconds
 
 

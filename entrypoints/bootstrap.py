@@ -1,24 +1,77 @@
-"""The adapters the settings choose, built in one place.
+"""Wiring: the adapters the settings choose and the object graph built from them, in one place.
 
-`create_app` composes the service from these; the CLI commands (download, retention) that
-need only a piece of it call the same factories, so no command wires an adapter its own
-way and a change of adapter reaches all of them.
+`build` returns everything the server runs (`create_app` adds HTTP and the lifespan);
+the CLI commands (download, retention) that need only a piece call the same factories,
+so no command wires an adapter its own way and a change of adapter reaches all of them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from adapters.file_history_store import FileHistoryStore
 from adapters.file_image_store import FileImageStore
-from adapters.hf_model_store import DownloadProgress, HuggingFaceModelStore
+from adapters.hf_model_store import HuggingFaceModelStore, enable_offline_mode
+from adapters.mock_backend import MockBackend
+from application.generation_service import GenerationService
 from application.history import History
+from application.model_lifecycle import ModelLifecycle
 from application.ports import ImageBackend, ImageStore, ModelStore
 from domain.retention import RetentionPolicy
 from entrypoints.settings import Settings
 
 
-def image_store(settings: Settings) -> ImageStore:
+@dataclass(frozen=True)
+class Services:
+    """The built object graph of one server."""
+
+    settings: Settings
+    service: GenerationService
+    image_store: ImageStore
+    history_store: FileHistoryStore
+    fixed_backend: ImageBackend | None
+    """A backend ready at once (the mock, or a test's fake): attached at start."""
+    lifecycle: ModelLifecycle | None
+    """Otherwise what downloads and loads the model in the background."""
+
+
+def build(
+    settings: Settings,
+    *,
+    backend: ImageBackend | None = None,
+    model_store: ModelStore | None = None,
+    image_store: ImageStore | None = None,
+    load_backend: Callable[[], ImageBackend] | None = None,
+) -> Services:
+    """Everything the settings choose; tests pass fakes for any port."""
+    images = image_store or file_image_store(settings)
+    models = model_store or hub_model_store(settings)
+    records = history_store(settings)
+    service = GenerationService(
+        images,
+        models,
+        history_for(settings, images=images, store=records),
+        device_target=settings.openvino_device,
+        timeout_seconds=settings.inference_timeout_seconds,
+        max_queue=settings.max_queue,
+        preview_every=settings.preview_every,
+    )
+    if backend is None and settings.use_mocks:
+        backend = MockBackend(settings.mock_step_seconds)
+    lifecycle = None
+    if backend is None:
+        lifecycle = ModelLifecycle(
+            service.readiness,
+            models,
+            load_backend or openvino_loader(settings),
+            auto_download=settings.auto_download_models,
+            go_offline=enable_offline_mode,
+        )
+    return Services(settings, service, images, records, backend, lifecycle)
+
+
+def file_image_store(settings: Settings) -> ImageStore:
     return FileImageStore(settings.generated_dir)
 
 
@@ -43,19 +96,18 @@ def history_for(
     """
     return History(
         store or history_store(settings),
-        images or image_store(settings),
+        images or file_image_store(settings),
         retention_policy(settings),
     )
 
 
-def hub_model_store(settings: Settings, on_progress: DownloadProgress | None = None) -> ModelStore:
+def hub_model_store(settings: Settings) -> ModelStore:
     token = settings.huggingface_token.get_secret_value() if settings.huggingface_token else None
     return HuggingFaceModelStore(
         settings.model_repo_id,
         settings.model_dir,
         token=token or None,
         endpoint=settings.hf_endpoint,
-        on_progress=on_progress,
     )
 
 

@@ -6,16 +6,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from application.generation_service import GenerationService
 from domain.errors import FieldError, InvalidRequest
+from domain.job import Job
+from entrypoints.app_state import services
 from entrypoints.presenters import job_json
 
 DEFAULT_PAGE, MAX_PAGE = 24, 100
 
 
-def _service(request: Request) -> GenerationService:
-    service: GenerationService = request.app.state.service
-    return service
+def _record_json(request: Request, job: Job) -> dict[str, object]:
+    """A past job: never queued any more, so no position."""
+    built = services(request)
+    return job_json(job, None, built.service.clock(), built.settings)
 
 
 def _limit(request: Request) -> int:
@@ -26,26 +28,25 @@ def _limit(request: Request) -> int:
 
 
 async def list_images(request: Request) -> Response:
-    service = _service(request)
     limit = _limit(request)
-    jobs = service.images(limit + 1, request.query_params.get("before"))
+    history = services(request).service.history
+    jobs = history.with_images(limit + 1, request.query_params.get("before"))
     page = jobs[:limit]
     return JSONResponse(
         {
-            "images": [job_json(job, service) for job in page],
+            "images": [_record_json(request, job) for job in page],
             "next_before": page[-1].id if len(jobs) > limit else None,
         }
     )
 
 
 async def get_image_record(request: Request) -> Response:
-    service = _service(request)
-    return JSONResponse(job_json(service.image_record(request.path_params["job_id"]), service))
+    job = services(request).service.history.get(request.path_params["job_id"])
+    return JSONResponse(_record_json(request, job))
 
 
 async def delete_image(request: Request) -> Response:
-    service = _service(request)
-    job = await service.delete_images(request.path_params["job_id"])
+    job = await services(request).service.delete_images(request.path_params["job_id"])
     return JSONResponse({"deleted": job.id, "images": [ref.name for ref in job.images]})
 
 

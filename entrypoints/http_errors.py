@@ -23,6 +23,8 @@ from domain.errors import (
     ServiceUnavailable,
     UnsupportedOption,
 )
+from entrypoints.app_state import services
+from entrypoints.remedies import describe
 
 _STATUS: dict[type[DomainError], tuple[int, str]] = {
     InvalidRequest: (422, "validation_error"),
@@ -99,7 +101,8 @@ async def handle_domain_error(request: Request, exc: Exception) -> Response:
     retry_after = getattr(exc, "retry_after_seconds", None)
     if retry_after is not None:
         headers["Retry-After"] = str(retry_after)
-    return error_response(status, status_type, exc.message, _request_id(request), details, headers)
+    message = describe(exc.problem, services(request).settings)
+    return error_response(status, status_type, message, _request_id(request), details, headers)
 
 
 async def handle_http_error(request: Request, exc: Exception) -> Response:

@@ -12,11 +12,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from application.generation_service import GenerationService
 from domain.generation_request import GenerationRequest
-from domain.job import JobStatus
+from domain.job import Job, JobStatus
+from entrypoints.app_state import services
 from entrypoints.json_body import read_json_object
-from entrypoints.presenters import job_json
+from entrypoints.presenters import event_json, job_json
 
 # How long DELETE waits for a running job to reach its final state before answering.
 CANCEL_WAIT_SECONDS = 30.0
@@ -25,14 +25,16 @@ CANCEL_WAIT_SECONDS = 30.0
 STREAM_SHUTDOWN_GRACE_SECONDS = 30.0
 
 
-def _service(request: Request) -> GenerationService:
-    service: GenerationService = request.app.state.service
-    return service
+def _job_json(request: Request, job: Job) -> dict[str, object]:
+    built = services(request)
+    queue = built.service.queue
+    return job_json(job, queue.position(job), built.service.clock(), built.settings)
 
 
 async def _read_generation_request(request: Request) -> GenerationRequest:
     body = await read_json_object(request)
-    return GenerationRequest.from_mapping(body, _service(request).request_defaults())
+    defaults = services(request).service.readiness.request_defaults()
+    return GenerationRequest.from_mapping(body, defaults)
 
 
 async def _client_gone(request: Request) -> None:
@@ -42,55 +44,55 @@ async def _client_gone(request: Request) -> None:
 
 
 async def create_image(request: Request) -> Response:
-    service = _service(request)
-    job = service.submit(await _read_generation_request(request))
-    finished = asyncio.ensure_future(service.wait(job))
+    service = services(request).service
+    job = service.queue.accept(await _read_generation_request(request))
+    finished = asyncio.ensure_future(service.queue.wait(job))
     gone = asyncio.ensure_future(_client_gone(request))
     await asyncio.wait({finished, gone}, return_when=asyncio.FIRST_COMPLETED)
     gone.cancel()
     if not finished.done():
         # The client left: a queued job is dropped, a running one finishes into history.
-        service.abandon(job)
+        service.cancellation.abandon(job)
         finished.cancel()
         return Response(status_code=499)
     service.raise_for_outcome(job)
-    return JSONResponse(job_json(job, service))
+    return JSONResponse(_job_json(request, job))
 
 
 async def create_job(request: Request) -> Response:
-    service = _service(request)
-    job = service.submit(await _read_generation_request(request))
+    job = services(request).service.queue.accept(await _read_generation_request(request))
     return JSONResponse(
-        job_json(job, service), status_code=202, headers={"Location": f"/jobs/{job.id}"}
+        _job_json(request, job), status_code=202, headers={"Location": f"/jobs/{job.id}"}
     )
 
 
 async def list_jobs(request: Request) -> Response:
-    service = _service(request)
-    return JSONResponse({"jobs": [job_json(job, service) for job in service.recent_jobs()]})
+    jobs = services(request).service.queue.recent()
+    return JSONResponse({"jobs": [_job_json(request, job) for job in jobs]})
 
 
 async def get_job(request: Request) -> Response:
-    service = _service(request)
-    return JSONResponse(job_json(service.get(request.path_params["job_id"]), service))
+    job = services(request).service.get(request.path_params["job_id"])
+    return JSONResponse(_job_json(request, job))
 
 
 async def cancel_job(request: Request) -> Response:
-    service = _service(request)
+    service = services(request).service
     job = service.cancel(request.path_params["job_id"])
     if job.status is JobStatus.RUNNING:
         with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(service.wait(job), CANCEL_WAIT_SECONDS)
-    return JSONResponse(job_json(job, service))
+            await asyncio.wait_for(service.queue.wait(job), CANCEL_WAIT_SECONDS)
+    return JSONResponse(_job_json(request, job))
 
 
 async def job_events(request: Request) -> Response:
-    service = _service(request)
-    events = service.subscribe(request.path_params["job_id"])
+    built = services(request)
+    events = built.service.subscribe(request.path_params["job_id"])
 
     async def stream() -> AsyncIterator[ServerSentEvent]:
         async for event in events:
-            yield ServerSentEvent(data=json.dumps(event.data), event=event.kind)
+            data = event_json(event.data, built.settings)
+            yield ServerSentEvent(data=json.dumps(data), event=event.kind)
 
     return EventSourceResponse(
         stream(),

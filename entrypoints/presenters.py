@@ -1,20 +1,34 @@
-"""Turning service results into the JSON the API promises."""
+"""Turning service results into the JSON the API promises.
+
+Problems and job errors are worded here, through `remedies.describe`: the inner layers
+hand over facts and remedies, and people read one sentence.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from application.generation_service import GenerationService
 from application.health import HealthReport
-from domain.job import Job
+from domain.errors import Problem
+from domain.generation_request import SCHEDULER_LABELS, request_bounds
+from domain.job import Job, JobError
+from entrypoints.remedies import describe
+from entrypoints.settings import Settings
 
 
 def iso(moment: datetime | None) -> str | None:
     return moment.isoformat().replace("+00:00", "Z") if moment is not None else None
 
 
-def job_json(job: Job, service: GenerationService) -> dict[str, Any]:
+def job_error_json(error: JobError, settings: Settings) -> dict[str, str]:
+    problem = Problem(error.message, error.remedies)
+    return {"type": error.type.value, "message": describe(problem, settings)}
+
+
+def job_json(
+    job: Job, queue_position: int | None, now: datetime, settings: Settings
+) -> dict[str, Any]:
     images = [
         {"url": f"/images/{ref.name}", "seed": ref.seed, "width": ref.width, "height": ref.height}
         for ref in job.images
@@ -22,9 +36,9 @@ def job_json(job: Job, service: GenerationService) -> dict[str, Any]:
     return {
         "job_id": job.id,
         "status": job.status.value,
-        "queue_position": service.queue_position(job),
+        "queue_position": queue_position,
         "progress": {"step": job.step, "total": job.total_steps},
-        "eta_seconds": service.eta_seconds(job),
+        "eta_seconds": job.eta_seconds(now),
         "provider": job.provider,
         "device": job.device,
         "mock": job.mock,
@@ -36,14 +50,21 @@ def job_json(job: Job, service: GenerationService) -> dict[str, Any]:
         "duration_ms": job.duration_ms,
         "image_url": images[0]["url"] if images else None,
         "images": images,
-        "error": {"type": job.error.type, "message": job.error.message} if job.error else None,
+        "error": job_error_json(job.error, settings) if job.error else None,
         "urls": {"self": f"/jobs/{job.id}", "events": f"/jobs/{job.id}/events"},
     }
 
 
-def health_json(
-    report: HealthReport, version: str, limits: dict[str, float | int]
-) -> dict[str, Any]:
+def event_json(data: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """A job event's data as sent: a final event's error is worded like a job's."""
+    error = data.get("error")
+    if isinstance(error, JobError):
+        return {**data, "error": job_error_json(error, settings)}
+    return data
+
+
+def health_json(report: HealthReport, version: str, settings: Settings) -> dict[str, Any]:
+    fallback = report.device.fallback_reason
     body: dict[str, Any] = {
         "status": report.status,
         "mock": report.mock,
@@ -56,13 +77,22 @@ def health_json(
         "device": {
             "target": report.device.target,
             "active": report.device.active,
-            "fallback_reason": report.device.fallback_reason,
+            "fallback_reason": describe(fallback, settings) if fallback is not None else None,
         },
         "queue": {"queued": report.queued, "running": report.running},
         "defaults": report.defaults,
-        "limits": limits,
+        # What the UI builds its form from, so that no client repeats the server's rules.
+        "schedulers": [
+            {"name": name, "label": SCHEDULER_LABELS.get(name, name)} for name in report.schedulers
+        ],
+        "request_bounds": request_bounds(),
+        # What a client must fit in: the UI warns when a job's pace will not finish in time.
+        "limits": {
+            "inference_timeout_seconds": settings.inference_timeout_seconds,
+            "max_queue": settings.max_queue,
+        },
         "version": version,
     }
-    if report.reason:
-        body["reason"] = report.reason
+    if report.reason is not None:
+        body["reason"] = describe(report.reason, settings)
     return body

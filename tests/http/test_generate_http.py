@@ -184,7 +184,7 @@ def test_unexpected_error_is_500_with_shape_and_request_id(tmp_path: Path) -> No
     def explode(request: object) -> None:
         raise ZeroDivisionError("internal detail")
 
-    app.state.service.submit = explode
+    app.state.services.service.queue.accept = explode
     with TestClient(app, base_url="http://127.0.0.1", raise_server_exceptions=False) as client:
         response = client.post("/image", json={"prompt": "x"}, headers={"x-request-id": "abc-1"})
     assert response.status_code == 500

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from starlette.testclient import TestClient
 
+from domain.errors import Problem, Remedy
 from entrypoints.app import create_app
 from tests.conftest import make_settings
 from tests.support.fakes import FakeBackend, FakeModelStore
@@ -30,6 +31,12 @@ def test_health_in_mock_mode(mock_client: TestClient, tmp_path: Path) -> None:
         "num_images": 1,
     }
     assert body["limits"] == {"inference_timeout_seconds": 300, "max_queue": 16}
+    assert body["schedulers"][:2] == [
+        {"name": "pndm", "label": "PNDM"},
+        {"name": "euler", "label": "Euler"},
+    ]
+    assert body["request_bounds"]["width"] == {"min": 64, "max": 1024, "multiple_of": 8}
+    assert body["request_bounds"]["prompt"] == {"max_chars": 1000}
     assert isinstance(body["version"], str)
     assert "reason" not in body
     assert mock_client.get("/health/ready").status_code == 200
@@ -49,9 +56,8 @@ def test_health_degraded_without_model(tmp_path: Path) -> None:
 
 
 def test_health_shows_fallback_of_a_real_backend(tmp_path: Path) -> None:
-    backend = FakeBackend(
-        provider="openvino", device="CPU", fallback_reason="GPU: no supported OCL devices found"
-    )
+    unavailable = Problem("GPU unavailable: no supported OCL devices found", (Remedy.USE_CPU,))
+    backend = FakeBackend(provider="openvino", device="CPU", fallback_reason=unavailable)
     app = create_app(
         make_settings(tmp_path),
         backend=backend,
@@ -61,8 +67,8 @@ def test_health_shows_fallback_of_a_real_backend(tmp_path: Path) -> None:
         body = client.get("/health").json()
     assert body["status"] == "ok" and body["mock"] is False
     assert body["model"]["cached"] is True
-    assert body["device"] == {
-        "target": "GPU",
-        "active": "CPU",
-        "fallback_reason": "GPU: no supported OCL devices found",
-    }
+    device = body["device"]
+    assert (device["target"], device["active"]) == ("GPU", "CPU")
+    # The facts first, then the remedy in the words of the setting people change.
+    assert device["fallback_reason"].startswith(unavailable.message)
+    assert "OPENVINO_DEVICE=CPU" in device["fallback_reason"]

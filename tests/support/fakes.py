@@ -11,8 +11,14 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from application.ports import CancelCheck, ModelStatus, ProgressCallback, RenderedImage
-from domain.errors import GenerationCancelled
+from application.ports import (
+    CancelCheck,
+    DownloadProgress,
+    ModelStatus,
+    ProgressCallback,
+    RenderedImage,
+)
+from domain.errors import GenerationCancelled, Problem
 from domain.generation_request import SCHEDULERS, GenerationRequest
 
 
@@ -23,7 +29,7 @@ class FakeBackend:
     provider: str = "fake"
     device: str = "CPU"
     is_mock: bool = False
-    fallback_reason: str | None = None
+    fallback_reason: Problem | None = None
     schedulers: tuple[str, ...] = SCHEDULERS
     provenance: dict[str, str] = field(default_factory=lambda: {"engine": "fake"})
     request_defaults: dict[str, int | float] = field(default_factory=dict)
@@ -87,7 +93,9 @@ class FakeModelStore:
         missing = () if self.cached else ("model_index.json",)
         return ModelStatus(self.repo_id, self.directory, self.cached, missing)
 
-    def download(self, force: bool = False) -> ModelStatus:
+    def download(
+        self, force: bool = False, on_progress: DownloadProgress | None = None
+    ) -> ModelStatus:
         self.downloads += 1
         self.cached = True
         return self.status()

@@ -19,12 +19,14 @@ from domain.errors import (
     ImageNotFound,
     InvalidTransition,
     JobNotFound,
+    Problem,
     QueueFull,
+    Remedy,
     ServiceUnavailable,
     UnsupportedOption,
 )
 from domain.generation_request import GenerationRequest
-from domain.job import JobStatus
+from domain.job import Job, JobErrorType, JobStatus
 from domain.retention import RetentionPolicy
 from tests.support.fakes import (
     FakeBackend,
@@ -33,6 +35,7 @@ from tests.support.fakes import (
     FakeImageStore,
     FakeModelStore,
 )
+from tests.support.waiting import wait_until_async
 
 
 def small(**values: Any) -> GenerationRequest:
@@ -64,7 +67,7 @@ def make_service(
         new_seed=lambda: 1234,
     )
     if backend is not None:
-        service.attach_backend(backend)
+        service.readiness.attach(backend)
     return service, images
 
 
@@ -81,19 +84,23 @@ def run(service: GenerationService, scenario: Callable[[], Awaitable[None]]) -> 
     asyncio.run(main())
 
 
-async def until(condition: Callable[[], bool]) -> None:
-    for _ in range(500):
-        if condition():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("condition not reached")
+async def until(condition: Callable[[], bool], what: str = "the condition") -> None:
+    await wait_until_async(condition, what)
+
+
+async def generate(service: GenerationService, request: GenerationRequest) -> Job:
+    """What `POST /image` does: submit, wait, and raise a failed job's error."""
+    job = service.queue.accept(request)
+    await service.queue.wait(job)
+    service.raise_for_outcome(job)
+    return job
 
 
 def test_generates_and_stores_image_with_parameters() -> None:
     service, images = make_service(FakeBackend())
 
     async def scenario() -> None:
-        job = await service.generate(small(prompt="fox", seed=42))
+        job = await generate(service, small(prompt="fox", seed=42))
         assert job.status is JobStatus.SUCCEEDED
         assert (job.seed, job.provider, job.device, job.mock) == (42, "fake", "CPU", False)
         assert [ref.name for ref in job.images] == ["job0.png"]
@@ -119,7 +126,7 @@ def test_missing_seed_is_chosen_and_reported() -> None:
     service, _ = make_service(backend)
 
     async def scenario() -> None:
-        job = await service.generate(small(prompt="fox"))
+        job = await generate(service, small(prompt="fox"))
         assert job.seed == 1234
         assert job.request.seed == 1234
 
@@ -133,7 +140,7 @@ def test_batch_uses_consecutive_seeds_and_counts_progress_over_the_job() -> None
 
     async def scenario() -> None:
         request = small(seed=10, num_images=3, num_inference_steps=4)
-        job = await service.generate(request)
+        job = await generate(service, request)
         assert [ref.seed for ref in job.images] == [10, 11, 12]
         assert [ref.name for ref in job.images] == ["job0-0.png", "job0-1.png", "job0-2.png"]
         assert (job.step, job.total_steps) == (12, 12)
@@ -145,22 +152,24 @@ def test_batch_uses_consecutive_seeds_and_counts_progress_over_the_job() -> None
 
 def test_unavailable_backend_refuses_with_the_reason() -> None:
     service, _ = make_service()
-    service.mark_unavailable("Model missing: run make download.")
+    missing = Problem("The model is missing.", (Remedy.DOWNLOAD_MODEL,))
+    service.readiness.mark_unavailable(missing)
 
     async def scenario() -> None:
-        with pytest.raises(ServiceUnavailable, match="make download"):
-            await service.generate(GenerationRequest(prompt="x"))
+        with pytest.raises(ServiceUnavailable) as caught:
+            await generate(service, GenerationRequest(prompt="x"))
+        assert caught.value.problem == missing
 
     run(service, scenario)
     assert service.health().status == "degraded"
-    assert service.health().reason == "Model missing: run make download."
+    assert service.health().reason == missing
 
 
 def test_unsupported_scheduler_is_refused_before_the_backend_runs() -> None:
     backend = FakeBackend(schedulers=("pndm", "euler"))
     service, _ = make_service(backend)
     with pytest.raises(UnsupportedOption) as caught:
-        service.submit(GenerationRequest(prompt="x", scheduler="ddim"))
+        service.queue.accept(GenerationRequest(prompt="x", scheduler="ddim"))
     assert "pndm, euler" in caught.value.details[0].message
     assert backend.calls == []
 
@@ -171,11 +180,11 @@ def test_backend_error_becomes_generic_failure_and_service_keeps_serving() -> No
 
     async def scenario() -> None:
         with pytest.raises(GenerationFailed) as caught:
-            await service.generate(small())
+            await generate(service, small())
         assert "/secret/path" not in caught.value.message
         assert images.saved == {}
         backend.error = None
-        job = await service.generate(small())
+        job = await generate(service, small())
         assert job.status is JobStatus.SUCCEEDED
 
     run(service, scenario)
@@ -188,11 +197,11 @@ def test_timeout_stops_the_backend_writes_nothing_and_frees_the_worker() -> None
 
     async def scenario() -> None:
         with pytest.raises(GenerationTimeout) as caught:
-            await service.generate(request)
+            await generate(service, request)
         assert "step 0 of 5 on CPU" in caught.value.message
         assert images.saved == {}
         backend.hold = None
-        assert (await service.generate(request)).status is JobStatus.SUCCEEDED
+        assert (await generate(service, request)).status is JobStatus.SUCCEEDED
 
     run(service, scenario)
 
@@ -217,11 +226,12 @@ def test_timeout_message_gives_the_time_spent_and_the_device_that_ran_last() -> 
 
     async def scenario() -> None:
         with pytest.raises(GenerationTimeout) as caught:
-            await service.generate(small(num_inference_steps=5))
+            await generate(service, small(num_inference_steps=5))
         message = caught.value.message
         assert "stopped after 42.5 s at step 0 of 5 on CPU" in message
-        assert "limit is 0.2 s" in message and "fewer steps" in message
-        assert service.recent_jobs()[0].device == "GPU"
+        assert "limit is 0.2 s" in message
+        assert caught.value.remedies == (Remedy.RAISE_TIMEOUT,)
+        assert service.queue.recent()[0].device == "GPU"
 
     run(service, scenario)
 
@@ -250,7 +260,7 @@ def test_concurrent_requests_run_one_at_a_time_in_order() -> None:
 
     async def scenario() -> None:
         jobs = await asyncio.gather(
-            *(service.generate(small(seed=n, num_inference_steps=2)) for n in range(5))
+            *(generate(service, small(seed=n, num_inference_steps=2)) for n in range(5))
         )
         assert all(job.status is JobStatus.SUCCEEDED for job in jobs)
 
@@ -265,28 +275,28 @@ def test_queue_positions_and_exact_number_rejected_when_full() -> None:
     service, _ = make_service(backend, max_queue=3)
 
     async def scenario() -> None:
-        first = service.submit(small())
+        first = service.queue.accept(small())
         await until(lambda: first.status is JobStatus.RUNNING)
         accepted, rejected = [], []
         for _ in range(8):
             try:
-                accepted.append(service.submit(small()))
+                accepted.append(service.queue.accept(small()))
             except QueueFull as error:
                 rejected.append(error.retry_after_seconds)
         assert (len(accepted), len(rejected)) == (3, 5)
         assert all(seconds >= 1 for seconds in rejected)
         waiting = accepted
-        assert [service.queue_position(job) for job in waiting] == [1, 2, 3]
-        assert service.queue_position(first) is None
+        assert [service.queue.position(job) for job in waiting] == [1, 2, 3]
+        assert service.queue.position(first) is None
         service.cancel(waiting[0].id)
         assert waiting[0].status is JobStatus.CANCELLED
-        assert [service.queue_position(job) for job in waiting[1:]] == [1, 2]
+        assert [service.queue.position(job) for job in waiting[1:]] == [1, 2]
         assert service.health().queued == 2
         assert service.health().running == 1
         assert backend.hold is not None
         backend.hold.set()
         for job in waiting[1:]:
-            await service.wait(job)
+            await service.queue.wait(job)
         assert [job.status for job in waiting[1:]] == [JobStatus.SUCCEEDED] * 2
 
     run(service, scenario)
@@ -298,10 +308,10 @@ def test_cancel_running_job_stops_it_and_writes_nothing() -> None:
     service, images = make_service(backend)
 
     async def scenario() -> None:
-        job = service.submit(small())
+        job = service.queue.accept(small())
         await until(lambda: job.status is JobStatus.RUNNING)
         service.cancel(job.id)
-        await service.wait(job)
+        await service.queue.wait(job)
         assert job.status is JobStatus.CANCELLED
         with pytest.raises(InvalidTransition):
             service.cancel(job.id)
@@ -317,9 +327,9 @@ def test_events_arrive_in_order_with_exactly_one_final_event() -> None:
     service, _ = make_service(backend)
 
     async def scenario() -> None:
-        blocker = service.submit(small())
+        blocker = service.queue.accept(small())
         await until(lambda: blocker.status is JobStatus.RUNNING)
-        job = service.submit(small(num_inference_steps=3))
+        job = service.queue.accept(small(num_inference_steps=3))
         seen: list[JobEvent] = []
 
         async def collect() -> None:
@@ -327,7 +337,7 @@ def test_events_arrive_in_order_with_exactly_one_final_event() -> None:
                 seen.append(event)
 
         collector = asyncio.create_task(collect())
-        await asyncio.sleep(0.05)
+        await until(lambda: bool(seen), "the queued event")
         assert backend.hold is not None
         backend.hold.set()
         await asyncio.wait_for(collector, 5)
@@ -349,17 +359,17 @@ def test_abandoned_queued_job_is_cancelled_running_one_finishes() -> None:
     service, _ = make_service(backend)
 
     async def scenario() -> None:
-        running = service.submit(small())
+        running = service.queue.accept(small())
         await until(lambda: running.status is JobStatus.RUNNING)
-        queued = service.submit(small())
-        service.abandon(queued)
-        service.abandon(running)
+        queued = service.queue.accept(small())
+        service.cancellation.abandon(queued)
+        service.cancellation.abandon(running)
         assert queued.status is JobStatus.CANCELLED
         assert backend.hold is not None
         backend.hold.set()
-        await service.wait(running)
+        await service.queue.wait(running)
         assert running.status is JobStatus.SUCCEEDED
-        assert [job.id for job in service.recent_jobs()] == [queued.id, running.id]
+        assert [job.id for job in service.queue.recent()] == [queued.id, running.id]
 
     run(service, scenario)
 
@@ -370,15 +380,15 @@ def test_stop_refuses_new_work_and_cancels_what_is_left() -> None:
     jobs = []
 
     async def scenario() -> None:
-        jobs.append(service.submit(small()))
+        jobs.append(service.queue.accept(small()))
         await until(lambda: jobs[0].status is JobStatus.RUNNING)
-        jobs.append(service.submit(small()))
+        jobs.append(service.queue.accept(small()))
 
     run(service, scenario)
     assert [job.status for job in jobs] == [JobStatus.CANCELLED, JobStatus.CANCELLED]
     assert images.saved == {}
     with pytest.raises(ServiceUnavailable, match="shutting down"):
-        service.submit(GenerationRequest(prompt="x"))
+        service.queue.accept(GenerationRequest(prompt="x"))
 
 
 def test_exit_signal_answers_waiting_callers_before_the_worker_stops() -> None:
@@ -386,13 +396,13 @@ def test_exit_signal_answers_waiting_callers_before_the_worker_stops() -> None:
     service, images = make_service(backend)
 
     async def scenario() -> None:
-        waiting = asyncio.ensure_future(service.generate(small()))
-        await until(lambda: any(j.status is JobStatus.RUNNING for j in service.recent_jobs()))
-        queued = service.submit(small())
+        waiting = asyncio.ensure_future(generate(service, small()))
+        await until(lambda: any(j.status is JobStatus.RUNNING for j in service.queue.recent()))
+        queued = service.queue.accept(small())
         service.begin_shutdown()
         assert queued.status is JobStatus.CANCELLED  # at once, not after the running job
         with pytest.raises(ServiceUnavailable, match="shutting down"):
-            service.submit(small())
+            service.queue.accept(small())
         with pytest.raises(ServiceUnavailable, match="shutting down: the job was cancelled"):
             await asyncio.wait_for(waiting, 5)
 
@@ -426,13 +436,18 @@ def test_stop_while_a_finished_job_is_being_recorded_is_not_an_error() -> None:
         timeout_seconds=30.0,
         max_queue=4,
     )
-    service.attach_backend(FakeBackend(error=RuntimeError("device lost")))
+    service.readiness.attach(FakeBackend(error=RuntimeError("device lost")))
     jobs = []
 
     async def scenario() -> None:
-        jobs.append(service.submit(small()))
-        await until(history.reached.is_set)
-        asyncio.get_running_loop().call_later(0.05, history.release.set)
+        jobs.append(service.queue.accept(small()))
+        await until(history.reached.is_set, "the final record's write")
+        # Stopping begins (it cancels at once, then waits) while the record is held.
+        stopping = asyncio.ensure_future(service.stop())
+        await asyncio.sleep(0)
+        assert not stopping.done()
+        history.release.set()
+        await asyncio.wait_for(stopping, 5)
 
     run(service, scenario)
     assert jobs[0].status is JobStatus.FAILED
@@ -440,7 +455,7 @@ def test_stop_while_a_finished_job_is_being_recorded_is_not_an_error() -> None:
 
 
 def test_health_reports_device_target_active_and_fallback() -> None:
-    backend = FakeBackend(fallback_reason="GPU not found")
+    backend = FakeBackend(fallback_reason=Problem("GPU not found", (Remedy.USE_CPU,)))
     service, _ = make_service(backend)
     report = service.health()
     assert report.ready
@@ -448,8 +463,9 @@ def test_health_reports_device_target_active_and_fallback() -> None:
     assert (report.device.target, report.device.active, report.device.fallback_reason) == (
         "GPU",
         "CPU",
-        "GPU not found",
+        Problem("GPU not found", (Remedy.USE_CPU,)),
     )
+    assert report.schedulers == backend.schedulers
 
 
 def test_queued_event_is_sent_again_when_the_position_changes() -> None:
@@ -457,10 +473,10 @@ def test_queued_event_is_sent_again_when_the_position_changes() -> None:
     service, _ = make_service(backend)
 
     async def scenario() -> None:
-        running = service.submit(small())
+        running = service.queue.accept(small())
         await until(lambda: running.status is JobStatus.RUNNING)
-        ahead = service.submit(small())
-        job = service.submit(small())
+        ahead = service.queue.accept(small())
+        job = service.queue.accept(small())
         stream = service.subscribe(job.id)
         first = await anext(stream)
         assert (first.kind, first.data) == ("queued", {"queue_position": 2})
@@ -484,9 +500,9 @@ def test_a_failing_start_record_still_ends_the_job_and_the_next_job_runs() -> No
     service, _ = make_service(FakeBackend(), history_store=store)
 
     async def scenario() -> None:
-        first = service.submit(small(num_inference_steps=2))
+        first = service.queue.accept(small(num_inference_steps=2))
         first_events = asyncio.create_task(collect_events(service, first.id))
-        second = service.submit(small(num_inference_steps=2))
+        second = service.queue.accept(small(num_inference_steps=2))
         # Final in memory comes before the final record is written: wait for the record.
         await until(lambda: store.records.get(second.id, {}).get("status") == "succeeded")
         assert (first.status, second.status) == (JobStatus.SUCCEEDED, JobStatus.SUCCEEDED)
@@ -507,7 +523,7 @@ def test_a_failing_retention_pass_does_not_stop_the_worker() -> None:
     )
 
     async def scenario() -> None:
-        jobs = [service.submit(small(num_inference_steps=2)) for _ in range(3)]
+        jobs = [service.queue.accept(small(num_inference_steps=2)) for _ in range(3)]
         # The last job's record and retention pass come after it is final in memory.
         await until(
             lambda: (
@@ -524,15 +540,16 @@ def test_an_error_outside_the_render_fails_the_job_and_the_worker_keeps_serving(
     service, _ = make_service(FakeBackend(), models=models)
 
     async def scenario() -> None:
-        broken = service.submit(small(num_inference_steps=2))
+        broken = service.queue.accept(small(num_inference_steps=2))
         events = asyncio.create_task(collect_events(service, broken.id))
-        following = service.submit(small(num_inference_steps=2))
+        following = service.queue.accept(small(num_inference_steps=2))
         await until(lambda: following.status.is_final)
         assert (broken.status, following.status) == (JobStatus.FAILED, JobStatus.SUCCEEDED)
-        assert broken.error is not None and broken.error.type == "generation_failed"
+        assert broken.error is not None
+        assert broken.error.type is JobErrorType.GENERATION_FAILED
         assert "/secret" not in broken.error.message
         final = (await asyncio.wait_for(events, 5))[-1]
-        assert final.kind == "failed" and final.data["error"]["type"] == "generation_failed"
+        assert final.kind == "failed" and final.data["error"] is broken.error
 
     run(service, scenario)
 
@@ -541,14 +558,15 @@ def test_a_late_subscriber_to_a_failed_job_gets_its_error_first() -> None:
     service, _ = make_service(FakeBackend(error=RuntimeError("device lost")))
 
     async def scenario() -> None:
-        job = service.submit(small(num_inference_steps=2))
-        await service.wait(job)
+        job = service.queue.accept(small(num_inference_steps=2))
+        await service.queue.wait(job)
         late = await collect_events(service, job.id)
         assert [event.kind for event in late] == ["failed"]
-        assert late[0].data["error"] == {
-            "type": "generation_failed",
-            "message": f"Generation failed; the server log has the details for job {job.id}.",
-        }
+        error = late[0].data["error"]
+        assert (error.type, error.message) == (
+            JobErrorType.GENERATION_FAILED,
+            f"Generation failed; the server log has the details for job {job.id}.",
+        )
 
     run(service, scenario)
 
@@ -557,10 +575,10 @@ def test_deleting_a_jobs_images_drops_the_job_from_the_job_list() -> None:
     service, _ = make_service(FakeBackend())
 
     async def scenario() -> None:
-        kept = await service.generate(small(num_inference_steps=2))
-        deleted = await service.generate(small(num_inference_steps=2))
+        kept = await generate(service, small(num_inference_steps=2))
+        deleted = await generate(service, small(num_inference_steps=2))
         await service.delete_images(deleted.id)
-        assert [job.id for job in service.recent_jobs()] == [kept.id]
+        assert [job.id for job in service.queue.recent()] == [kept.id]
         with pytest.raises(JobNotFound):
             service.get(deleted.id)
 

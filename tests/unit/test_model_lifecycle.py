@@ -1,3 +1,9 @@
+"""The model's way from missing to ready, with fakes of the store and the backend.
+
+These tests assert on the problem the service reports (facts and remedies); the words
+people read are `entrypoints/remedies.py`'s, tested over HTTP and in the CLI.
+"""
+
 from __future__ import annotations
 
 import asyncio
@@ -7,28 +13,30 @@ import pytest
 
 from application.generation_service import GenerationService
 from application.history import History
-from application.model_lifecycle import LifecyclePolicy, ModelLifecycle, staging_hint
-from application.ports import ImageBackend, ModelStatus
-from domain.errors import ModelDownloadFailed, ServiceUnavailable
+from application.model_lifecycle import ModelLifecycle
+from application.ports import DownloadProgress, ImageBackend, ModelStatus
+from domain.errors import Problem, Remedy, ServiceUnavailable
 from domain.generation_request import GenerationRequest
 from domain.retention import RetentionPolicy
 from tests.support.fakes import FakeBackend, FakeHistoryStore, FakeImageStore, FakeModelStore
 
-HINT = "Run `make download`."
+STAGING = (Remedy.STAGE_MODEL_BY_HAND, Remedy.DEMO_MODE)
 
 
 class SlowStore(FakeModelStore):
     """Downloads in two reported halves, pausing in between until released."""
 
-    def __init__(self, lifecycle_ref: list[ModelLifecycle], error: Exception | None = None) -> None:
+    def __init__(self, error: Exception | None = None) -> None:
         super().__init__(cached=False)
-        self.lifecycle_ref = lifecycle_ref
         self.halfway = threading.Event()
         self.release = threading.Event()
         self.error = error
 
-    def download(self, force: bool = False) -> ModelStatus:
-        self.lifecycle_ref[0].report_download(500_000_000, 1_000_000_000)
+    def download(
+        self, force: bool = False, on_progress: DownloadProgress | None = None
+    ) -> ModelStatus:
+        assert on_progress is not None
+        on_progress(500_000_000, 1_000_000_000)
         self.halfway.set()
         self.release.wait(5)
         if self.error is not None:
@@ -50,13 +58,19 @@ def make(
         return FakeBackend()
 
     lifecycle = ModelLifecycle(
-        service,
+        service.readiness,
         store,
         load_backend,
-        LifecyclePolicy(auto, HINT),
+        auto_download=auto,
         go_offline=lambda: offline_calls.append("offline"),
     )
     return service, lifecycle, offline_calls
+
+
+def reason_of(service: GenerationService) -> Problem:
+    health = service.health()
+    assert not health.ready and health.reason is not None
+    return health.reason
 
 
 def test_present_model_loads_and_goes_offline() -> None:
@@ -66,13 +80,13 @@ def test_present_model_loads_and_goes_offline() -> None:
     assert offline == ["offline"]
 
 
-def test_missing_model_without_auto_download_stays_degraded_with_hint() -> None:
+def test_missing_model_without_auto_download_stays_degraded_with_remedies() -> None:
     store = FakeModelStore(cached=False)
     service, lifecycle, offline = make(store, auto=False)
     asyncio.run(lifecycle.start())
-    health = service.health()
-    assert not health.ready and health.reason is not None
-    assert "not in" in health.reason and HINT in health.reason
+    reason = reason_of(service)
+    assert "not in" in reason.message and str(FakeModelStore.directory) in reason.message
+    assert reason.remedies == (Remedy.DOWNLOAD_MODEL, Remedy.AUTO_DOWNLOAD, Remedy.DEMO_MODE)
     assert store.downloads == 0 and offline == []
 
 
@@ -80,8 +94,7 @@ def test_check_alone_settles_a_missing_model_and_leaves_the_rest_to_bring_up() -
     missing_service, missing, _ = make(FakeModelStore(cached=False), auto=False)
     present_service, present, offline = make(FakeModelStore(cached=True), auto=False)
     assert asyncio.run(missing.check()) is False
-    reason = missing_service.health().reason
-    assert reason is not None and HINT in reason
+    assert Remedy.DOWNLOAD_MODEL in reason_of(missing_service).remedies
     assert asyncio.run(present.check()) is True
     assert not present_service.health().ready and offline == []
     asyncio.run(present.bring_up())
@@ -97,7 +110,7 @@ def test_the_load_in_progress_is_known_until_its_thread_ends() -> None:
         seen.append(lifecycle.work_in_progress)
         return FakeBackend()
 
-    lifecycle = ModelLifecycle(service, store, load_backend, LifecyclePolicy(False, HINT))
+    lifecycle = ModelLifecycle(service.readiness, store, load_backend, auto_download=False)
     assert lifecycle.work_in_progress is None
     asyncio.run(lifecycle.start())
     assert seen == ["load"] and lifecycle.work_in_progress is None
@@ -105,18 +118,16 @@ def test_the_load_in_progress_is_known_until_its_thread_ends() -> None:
 
 
 def test_auto_download_reports_percent_then_becomes_ready() -> None:
-    ref: list[ModelLifecycle] = []
-    store = SlowStore(ref)
+    store = SlowStore()
     service, lifecycle, _ = make(store, auto=True)
-    ref.append(lifecycle)
 
     async def scenario() -> None:
         task = asyncio.create_task(lifecycle.start())
         await asyncio.to_thread(store.halfway.wait, 5)
-        reason = service.health().reason
-        assert reason is not None and "Downloading" in reason and "50%" in reason
+        reason = reason_of(service)
+        assert "Downloading" in reason.message and "50%" in reason.message
         with pytest.raises(ServiceUnavailable, match="50%"):
-            await service.generate(GenerationRequest(prompt="x"))
+            service.queue.accept(GenerationRequest(prompt="x"))
         store.release.set()
         await task
 
@@ -124,50 +135,47 @@ def test_auto_download_reports_percent_then_becomes_ready() -> None:
     assert service.health().ready
 
 
-def failed_download_reason(error: Exception) -> str:
-    ref: list[ModelLifecycle] = []
-    store = SlowStore(ref, error=error)
+def failed_download_reason(error: Exception) -> Problem:
+    store = SlowStore(error=error)
     store.release.set()
     service, lifecycle, _ = make(store, auto=True)
-    ref.append(lifecycle)
     asyncio.run(lifecycle.start())
-    health = service.health()
-    assert not health.ready and health.reason is not None
-    return health.reason
+    return reason_of(service)
 
 
-def test_failed_download_says_how_to_stage_the_model_and_start_the_demo() -> None:
-    reason = failed_download_reason(ModelDownloadFailed("gated", "The repo is gated."))
+def test_failed_download_keeps_its_remedies_and_adds_the_way_around_the_hub() -> None:
+    gated = ServiceUnavailable("The repo is gated.", remedies=(Remedy.SET_HUB_TOKEN,))
 
-    assert reason.startswith("The model download failed: The repo is gated. ")
-    assert "stage the model by hand" in reason
-    assert str(FakeModelStore.directory) in reason and "MODEL_DIR" in reason
-    assert "`make demo` (USE_MOCKS=true)" in reason
+    reason = failed_download_reason(gated)
+
+    assert reason.message == "The model download failed: The repo is gated."
+    assert reason.remedies == (Remedy.SET_HUB_TOKEN, *STAGING)
 
 
 def test_unexpected_download_error_still_says_what_to_do() -> None:
     reason = failed_download_reason(RuntimeError("boom"))
 
-    assert "server log" in reason and "boom" not in reason
-    assert "stage the model by hand" in reason and "`make demo`" in reason
+    assert "server log" in reason.message and "boom" not in reason.message
+    assert reason.remedies == STAGING
 
 
-def test_staging_hint_already_in_the_failure_is_not_repeated() -> None:
-    hint = staging_hint(FakeModelStore.repo_id, FakeModelStore.directory)
-    error = ModelDownloadFailed("unreachable", f"Cannot reach the model hub. {hint}")
+def test_a_remedy_the_failure_already_names_is_not_repeated() -> None:
+    unreachable = ServiceUnavailable("Cannot reach the model hub.", remedies=STAGING)
 
-    reason = failed_download_reason(error)
-
-    assert reason == f"The model download failed: Cannot reach the model hub. {hint}"
+    assert failed_download_reason(unreachable).remedies == STAGING
 
 
-def test_load_failure_leaves_degraded_with_the_error_message() -> None:
-    service, lifecycle, _ = make(
-        FakeModelStore(cached=True),
-        auto=False,
-        load=ServiceUnavailable("This export needs the optimum engine: pip install -e .[optimum]"),
+def test_load_failure_leaves_degraded_with_the_errors_problem() -> None:
+    needs_optimum = ServiceUnavailable(
+        "This export needs the optimum engine.", remedies=(Remedy.INSTALL_OPTIMUM,)
     )
+    service, lifecycle, _ = make(FakeModelStore(cached=True), auto=False, load=needs_optimum)
     asyncio.run(lifecycle.start())
-    assert service.health().reason == (
-        "This export needs the optimum engine: pip install -e .[optimum]"
-    )
+    assert reason_of(service) == needs_optimum.problem
+
+
+def test_unexpected_load_failure_points_at_a_fresh_download() -> None:
+    service, lifecycle, _ = make(FakeModelStore(cached=True), auto=False, load=OSError("/x"))
+    asyncio.run(lifecycle.start())
+    reason = reason_of(service)
+    assert "/x" not in reason.message and reason.remedies == (Remedy.DOWNLOAD_MODEL,)

@@ -1,11 +1,13 @@
-"""What happens to one job inside the worker thread: render every image, then store them.
+"""Running one job, the engine-thread side: render every image, then store them.
 
-Images are written only after the whole batch rendered and no stop was asked
-for, so a cancelled or timed-out job leaves no file behind.
+Everything here runs in the one engine thread (`job_run.py` is the event-loop side that
+waits for it). Images are written only after the whole batch rendered and no stop was
+asked for, so a cancelled or timed-out job leaves no file behind.
 """
 
 from __future__ import annotations
 
+import base64
 import threading
 import time
 
@@ -81,3 +83,13 @@ def _counted_over_the_job(
         on_progress(offset + step, job_total, preview)
 
     return report
+
+
+def preview_data_url(preview: PreviewSource, job_id: str) -> str | None:
+    """A data URL of the backend's preview; a failing preview never fails the job."""
+    try:
+        jpeg = preview()
+    except Exception as error:
+        log.warning("preview_failed", job_id=job_id, error_type=type(error).__name__)
+        return None
+    return "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii")

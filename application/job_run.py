@@ -1,13 +1,14 @@
-"""Running one job: record it, render in the worker thread under a deadline, settle it.
+"""Running one job, the event-loop side: record it, wait for the engine thread under a
+deadline, settle the outcome, record it again.
 
-The worker thread is the only place inference happens, one job at a time; the
-event loop only waits for it, so `/health` and the job API keep answering.
+`engine_thread.py` is the other side, the code that runs in the engine thread. The
+engine thread is the only place inference happens, one job at a time; the event loop
+only waits for it, so `/health` and the job API keep answering.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextvars
 import threading
 from collections.abc import Callable, Mapping
@@ -17,13 +18,12 @@ from functools import partial
 
 import structlog
 
+from application.engine_thread import preview_data_url, render_and_store
 from application.history import History
-from application.job_events import JobEvent, JobEventBroker
-from application.job_outcome import failure_error, timeout_error
-from application.job_runner import render_and_store
+from application.job_events import JobEvent, JobEventBroker, progress_data
 from application.ports import ImageBackend, ImageStore, ModelStatus, ModelStore, PreviewSource
-from domain.errors import GenerationCancelled
-from domain.job import Job
+from domain.errors import GenerationCancelled, Remedy
+from domain.job import Job, JobError, JobErrorType
 
 ForgetJobs = Callable[[list[Job]], None]
 """Told, on the event loop, which jobs retention removed from history."""
@@ -31,11 +31,28 @@ ForgetJobs = Callable[[list[Job]], None]
 log = structlog.get_logger("service")
 
 
-def progress_data(job: Job, now: datetime) -> dict[str, object]:
-    return {"step": job.step, "total": job.total_steps, "eta_seconds": job.eta_seconds(now)}
+def timeout_error(job: Job, now: datetime, device: str, timeout_seconds: float) -> JobError:
+    """What the time went on: ``device`` is where the job ended, which a mid-job
+    fallback (GPU to CPU) makes differ from where it started."""
+    spent = (now - job.started_at).total_seconds() if job.started_at else timeout_seconds
+    return JobError(
+        JobErrorType.TIMEOUT,
+        f"Generation stopped after {spent:.1f} s at step {job.step} of {job.total_steps} "
+        f"on {device}: the time limit is {timeout_seconds:g} s.",
+        (Remedy.RAISE_TIMEOUT,),
+    )
 
 
-class JobWorker:
+def failure_error(job: Job) -> JobError:
+    return JobError(
+        JobErrorType.GENERATION_FAILED,
+        f"Generation failed; the server log has the details for job {job.id}.",
+    )
+
+
+class JobRun:
+    """Takes one job from queued to a final state; holds the one engine thread."""
+
     def __init__(
         self,
         images: ImageStore,
@@ -86,7 +103,7 @@ class JobWorker:
         loop = asyncio.get_running_loop()
 
         def progress(step: int, total: int, preview: PreviewSource | None = None) -> None:
-            # Runs in the worker thread, inside the engine's step: the latents are valid now.
+            # Runs in the engine thread, inside the engine's step: the latents are valid now.
             image = None
             if preview is not None and self._preview_every and step % self._preview_every == 0:
                 image = preview_data_url(preview, job.id)
@@ -104,22 +121,10 @@ class JobWorker:
             except asyncio.TimeoutError:  # not the builtin before Python 3.11
                 timed_out = True
                 stop.set()
-                # Wait for the worker to notice, so the next job never overlaps this one.
+                # Wait for the engine thread to notice, so the next job never overlaps this one.
                 refs = await future
         except GenerationCancelled:
-            if timed_out:
-                now = self._clock()
-                job.fail(now, timeout_error(job, now, backend.device, self._timeout))
-                log.warning(
-                    "job_timed_out",
-                    job_id=job.id,
-                    step=job.step,
-                    total=job.total_steps,
-                    device=backend.device,
-                )
-            else:
-                job.cancel(self._clock())
-                log.info("job_cancelled", job_id=job.id, step=job.step)
+            self._settle_stopped(job, backend, timed_out)
         except Exception as error:
             job.fail(self._clock(), failure_error(job))
             log.error(
@@ -127,13 +132,29 @@ class JobWorker:
                 job_id=job.id,
                 device=backend.device,
                 error_type=type(error).__name__,
-                hint="if it repeats: `make download` repairs a damaged model; "
-                "OPENVINO_DEVICE=CPU rules out the device; the traceback follows",
+                # If it repeats, a damaged model or the device is the usual cause.
+                remedies=[Remedy.DOWNLOAD_MODEL.value, Remedy.USE_CPU.value],
                 exc_info=error,
             )
         else:
             job.succeed(self._clock(), refs, device=backend.device)
             log.info("job_succeeded", job_id=job.id, duration_ms=job.duration_ms, device=job.device)
+
+    def _settle_stopped(self, job: Job, backend: ImageBackend, timed_out: bool) -> None:
+        """The engine stopped on the stop flag: the deadline's doing, or a cancel's."""
+        now = self._clock()
+        if timed_out:
+            job.fail(now, timeout_error(job, now, backend.device, self._timeout))
+            log.warning(
+                "job_timed_out",
+                job_id=job.id,
+                step=job.step,
+                total=job.total_steps,
+                device=backend.device,
+            )
+        else:
+            job.cancel(now)
+            log.info("job_cancelled", job_id=job.id, step=job.step)
 
     def _on_progress(self, job: Job, step: int, total: int, preview: str | None) -> None:
         now = self._clock()
@@ -166,13 +187,3 @@ class JobWorker:
                 "retention_failed", job_id=job.id, error_type=type(error).__name__, exc_info=error
             )
             return []
-
-
-def preview_data_url(preview: PreviewSource, job_id: str) -> str | None:
-    """A data URL of the backend's preview; a failing preview never fails the job."""
-    try:
-        jpeg = preview()
-    except Exception as error:
-        log.warning("preview_failed", job_id=job_id, error_type=type(error).__name__)
-        return None
-    return "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii")

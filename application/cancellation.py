@@ -1,0 +1,71 @@
+"""Cancelling: the one place that decides what "cancel" means in each state of a job.
+
+- queued: it leaves the line at once and ends as cancelled; the jobs behind it move up;
+- running: its stop flag is set, and the engine stops within a step (the job run then
+  ends it as cancelled, or as timed out when the deadline set the flag);
+- final: nothing to cancel, which is an error for a caller who asked (409).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import datetime
+
+import structlog
+
+from application.job_queue import JobQueue
+from domain.errors import InvalidTransition
+from domain.job import Job, JobStatus
+
+log = structlog.get_logger("service")
+
+
+class Cancellation:
+    def __init__(self, queue: JobQueue, clock: Callable[[], datetime]) -> None:
+        self._queue = queue
+        self._clock = clock
+        self._stops: dict[str, threading.Event] = {}
+        self.running: Job | None = None
+        """The job the engine works on, between its start and its final record."""
+
+    def stop_flag(self, job: Job) -> threading.Event:
+        """The flag the engine thread polls between steps while ``job`` runs."""
+        stop = self._stops.setdefault(job.id, threading.Event())
+        self.running = job
+        return stop
+
+    def ended(self, job: Job) -> None:
+        """``job`` no longer runs: nothing can stop it any more."""
+        self._stops.pop(job.id, None)
+        if self.running is job:
+            self.running = None
+
+    def cancel(self, job: Job) -> None:
+        """Cancel ``job`` as its state allows; raises InvalidTransition once it is final."""
+        if job.status.is_final:
+            raise InvalidTransition(f"Job {job.id} is already {job.status.value}.")
+        if job.status is JobStatus.QUEUED:
+            self._queue.withdraw(job)
+            job.cancel(self._clock())
+            self._queue.finish(job)
+            self._queue.publish_positions()
+            return
+        stop = self._stops.get(job.id)
+        if stop is not None:
+            stop.set()
+
+    def abandon(self, job: Job) -> None:
+        """The waiting client went away: a queued job is dropped, a running one finishes."""
+        if job.status is JobStatus.QUEUED:
+            self.cancel(job)
+            log.info("job_abandoned", job_id=job.id)
+
+    def cancel_all(self) -> None:
+        """Cancel what waits at once, and ask what runs to stop within a step."""
+        for job in self._queue.waiting:
+            self.cancel(job)
+        running = self.running
+        # A job is marked final a moment before it stops counting as running.
+        if running is not None and not running.status.is_final:
+            self.cancel(running)

@@ -1,0 +1,97 @@
+"""The worker loop: the one task that takes queued jobs in order and runs each to its end.
+
+It survives anything one job does, and at shutdown it stops what runs and leaves no
+partial file. Running a job is `job_run.py`'s; cancelling is `cancellation.py`'s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from datetime import datetime
+
+import structlog
+
+from application.cancellation import Cancellation
+from application.job_queue import JobQueue
+from application.job_run import JobRun, failure_error
+from application.readiness import Readiness
+from domain.job import Job, JobError, JobErrorType
+
+log = structlog.get_logger("service")
+
+SHUTDOWN_WAIT_SECONDS = 60.0
+
+
+class WorkerLoop:
+    def __init__(
+        self,
+        queue: JobQueue,
+        job_run: JobRun,
+        cancellation: Cancellation,
+        readiness: Readiness,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._queue = queue
+        self._job_run = job_run
+        self._cancellation = cancellation
+        self._readiness = readiness
+        self._clock = clock
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._work(), name="generation-worker")
+
+    async def shutdown(self) -> None:
+        """Cancel what waits, stop what runs, and leave no partial file."""
+        self._cancellation.cancel_all()
+        running = self._cancellation.running
+        if running is not None and not running.status.is_final:
+            # It stops within one step; the bound only guards against a wedged engine.
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._queue.wait(running), SHUTDOWN_WAIT_SECONDS)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await asyncio.to_thread(self._job_run.shutdown)
+
+    async def _work(self) -> None:
+        while True:
+            job, log_context = await self._queue.next_job()
+            with structlog.contextvars.bound_contextvars(**log_context):
+                try:
+                    self._queue.publish_positions()
+                    await self._run(job)
+                except Exception as error:
+                    # One job's trouble must not end the worker: every job behind it
+                    # would wait forever, and this one would never reach a final state.
+                    self._fail_unexpectedly(job, error)
+                finally:
+                    self._queue.finish(job)
+
+    async def _run(self, job: Job) -> None:
+        backend = self._readiness.backend
+        if backend is None:
+            reason = self._readiness.reason
+            error = JobError(JobErrorType.UNAVAILABLE, reason.message, reason.remedies)
+            job.fail(self._clock(), error)
+            return
+        stop = self._cancellation.stop_flag(job)
+        try:
+            await self._job_run.run(job, backend, stop)
+        finally:
+            self._cancellation.ended(job)
+
+    def _fail_unexpectedly(self, job: Job, error: Exception) -> None:
+        if not job.status.is_final:
+            job.fail(self._clock(), failure_error(job))
+        log.error(
+            "worker_loop_error",
+            job_id=job.id,
+            status=job.status.value,
+            error_type=type(error).__name__,
+            exc_info=error,
+        )

@@ -1,0 +1,56 @@
+"""Serving a stored PNG: long-cached, with byte ranges, and a malformed `Range` ignored.
+
+Starlette answers a malformed `Range` header with a plain-text 400, the only error that
+would leave our JSON shape; RFC 9110 lets a server ignore the header instead, and the
+whole image is the more useful answer. The check below is the RFC's grammar, applied
+before Starlette sees the header, through FileResponse's public ASGI call only.
+"""
+
+from __future__ import annotations
+
+import re
+
+from starlette.datastructures import Headers
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.types import Receive, Scope, Send
+
+from domain.errors import ImageNotFound
+from entrypoints.app_state import services
+
+# bytes=first-[last] or bytes=-suffix, comma-separated (RFC 9110 section 14.1.2).
+_RANGE_SPEC = re.compile(r"\s*(?:(\d+)-(\d*)|-(\d+))\s*")
+
+
+def is_well_formed_range(value: str) -> bool:
+    units, _, specs = value.partition("=")
+    if units.strip().lower() != "bytes" or not specs:
+        return False
+    for spec in specs.split(","):
+        match = _RANGE_SPEC.fullmatch(spec)
+        if match is None:
+            return False
+        first, last = match.group(1), match.group(2)
+        if first is not None and last and int(last) < int(first):
+            return False
+    return True
+
+
+class ImageFileResponse(FileResponse):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        http_range = Headers(scope=scope).get("range")
+        if http_range is not None and not is_well_formed_range(http_range):
+            headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"range"]
+            scope = {**scope, "headers": headers}
+        await super().__call__(scope, receive, send)
+
+
+async def get_image(request: Request) -> Response:
+    path = services(request).image_store.path_of(request.path_params["name"])
+    if path is None:
+        raise ImageNotFound("No such image.")
+    return ImageFileResponse(
+        path,
+        media_type="image/png",
+        headers={"Cache-Control": "private, max-age=31536000, immutable"},
+    )

@@ -1,0 +1,56 @@
+"""The server's lifespan: what starts before the first request and stops after the last.
+
+It owns the expensive resources the wiring built (`bootstrap.Services`): the worker loop,
+the history on disk, and the model's download and load, which run in the background so
+that the server answers meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+import structlog
+from starlette.applications import Starlette
+
+from entrypoints.bootstrap import Services
+from entrypoints.server_exit import call_on_server_exit, leave_at_once_if_model_work_runs
+
+log = structlog.get_logger("app")
+
+Lifespan = Callable[[Starlette], AbstractAsyncContextManager[None]]
+
+
+def lifespan_for(services: Services) -> Lifespan:
+    service, lifecycle = services.service, services.lifecycle
+    background: set[asyncio.Task[None]] = set()
+
+    async def bring_up_backend() -> None:
+        if services.fixed_backend is not None:
+            service.readiness.attach(services.fixed_backend)
+            health = service.health()
+            log.info("service_ready", mock=health.mock, device=health.device.active)
+        elif lifecycle is not None and await lifecycle.check():
+            # Downloading and compiling take minutes: the server answers meanwhile.
+            task = asyncio.create_task(lifecycle.bring_up(), name="model-lifecycle")
+            background.add(task)
+            task.add_done_callback(background.discard)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await asyncio.to_thread(services.history_store.remove_partial_files)
+        await asyncio.to_thread(service.recover_history)
+        await service.start()
+        await bring_up_backend()
+        exit_watch = asyncio.create_task(call_on_server_exit(service.begin_shutdown))
+        try:
+            yield
+        finally:
+            exit_watch.cancel()
+            for task in background:
+                task.cancel()
+            await service.stop()
+            leave_at_once_if_model_work_runs(lifecycle)
+
+    return lifespan
