@@ -1,0 +1,18 @@
+"""The application layer: the job pipeline and the ports it needs, in plain Python.
+
+Modules in the order a job meets them (a test checks this list against the files):
+  ports             what the application needs from adapters: backend, stores, progress
+  readiness         is there a backend now, and if not, why (a Problem); its defaults
+  job_queue         accepting and queueing: checks, seed, the waiting line, jobs by id
+  job_events        publishing events: per-job streams, the snapshot a late subscriber gets
+  worker_loop       the loop: takes queued jobs in order, survives each, stops cleanly
+  cancellation      what "cancel" means in each state: queued, running, final
+  job_run           one job, event-loop side: records, the deadline, the outcome
+  engine_thread     one job, engine-thread side: render every image, then store them
+  image_metadata    provenance inside each PNG: AUTOMATIC1111's text and JSON
+  history           recording history: records as jobs start and end, recovery, retention
+  job_records       a job as a JSON record and back
+  generation_service  the object graph of the above, and what spans its parts
+  model_lifecycle   from "no model" to "ready": check, download, load
+  health            what /health reports, as plain data
+"""
