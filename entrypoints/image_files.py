@@ -1,13 +1,15 @@
 """Serving a stored PNG: long-cached, with byte ranges, and a malformed `Range` ignored.
 
-Starlette answers a malformed `Range` header with a plain-text 400, the only error that
-would leave our JSON shape; RFC 9110 lets a server ignore the header instead, and the
-whole image is the more useful answer. The check below is the RFC's grammar, applied
-before Starlette sees the header, through FileResponse's public ASGI call only.
+Starlette answers a malformed `Range` header with a plain-text 400 and an unsatisfiable
+one with an empty plain-text 416, the only errors that would leave our JSON shape.
+RFC 9110 lets a server ignore a malformed header, and the whole image is the more useful
+answer; an unsatisfiable one gets our 416. Both checks (the RFC's grammar) run before
+Starlette sees the header, through FileResponse's public ASGI call only.
 """
 
 from __future__ import annotations
 
+import os
 import re
 
 from starlette.datastructures import Headers
@@ -17,6 +19,7 @@ from starlette.types import Receive, Scope, Send
 
 from domain.errors import ImageNotFound
 from entrypoints.app_state import services
+from entrypoints.http_errors import error_response
 
 # bytes=first-[last] or bytes=-suffix, comma-separated (RFC 9110 section 14.1.2).
 _RANGE_SPEC = re.compile(r"\s*(?:(\d+)-(\d*)|-(\d+))\s*")
@@ -36,12 +39,44 @@ def is_well_formed_range(value: str) -> bool:
     return True
 
 
+def is_satisfiable(value: str, size: int) -> bool:
+    """Whether every range of a well-formed header starts inside a file of ``size`` bytes."""
+    for spec in value.partition("=")[2].split(","):
+        match = _RANGE_SPEC.fullmatch(spec)
+        assert match is not None  # well-formed, checked first
+        first, suffix = match.group(1), match.group(3)
+        start = int(first) if first is not None else max(size - int(suffix), 0)
+        if start >= size:
+            return False
+    return True
+
+
 class ImageFileResponse(FileResponse):
+    def __init__(self, path: str | os.PathLike[str], request_id: str | None) -> None:
+        super().__init__(
+            path,
+            media_type="image/png",
+            headers={"Cache-Control": "private, max-age=31536000, immutable"},
+        )
+        self._request_id = request_id
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         http_range = Headers(scope=scope).get("range")
         if http_range is not None and not is_well_formed_range(http_range):
             headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"range"]
             scope = {**scope, "headers": headers}
+        elif http_range is not None:
+            size = os.stat(self.path).st_size
+            if not is_satisfiable(http_range, size):
+                refusal = error_response(
+                    416,
+                    "range_not_satisfiable",
+                    f"The image has {size} bytes; no requested range starts inside it.",
+                    self._request_id,
+                    headers={"Content-Range": f"bytes */{size}"},
+                )
+                await refusal(scope, receive, send)
+                return
         await super().__call__(scope, receive, send)
 
 
@@ -49,8 +84,4 @@ async def get_image(request: Request) -> Response:
     path = services(request).image_store.path_of(request.path_params["name"])
     if path is None:
         raise ImageNotFound("No such image.")
-    return ImageFileResponse(
-        path,
-        media_type="image/png",
-        headers={"Cache-Control": "private, max-age=31536000, immutable"},
-    )
+    return ImageFileResponse(path, getattr(request.state, "request_id", None))

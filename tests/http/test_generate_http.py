@@ -244,12 +244,14 @@ def test_image_ranges_never_amplify_and_a_malformed_one_is_ignored(
     # 10,000 ranges over the same bytes: one copy of the file at most, not 10,000.
     many = mock_client.get(url, headers={"Range": "bytes=" + ",".join(["0-"] * 10_000)})
     assert many.status_code in (200, 206) and len(many.content) <= len(whole)
-    for malformed in ("bytes=abc", "bytes=9-1", "items=0-9"):
+    for malformed in ("bytes=abc", "bytes=9-1", "items=0-9", "bytes=-", "bytes=0-9,x"):
         ignored = mock_client.get(url, headers={"Range": malformed})
         assert (ignored.status_code, ignored.content) == (200, whole), malformed
-    beyond = mock_client.get(url, headers={"Range": f"bytes={len(whole)}-"})
-    assert beyond.status_code == 416
-    assert beyond.headers["content-range"] == f"bytes */{len(whole)}"
+    for beyond_the_end in (f"bytes={len(whole)}-", "bytes=-0", f"bytes=0-1,{len(whole)}-"):
+        beyond = mock_client.get(url, headers={"Range": beyond_the_end})
+        assert beyond.status_code == 416, beyond_the_end
+        assert beyond.headers["content-range"] == f"bytes */{len(whole)}"
+        assert_error_shape(beyond.json(), "range_not_satisfiable")
 
 
 def test_symlink_out_of_the_folder_is_not_served(tmp_path: Path) -> None:
