@@ -1,4 +1,7 @@
-"""Command line: `python -m entrypoints.cli serve|download`."""
+"""Command line: `local-sd serve|demo|download|retention`, or `python -m entrypoints.cli ...`.
+
+The same commands on every OS: on Windows, without `make`, they are the whole workflow.
+"""
 
 from __future__ import annotations
 
@@ -13,10 +16,12 @@ def serve(settings: Settings) -> int:
     import uvicorn
 
     from entrypoints.app import create_app
+    from entrypoints.server_exit import end_like_ctrl_c_on_ctrl_break
 
     app = create_app(settings)  # configures logging: from here on, every line is a log line
     log = structlog.get_logger("cli")
     log.info("serving", url=f"http://{settings.host}:{settings.port}/")
+    end_like_ctrl_c_on_ctrl_break()
     uvicorn.run(
         app,
         host=settings.host,
@@ -56,6 +61,18 @@ def retention(settings: Settings) -> int:
     return 0
 
 
+# Slow enough to watch the progress and previews, as `make demo` does.
+DEMO_STEP_SECONDS = 0.05
+
+
+def demo_settings(settings: Settings) -> Settings:
+    """The demo mode; a MOCK_STEP_SECONDS that was set stays."""
+    update: dict[str, object] = {"use_mocks": True}
+    if "mock_step_seconds" not in settings.model_fields_set:
+        update["mock_step_seconds"] = DEMO_STEP_SECONDS
+    return settings.model_copy(update=update)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="local-sd", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -64,6 +81,9 @@ def main(argv: list[str] | None = None) -> int:
         "--download-missing",
         action="store_true",
         help="download a missing model in the background unless AUTO_DOWNLOAD_MODELS is set",
+    )
+    commands.add_parser(
+        "demo", help="serve placeholder images, no model needed (USE_MOCKS=true, paced steps)"
     )
     fetch = commands.add_parser("download", help="download the model into MODEL_DIR")
     fetch.add_argument("--force", action="store_true", help="download every file again")
@@ -78,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.download_missing and "auto_download_models" not in settings.model_fields_set:
             settings = settings.model_copy(update={"auto_download_models": True})
         return serve(settings)
+    if args.command == "demo":
+        return serve(demo_settings(settings))
     if args.command == "retention":
         return retention(settings)
     return download(settings, args.force)

@@ -1,17 +1,21 @@
-"""Notice the server's exit signal (Ctrl+C, SIGTERM) while requests still wait on jobs.
+"""Notice the server's exit signal (Ctrl+C, SIGTERM, Ctrl+Break) while requests wait on jobs.
 
 On that signal uvicorn first waits for open connections to end, and only then runs the
 lifespan's shutdown, which cancels the jobs. A `POST /image` or an event stream stays
 open as long as its job runs (minutes on a CPU), so without this the server would hang
 until the job finished. uvicorn offers no hook an app can use; sse-starlette already
-patches its exit handler and exposes the flag, `AppStatus.should_exit`.
+patches its exit handler and exposes the flag, `AppStatus.should_exit`. uvicorn handles
+SIGINT and SIGTERM everywhere and SIGBREAK (Ctrl+Break) on Windows with that handler, so
+the flag is set for each of them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable
 
 import structlog
@@ -50,3 +54,19 @@ def leave_at_once_if_model_work_runs(lifecycle: ModelLifecycle | None) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)
+
+
+def end_like_ctrl_c_on_ctrl_break() -> None:
+    """On Windows, make Ctrl+Break end the server as cleanly as Ctrl+C; elsewhere nothing.
+
+    Call it before ``uvicorn.run``. While serving, uvicorn handles both keys alike. After
+    its shutdown it raises the signal again under the handler that was there before it
+    started: for Ctrl+C that is Python's KeyboardInterrupt, which ``uvicorn.run`` catches
+    (exit code 0); for Ctrl+Break it would be the C runtime's default, which ends the
+    process at once with code 3, unflushed output lost. Not for `uvicorn main:app`: uvicorn
+    imports the app after installing its own handlers, which this would replace.
+    """
+    ctrl_break = getattr(signal, "SIGBREAK", None)
+    if ctrl_break is None or threading.current_thread() is not threading.main_thread():
+        return
+    signal.signal(ctrl_break, signal.default_int_handler)
