@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 import structlog
 
@@ -44,22 +45,31 @@ class History:
             if job is None:
                 continue
             if not job.status.is_final and mark_interrupted:
-                job.fail(now, INTERRUPTED)
-                # Images are saved before the final record lists them: the names come
-                # from the job itself, so files of a batch cut short go as well.
-                for name in {ref.name for ref in job.images} | set(job.image_names()):
-                    self._images.delete(name)
-                job.images = []
-                self._store.write(
-                    job.id,
-                    {
-                        **record,
-                        **job_record(job, record.get("model", {}), record.get("engine", {})),
-                    },
-                )
-                log.warning("job_interrupted", job_id=job.id)
+                self._mark_interrupted(job, record, now)
             self._jobs[job.id] = job
         return self.jobs()
+
+    def _mark_interrupted(self, job: Job, record: Mapping[str, Any], now: datetime) -> None:
+        # Images are saved before the final record lists them: the names come from the job
+        # itself, so files of a batch cut short go as well.
+        names = {ref.name for ref in job.images} | set(job.image_names())
+        job.fail(now, INTERRUPTED)
+        job.images = []
+        log.warning("job_interrupted", job_id=job.id)
+        try:
+            for name in names:
+                self._images.delete(name)
+            model, engine = record.get("model", {}), record.get("engine", {})
+            self._store.write(job.id, {**record, **job_record(job, model, engine)})
+        except OSError as error:
+            # e.g. Windows refusing to replace a record another program holds open. The
+            # start goes on; the record still says "running", so the next start retries.
+            log.error(
+                "job_interrupted_not_recorded",
+                job_id=job.id,
+                error_type=type(error).__name__,
+                detail=str(error),
+            )
 
     def record(self, job: Job, model: ModelStatus, engine: Mapping[str, str]) -> None:
         model_info = {"repo_id": model.repo_id, "revision": model.revision}

@@ -234,6 +234,24 @@ def test_retention_of_held_images_neither_fails_nor_lists_them(
     assert names_in(tmp_path) == ["j2.json", "j2.png"]
 
 
+def test_a_start_goes_on_when_an_interrupted_jobs_record_is_held(
+    tmp_path: Path, holder: Holder
+) -> None:
+    records = FileHistoryStore(tmp_path)
+    cut = Job(id="cut", request=GenerationRequest(prompt="p"), seed=3, created_at=NOW)
+    cut.start(NOW, "openvino", "CPU", mock=False)
+    History(records, FileImageStore(tmp_path), RetentionPolicy()).record(cut, MODEL, {})
+    holder.hold("cut.json")
+
+    jobs = History(records, FileImageStore(tmp_path), RetentionPolicy()).recover(NOW)
+
+    assert [(job.id, job.status.value) for job in jobs] == [("cut", "failed")]
+    assert records.read_all()[0]["status"] == "running"  # the next start tries again
+    holder.release("cut.json")
+    History(records, FileImageStore(tmp_path), RetentionPolicy()).recover(NOW)
+    assert records.read_all()[0]["status"] == "failed"
+
+
 def test_deleting_an_image_being_downloaded_answers_200_and_then_404(
     mock_client: TestClient, holder: Holder
 ) -> None:
