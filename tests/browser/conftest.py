@@ -39,6 +39,10 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 UNITS_DIR = Path(__file__).parent / "units"
+# How long an action or an expectation may wait before the test fails. Only a broken page
+# should reach it; a busy CI machine (a mock job of 4 large images behind another) must not.
+DEADLINE_MS = 20_000
+expect.set_options(timeout=DEADLINE_MS)
 DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 NARROW: ViewportSize = {"width": 360, "height": 740}
 
@@ -81,7 +85,7 @@ def ui_server(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> I
 def open_page(browser: Browser, server: LiveServer, viewport: ViewportSize) -> Iterator[Page]:
     """A fresh page of ``viewport`` on ``server``; uncaught page errors fail the test."""
     context = browser.new_context(base_url=server.base_url, viewport=viewport)
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(DEADLINE_MS)
     page = context.new_page()
     page_errors: list[Error] = []
 

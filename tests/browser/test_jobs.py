@@ -13,6 +13,8 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Page, Response, Route, expect
 
+from tests.browser.conftest import open_ui, prompt_field, result_panel, status_line
+
 pytestmark = pytest.mark.browser
 
 # The mock backend renders 4 images of 1024 x 1024 in 0.7 s on an idle machine (more when
@@ -104,22 +106,22 @@ def preview_data_url() -> str:
 
 def test_the_progress_bar_follows_the_job_to_its_last_step(page: Page, blockers: list[str]) -> None:
     watch_attributes(page)
-    page.goto("/")
-    page.locator("#prompt").fill("a watched pot")
-    page.locator("#num_inference_steps").fill("50")
-    page.locator("#num_images").fill("2")
+    open_ui(page)
+    prompt_field(page).fill("a watched pot")
+    page.get_by_label("Steps").fill("50")
+    page.get_by_role("spinbutton", name="Images").fill("2")
     # A job ahead in the queue: the page's job waits, so its stream is open before it starts.
     blockers.extend(submit_jobs(page, {**BLOCKER, "num_images": 2}, 1))
     with page.expect_response(is_submit) as answer:
-        page.locator("#prompt").press("Enter")
+        prompt_field(page).press("Enter")
     queued = answer.value.json()
     assert queued["progress"] == {"step": 0, "total": 100}
 
-    status = page.locator("#status")
+    status = status_line(page)
     expect(status).to_have_attribute("data-state", "complete")
     expect(page.locator("#progress-text")).to_have_text("Step 100 of 100")
     expect(page.locator("#progress-image")).to_have_text("image 2 of 2")
-    bar = page.locator("#progress-bar")
+    bar = page.get_by_role("progressbar", name="Generation progress")
     assert bar.evaluate("bar => [bar.value, bar.max]") == [100, 100]
     expect(page.locator("#progress-eta")).to_have_text("")
 
@@ -134,26 +136,26 @@ def test_the_progress_bar_follows_the_job_to_its_last_step(page: Page, blockers:
     assert any(0 < step < 100 for step in steps), f"no step between start and end: {steps}"
 
     job = page.request.get(queued["urls"]["self"]).json()
-    image = page.locator("#result-image")
+    image = result_panel(page).get_by_role("img")
     expect(image).to_have_attribute("src", job["image_url"])
     expect(page.locator("#result")).to_have_attribute("data-preview", "false")
     assert image.evaluate("img => img.complete && img.naturalWidth") == 512
 
 
 def test_a_job_waiting_in_the_queue_can_be_cancelled(page: Page, blockers: list[str]) -> None:
-    page.goto("/")
+    open_ui(page)
     # Four jobs ahead, some 3 s of work for the mock: the page's job surely still waits.
     blockers.extend(submit_jobs(page, BLOCKER, 4))
-    page.locator("#prompt").fill("a job nobody waits for")
+    prompt_field(page).fill("a job nobody waits for")
     with page.expect_response(is_submit) as answer:
-        page.locator("#submit").click()
+        page.get_by_role("button", name="Generate").click()
     job_id = answer.value.json()["job_id"]
 
-    status = page.locator("#status")
+    status = status_line(page)
     expect(status).to_have_attribute("data-state", "queued")
     expect(status).to_contain_text(re.compile(r"Waiting — position [2-5] in queue"))
     expect(page.locator("#progress-text")).to_have_text("Waiting to start")
-    cancel = page.locator("#cancel")
+    cancel = page.get_by_role("button", name="Cancel")
     expect(cancel).to_be_visible()
     cancel.focus()
     with page.expect_response(lambda r: r.request.method == "DELETE") as cancelled:
@@ -164,44 +166,47 @@ def test_a_job_waiting_in_the_queue_can_be_cancelled(page: Page, blockers: list[
     expect(status).to_have_attribute("data-state", "cancelled")
     expect(status).to_contain_text("Cancelled.")
     expect(cancel).to_be_hidden()
-    expect(page.locator("#submit")).to_be_enabled()
-    expect(page.locator("#submit")).to_be_focused()
+    expect(page.get_by_role("button", name="Generate")).to_be_enabled()
+    expect(page.get_by_role("button", name="Generate")).to_be_focused()
     expect(page.locator("#status-elapsed")).to_have_text("")
     expect(page.locator("#result")).to_have_attribute("data-empty", "true")
     assert page.request.get(f"/jobs/{job_id}").json()["status"] == "cancelled"
 
 
 def test_a_batch_of_two_shows_both_images_with_consecutive_seeds(page: Page) -> None:
-    page.goto("/")
-    page.locator("#prompt").fill("two lighthouses")
-    page.locator("#width").fill("128")
-    page.locator("#height").fill("128")
-    page.locator("#seed-random").uncheck()
-    page.locator("#seed").fill("4242")
-    page.locator("#num_images").fill("2")
-    page.locator("#prompt").press("Enter")
+    open_ui(page)
+    prompt_field(page).fill("two lighthouses")
+    page.get_by_label("Width").fill("128")
+    page.get_by_label("Height").fill("128")
+    page.get_by_role("checkbox", name="Random").uncheck()
+    page.get_by_role("spinbutton", name="Seed").fill("4242")
+    page.get_by_role("spinbutton", name="Images").fill("2")
+    prompt_field(page).press("Enter")
 
-    status = page.locator("#status")
+    status = status_line(page)
     expect(status).to_have_attribute("data-state", "complete")
     expect(status).to_contain_text("2 images")
-    items = page.locator("#result-strip .strip-item")
+    strip = result_panel(page).get_by_role("list", name="Images of this batch")
+    items = strip.get_by_role("button")
     expect(items).to_have_count(2)
-    expect(items.locator(".strip-seed")).to_have_text(["4242", "4243"])
-    expect(items.nth(0)).to_have_attribute("aria-pressed", "true")
+    expect(items.nth(0)).to_have_accessible_name("Image 1 of 2, seed 4242")
+    expect(items.nth(1)).to_have_accessible_name("Image 2 of 2, seed 4243")
+    chosen = strip.get_by_role("button", pressed=True)
+    expect(chosen).to_have_accessible_name("Image 1 of 2, seed 4242")
     expect(page.locator("#result-seed")).to_have_text("4242")
     for img in items.locator("img").all():
         assert img.evaluate("img => img.complete && img.naturalWidth") == 128
 
-    items.nth(1).click()
-    expect(items.nth(1)).to_have_attribute("aria-pressed", "true")
-    expect(items.nth(0)).to_have_attribute("aria-pressed", "false")
+    strip.get_by_role("button", name="seed 4243").click()
+    expect(chosen).to_have_accessible_name("Image 2 of 2, seed 4243")
     expect(page.locator("#result-seed")).to_have_text("4243")
     second = items.nth(1).locator("img").get_attribute("src")
-    expect(page.locator("#result-image")).to_have_attribute("src", second or "")
-    expect(page.locator("#download")).to_have_attribute("href", second or "")
-    expect(page.locator("#download")).to_have_attribute("download", re.compile(r"^sd-4243-"))
-    page.locator("#reuse-seed").click()
-    expect(page.locator("#seed")).to_have_value("4243")
+    expect(result_panel(page).get_by_role("img")).to_have_attribute("src", second or "")
+    download = page.get_by_role("link", name="Download PNG")
+    expect(download).to_have_attribute("href", second or "")
+    expect(download).to_have_attribute("download", re.compile(r"^sd-4243-"))
+    page.get_by_role("button", name="Reuse seed").click()
+    expect(page.get_by_role("spinbutton", name="Seed")).to_have_value("4243")
 
 
 def test_previews_show_and_a_lost_stream_falls_back_to_polling(page: Page) -> None:
@@ -228,27 +233,27 @@ def test_previews_show_and_a_lost_stream_falls_back_to_polling(page: Page) -> No
 
     page.route(EVENTS_URL, broken_stream)
     page.route(JOB_URL, job_status)
-    page.goto("/")
-    page.locator("#prompt").fill("a preview of things to come")
-    page.locator("#width").fill("256")
-    page.locator("#height").fill("256")
-    page.locator("#prompt").press("Enter")
+    open_ui(page)
+    prompt_field(page).fill("a preview of things to come")
+    page.get_by_label("Width").fill("256")
+    page.get_by_label("Height").fill("256")
+    prompt_field(page).press("Enter")
 
     result = page.locator("#result")
     expect(result).to_have_attribute("data-preview", "true")
-    image = page.locator("#result-image")
+    image = result_panel(page).get_by_role("img")
     expect(image).to_have_attribute("src", preview)
     expect(image).to_have_attribute("alt", re.compile("Preview"))
     assert image.evaluate("img => [img.width, img.height]") == [256, 256]
     expect(page.locator("#preview-badge")).to_have_text("Preview · step 5")
-    expect(page.locator("#download")).to_be_hidden()
+    expect(page.get_by_role("link", name="Download PNG")).to_be_hidden()
     # The stream broke: the page now asks GET /jobs/{id} every second.
     expect(page.locator("#progress-note")).to_contain_text("checking the job every second")
     expect(page.locator("#progress-text")).to_have_text("Step 7 of 20")
-    expect(page.locator("#status")).to_have_attribute("data-state", "generating")
+    expect(status_line(page)).to_have_attribute("data-state", "generating")
 
     hold["running"] = False
-    expect(page.locator("#status")).to_have_attribute("data-state", "complete")
+    expect(status_line(page)).to_have_attribute("data-state", "complete")
     expect(result).to_have_attribute("data-preview", "false")
     expect(image).to_have_attribute("src", re.compile(r"^/images/.+\.png$"))
     expect(page.locator("#preview-badge")).to_be_hidden()
@@ -268,15 +273,15 @@ def test_a_full_queue_and_a_missing_model_are_explained(page: Page) -> None:
         route.fulfill(status=status, headers=headers, json=body)
 
     page.route("**/jobs", refuse)
-    page.goto("/")
-    status = page.locator("#status")
-    page.locator("#prompt").fill("too many at once")
-    page.locator("#prompt").press("Enter")
+    open_ui(page)
+    status = status_line(page)
+    prompt_field(page).fill("too many at once")
+    prompt_field(page).press("Enter")
     expect(status).to_have_attribute("data-state", "error")
     expect(status).to_contain_text("The queue is full — try again in 7 s.")
-    expect(page.locator("#submit")).to_be_enabled()
+    expect(page.get_by_role("button", name="Generate")).to_be_enabled()
 
-    page.locator("#prompt").press("Enter")
+    prompt_field(page).press("Enter")
     expect(status).to_contain_text("The model is missing. Run make download, or make demo.")
     expect(status.locator("code")).to_have_text(["make download", "make demo"])
     expect(status).to_have_attribute("title", "Request id r1")
@@ -294,15 +299,15 @@ def test_a_timed_out_job_says_what_to_change(page: Page) -> None:
 
     page.route(EVENTS_URL, failed_stream)
     page.route(JOB_URL, answer_as_failed(error, step=3, total=20))
-    page.goto("/")
-    page.locator("#prompt").fill("a very slow painting")
-    page.locator("#prompt").press("Enter")
-    status = page.locator("#status")
+    open_ui(page)
+    prompt_field(page).fill("a very slow painting")
+    prompt_field(page).press("Enter")
+    status = status_line(page)
     expect(status).to_have_attribute("data-state", "error")
     expect(status).to_contain_text(f"Timed out. {message}")
     expect(page.locator("#progress-text")).to_have_text("Stopped at step 3 of 20")
-    expect(page.locator("#cancel")).to_be_hidden()
-    expect(page.locator("#submit")).to_be_enabled()
+    expect(page.get_by_role("button", name="Cancel")).to_have_count(0)
+    expect(page.get_by_role("button", name="Generate")).to_be_enabled()
 
 
 def test_a_job_cancelled_by_a_stopping_service_shows_as_cancelled(page: Page) -> None:
@@ -320,15 +325,15 @@ def test_a_job_cancelled_by_a_stopping_service_shows_as_cancelled(page: Page) ->
 
     page.route(EVENTS_URL, last_events)
     page.route(JOB_URL, gone)
-    page.goto("/")
-    page.locator("#prompt").fill("interrupted by a restart")
-    page.locator("#prompt").press("Enter")
-    status = page.locator("#status")
+    open_ui(page)
+    prompt_field(page).fill("interrupted by a restart")
+    prompt_field(page).press("Enter")
+    status = status_line(page)
     expect(status).to_have_attribute("data-state", "cancelled")
     expect(status).to_contain_text("Cancelled.")
     expect(page.locator("#progress-text")).to_have_text("Stopped at step 5 of 20")
     expect(page.locator("#progress-note")).to_be_hidden()
-    expect(page.locator("#submit")).to_be_enabled()
+    expect(page.get_by_role("button", name="Generate")).to_be_enabled()
 
 
 def test_a_job_that_will_not_finish_in_time_says_so_early(page: Page) -> None:
@@ -363,11 +368,11 @@ def test_a_job_that_will_not_finish_in_time_says_so_early(page: Page) -> None:
     page.route("**/health", short_limit)
     page.route(EVENTS_URL, slow_stream)
     page.route(JOB_URL, answer_as_failed(error, step=3, total=20))
-    page.goto("/")
+    open_ui(page)
     expect(page.locator("#health")).to_have_attribute("data-status", "ok")
-    page.locator("#prompt").fill("a huge picture on a small CPU")
-    page.locator("#prompt").press("Enter")
-    expect(page.locator("#status")).to_contain_text(f"Timed out. {message}")
+    prompt_field(page).fill("a huge picture on a small CPU")
+    prompt_field(page).press("Enter")
+    expect(status_line(page)).to_contain_text(f"Timed out. {message}")
     notes = page.evaluate("window.notes")
     warning = next(note for note in notes if note.startswith("At this pace"))
     assert "needs about 6 min" in warning and "after 30 s" in warning, warning

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Page, Request, expect
 
+from tests.browser.conftest import open_ui, prompt_field, status_line
 from tests.support.live_server import LiveServer
 
 pytestmark = pytest.mark.browser
@@ -22,13 +23,13 @@ def test_every_request_goes_to_the_services_own_origin(page: Page, ui_server: Li
         requests.append(request.url)
 
     page.on("request", on_request)
-    page.goto("/")
+    open_ui(page)
     expect(page.locator("#health")).to_have_attribute("data-status", "ok")
-    page.locator("#prompt").fill("a lighthouse seen from nowhere else")
-    page.locator("#width").fill("64")
-    page.locator("#height").fill("64")
-    page.locator("#submit").click()
-    expect(page.locator("#status")).to_have_attribute("data-state", "complete")
+    prompt_field(page).fill("a lighthouse seen from nowhere else")
+    page.get_by_label("Width").fill("64")
+    page.get_by_label("Height").fill("64")
+    page.get_by_role("button", name="Generate").click()
+    expect(status_line(page)).to_have_attribute("data-state", "complete")
     expect(page.locator(".card-prompt").first).to_have_text("a lighthouse seen from nowhere else")
 
     own = urlsplit(ui_server.base_url)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import DESKTOP
+from tests.browser.conftest import DEADLINE_MS, DESKTOP, open_ui, prompt_field, status_line
 from tests.support.live_server import LiveServer, live_server
 
 pytestmark = pytest.mark.browser
@@ -32,7 +32,7 @@ def paced_server(
 @pytest.fixture
 def paced_page(browser: Browser, paced_server: LiveServer) -> Iterator[Page]:
     context = browser.new_context(base_url=paced_server.base_url, viewport=DESKTOP)
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(DEADLINE_MS)
     try:
         yield context.new_page()
     finally:
@@ -41,25 +41,25 @@ def paced_page(browser: Browser, paced_server: LiveServer) -> Iterator[Page]:
 
 def test_a_running_job_can_be_cancelled(paced_page: Page) -> None:
     page = paced_page
-    page.goto("/")
-    page.locator("#prompt").fill("a job stopped half way")
-    page.locator("#num_inference_steps").fill("100")  # 10 s at 0.1 s a step
+    open_ui(page)
+    prompt_field(page).fill("a job stopped half way")
+    page.get_by_label("Steps").fill("100")  # 10 s at 0.1 s a step
     with page.expect_response(lambda r: r.request.method == "POST") as answer:
-        page.locator("#prompt").press("Enter")
+        prompt_field(page).press("Enter")
     job_id = answer.value.json()["job_id"]
-    status = page.locator("#status")
+    status = status_line(page)
     expect(status).to_have_attribute("data-state", "generating")
     # Running for real: a few steps done, so the cancel lands mid-way.
     page.wait_for_function(
         "Number(document.getElementById('progress').dataset.step) >= 2", timeout=20_000
     )
     with page.expect_response(lambda r: r.request.method == "DELETE") as cancelled:
-        page.locator("#cancel").click()
+        page.get_by_role("button", name="Cancel").click()
     body = cancelled.value.json()
     assert body["status"] == "cancelled"
     assert 0 < body["progress"]["step"] < 100
     expect(status).to_have_attribute("data-state", "cancelled")
-    expect(page.locator("#cancel")).to_be_hidden()
+    expect(page.get_by_role("button", name="Cancel")).to_be_hidden()
     job = page.request.get(f"/jobs/{job_id}").json()
     assert job["status"] == "cancelled"
     assert job["images"] == []
