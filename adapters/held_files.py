@@ -45,8 +45,8 @@ def retry_while_held(operation: Callable[[], T]) -> T:
 def remove(path: Path) -> bool:
     """Remove ``path``, or mark it for a later removal while a process holds it.
 
-    Returns False when there was no such file. Raises OSError only when the file can be
-    neither removed nor marked (e.g. a read-only folder).
+    Returns False when there was no such file. Other errors come out, as does the
+    PermissionError when the marker cannot be written either (e.g. a read-only folder).
     """
     try:
         retry_while_held(path.unlink)
