@@ -33,9 +33,9 @@ install-dev: $(VENV)/.dev
 serve: $(VENV)/.base
 	$(PY) -m entrypoints.cli serve --download-missing
 
-# The demo paces its steps so the progress and previews can be watched.
+# The demo paces its steps so the progress and previews can be watched (`local-sd demo`).
 demo: $(VENV)/.base
-	USE_MOCKS=true MOCK_STEP_SECONDS=$${MOCK_STEP_SECONDS:-0.05} $(PY) -m entrypoints.cli serve
+	$(PY) -m entrypoints.cli demo
 
 download: $(VENV)/.base
 	$(PY) download_models.py
