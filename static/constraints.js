@@ -1,6 +1,7 @@
 // What the service allows in the form: its request bounds written into the fields, the
-// checks that read them back, and the schedulers its engine offers. The attributes (min, max, step, data-max-chars) are the
-// page's one copy of the bounds, so the native number controls and these checks agree.
+// checks that read them back, and the schedulers its engine offers. The attributes (min,
+// max, step, data-max-chars) are the page's one copy of the bounds, so the native number
+// controls and these checks agree.
 // Text has no native maxlength: it counts UTF-16 units (an emoji is two) and the spaces
 // around the text, while the server counts characters after trimming.
 

@@ -9,50 +9,24 @@
 //   cards.js        one gallery card per finished job
 //   gallery.js      Gallery: past images, pages, "Use these settings", download, delete
 //   health.js       HealthMonitor: the health badge, the degraded banner, and their poll
-// This file builds them on the page and keeps the state: the generation in flight, what
-// the last /health said (time limit, scheduler labels), and applies each health report
-// to the form (defaults, bounds, schedulers). Then it runs the generation's flow:
-// POST /jobs, follow its events, show the outcome.
+//   generation.js   Generation: one job from the page, POST /jobs to its outcome, cancel
+// This file builds them on the page and keeps the state: the generation in flight and
+// what the last /health said (time limit, scheduler labels); it applies each health
+// report to the form (defaults, bounds, schedulers).
 
 "use strict";
 
-import { ApiError, api, watchJob } from "./api.js";
-import { byId, formatDuration, formatSeconds, schedulerLabel } from "./dom.js";
+import { api } from "./api.js";
+import { byId, schedulerLabel } from "./dom.js";
 import { RequestForm } from "./form.js";
 import { Gallery } from "./gallery.js";
+import { Generation } from "./generation.js";
 import { HealthMonitor } from "./health.js";
 import { ResultPanel } from "./result.js";
 
-const ELAPSED_TICK_MS = 250;
-const NOTE_STREAM_LOST = "Live updates stopped; checking the job every second.";
-const NOTE_UNREACHABLE = "Cannot reach the service; trying again every second.";
-
-async function loadImage(url) {
-  const image = new Image();
-  image.src = url;
-  await image.decode();
-}
-
-function describeError(error) {
-  if (!(error instanceof ApiError)) return "Error: something went wrong in the page; see the console.";
-  if (error.status === 429) {
-    return error.retryAfter !== null
-      ? `The queue is full — try again in ${error.retryAfter} s.`
-      : "The queue is full — try again shortly.";
-  }
-  if (error.status === 504) return `Timed out. ${error.message}`;
-  // 503 (model missing or downloading) carries what to do, e.g. `make download`.
-  return `Error: ${error.message}`;
-}
-
 class PageController {
   constructor() {
-    /**
-     * The generation in flight, or null:
-     * {job, watch, startedAt, runningSince, overTimeLimit, timer, total, cancelling}.
-     * `job` is null until the service accepted it; `total` counts the steps of every image
-     * of the batch.
-     */
+    /** The Generation in flight, or null: one at a time from this page. */
     this.run = null;
     /** The service's INFERENCE_TIMEOUT_SECONDS as /health last said, or null. */
     this.timeLimitSeconds = null;
@@ -69,7 +43,7 @@ class PageController {
       },
     });
     this.result = new ResultPanel(byId("result").closest("section"), {
-      onCancel: () => this.cancel(),
+      onCancel: () => this.run?.cancel(),
       onReuseSeed: (seed) => this.form.useSeed(seed),
       afterCancel: () => this.form.focusSubmit(),
       schedulerLabel: label,
@@ -126,178 +100,19 @@ class PageController {
     }
   }
 
-  // -------------------------------------------------------------- following a job
-
-  startElapsed(current) {
-    const tick = () => this.result.renderElapsed(
-      Math.floor((performance.now() - current.startedAt) / 1000));
-    tick();
-    current.timer = setInterval(tick, ELAPSED_TICK_MS);
-  }
-
-  showQueued(current, position) {
-    this.result.renderStatus("queued", position ? `Waiting — position ${position} in queue`
-                                                : "Waiting in the queue…");
-    this.result.renderProgressWaiting(current.total);
-  }
-
-  showRunning(current, { step = 0, total = current.total, eta = null }) {
-    if (Number.isFinite(total) && total > 0) current.total = total;
-    this.result.renderStatus("generating", "Generating…");
-    const stepsPerImage = current.job?.params?.num_inference_steps ?? current.total;
-    this.result.renderProgress({ step, total: current.total, eta, stepsPerImage });
-  }
-
-  /**
-   * Say so early when, at the pace so far, the job will not finish inside the service's
-   * time limit (a big size on a small CPU), rather than let it run into the limit.
-   */
-  warnIfOverTimeLimit(current, { step, eta }) {
-    const limit = this.timeLimitSeconds;
-    if (!limit || current.runningSince === null || !(step >= 2)) return;
-    if (!Number.isFinite(eta)) return;
-    const projected = (performance.now() - current.runningSince) / 1000 + eta;
-    if (projected > limit) {
-      current.overTimeLimit = true;
-      this.result.renderProgressNote(
-        `At this pace the job needs about ${formatSeconds(projected)}, and the service stops ` +
-        `a job after ${formatSeconds(limit)}: fewer steps or a smaller size ` +
-        "would finish in time.");
-    } else if (current.overTimeLimit) {
-      current.overTimeLimit = false;
-      this.result.renderProgressNote(null);
-    }
-  }
-
-  /** What each event (or polled snapshot) of the job does to the page. */
-  jobHandlers(current) {
-    const { result } = this;
-    return {
-      queued: ({ queue_position: position }) => this.showQueued(current, position),
-      started: () => {
-        current.runningSince = performance.now();
-        this.showRunning(current, {});
-      },
-      progress: ({ step, total, eta_seconds: eta }) => {
-        this.showRunning(current, { step, total, eta });
-        this.warnIfOverTimeLimit(current, { step, eta });
-      },
-      preview: (data) => result.renderPreview(current.job, data),
-      snapshot: (job) => {
-        result.renderProgressNote(NOTE_STREAM_LOST);
-        if (job.status === "queued") this.showQueued(current, job.queue_position);
-        else this.showRunning(current, { ...job.progress, eta: job.eta_seconds });
-      },
-      streamLost: () => result.renderProgressNote(NOTE_STREAM_LOST),
-      unreachable: () => result.renderProgressNote(NOTE_UNREACHABLE),
-    };
-  }
-
-  /** The job ended: show its images, or why it stopped. */
-  async showFinal(current, job) {
-    const { result } = this;
-    const total = job.progress?.total || current.total;
-    const step = job.progress?.step ?? 0;
-    const perImage = job.params?.num_inference_steps ?? total;
-    result.renderProgressNote(null);
-    if (job.status === "succeeded") {
-      try {
-        await Promise.all(job.images.map((image) => loadImage(image.url)));
-      } catch {
-        throw new ApiError({ type: "image_load",
-                             message: "The image was generated but could not be loaded." });
-      }
-      result.renderResult(job);
-      result.renderProgress({ step: total, total, stepsPerImage: perImage, ended: "complete" });
-      await result.resultImageDecoded();
-      const took = formatDuration(job.duration_ms ?? performance.now() - current.startedAt);
-      const count = job.images.length;
-      result.renderStatus("complete", count > 1 ? `Complete in ${took} — ${count} images.`
-                                                : `Complete in ${took}.`);
-      result.revealResult();
-      this.gallery.refresh();
-      return;
-    }
-    result.restoreResult();
-    if (step > 0) result.renderProgress({ step, total, stepsPerImage: perImage, ended: "stopped" });
-    else result.hideProgress();
-    if (job.status === "cancelled") {
-      result.renderStatus("cancelled", "Cancelled.");
-      return;
-    }
-    const error = job.error ?? { type: "failed", message: "The job failed." };
-    const prefix = error.type === "timeout" ? "Timed out." : "Error:";
-    result.renderStatus("error", `${prefix} ${error.message}`, { title: `Job ${job.job_id}` });
-    result.revealResult();
-  }
-
   async generate(body) {
-    const { result } = this;
-    const current = {
-      job: null,
-      watch: null,
-      startedAt: performance.now(),
-      runningSince: null,  // from the `started` event: the service's time limit counts from it
-      overTimeLimit: false,
-      timer: null,
-      total: body.num_inference_steps * (body.num_images ?? 1),
-      cancelling: false,
-    };
-    this.run = current;
-    this.form.setBusy(true);
-    result.renderProgressNote(null);
-    result.renderStatus("queued", "Sending…");
-    result.renderProgressWaiting(current.total);
-    this.startElapsed(current);
-    result.revealResult({ block: "start" });
+    const generation = new Generation(body, {
+      form: this.form,
+      result: this.result,
+      gallery: this.gallery,
+      timeLimit: () => this.timeLimitSeconds,
+    });
+    this.run = generation;
     try {
-      current.job = await api.submitJob(body);
-      current.total = current.job.progress?.total || current.total;
-      result.renderCancel("ready");
-      this.showQueued(current, current.job.queue_position);
-      current.watch = watchJob(current.job, this.jobHandlers(current));
-      await this.showFinal(current, await current.watch.done);
-    } catch (error) {
-      current.watch?.stop();
-      result.restoreResult();
-      result.hideProgress();
-      this.showServerError(error);
+      await generation.run();
     } finally {
-      clearInterval(current.timer);
       this.run = null;
-      this.form.setBusy(false);
-      result.renderCancel("hidden");
     }
-  }
-
-  async cancel() {
-    const current = this.run;
-    if (!current?.job || current.cancelling) return;
-    current.cancelling = true;
-    this.result.renderCancel("pending");
-    try {
-      // The answer is final (or, if the engine is wedged, still running: the watch goes on).
-      current.watch?.settle(await api.cancelJob(current.job.job_id));
-    } catch (error) {
-      // 409: it ended before the cancel arrived; the watch brings the outcome.
-      if (error instanceof ApiError && error.status === 409) return;
-      current.cancelling = false;
-      if (this.run === current) {
-        this.result.renderCancel("ready");
-        this.result.renderProgressNote(`Could not cancel: ${error.message}`);
-      }
-    }
-  }
-
-  showServerError(error) {
-    if (!(error instanceof ApiError)) console.error(error);
-    const details = error instanceof ApiError ? error.details : [];
-    const unmatched = this.form.showFieldErrors(details);
-    this.form.showFormError(unmatched.map(({ field, message }) => `${field}: ${message}`));
-    this.result.renderStatus("error", describeError(error),
-                             { title: error?.requestId ? `Request id ${error.requestId}` : "" });
-    if (details.length > unmatched.length) this.form.focusFirstInvalid();
-    else this.result.revealResult();
   }
 }
 

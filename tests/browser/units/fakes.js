@@ -54,7 +54,7 @@ export function fakeIo(answers = []) {
     },
     getJob: async (jobId) => {
       io.getJobCalls.push(jobId);
-      if (answers.length === 0) throw new Error(`no answer scripted for call ${io.getJobCalls.length}`);
+      if (answers.length === 0) throw new Error(`no answer for call ${io.getJobCalls.length}`);
       const answer = answers.shift();
       if (answer instanceof Error) throw answer;
       return answer;

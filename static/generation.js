@@ -1,0 +1,213 @@
+// One generation from the page: POST /jobs, follow its events, show the images or why it
+// stopped, and cancel it on request. The controller in ui.js makes one per submission and
+// holds it while it runs; everything about that job lives in its instance.
+
+"use strict";
+
+import { ApiError, api, watchJob } from "./api.js";
+import { formatDuration, formatSeconds } from "./dom.js";
+
+const ELAPSED_TICK_MS = 250;
+const NOTE_STREAM_LOST = "Live updates stopped; checking the job every second.";
+const NOTE_UNREACHABLE = "Cannot reach the service; trying again every second.";
+
+async function loadImage(url) {
+  const image = new Image();
+  image.src = url;
+  await image.decode();
+}
+
+function describeError(error) {
+  if (!(error instanceof ApiError)) {
+    return "Error: something went wrong in the page; see the console.";
+  }
+  if (error.status === 429) {
+    return error.retryAfter !== null
+      ? `The queue is full — try again in ${error.retryAfter} s.`
+      : "The queue is full — try again shortly.";
+  }
+  if (error.status === 504) return `Timed out. ${error.message}`;
+  // 503 (model missing or downloading) carries what to do, e.g. `make download`.
+  return `Error: ${error.message}`;
+}
+
+export class Generation {
+  /**
+   * `body` is the form's valid request; `form`, `result` and `gallery` are the page's
+   * parts; `timeLimit()` is the service's INFERENCE_TIMEOUT_SECONDS as /health last said.
+   */
+  constructor(body, { form, result, gallery, timeLimit }) {
+    Object.assign(this, { form, result, gallery, timeLimit });
+    this.job = null;  // until the service accepted it
+    this.watch = null;
+    this.startedAt = performance.now();
+    this.runningSince = null;  // from the `started` event: the time limit counts from it
+    this.overTimeLimit = false;
+    this.timer = null;
+    this.total = body.num_inference_steps * (body.num_images ?? 1);  // over every image
+    this.cancelling = false;
+    this.ended = false;
+    this.body = body;
+  }
+
+  /** Run it to its end; never throws (errors show on the page). */
+  async run() {
+    const { result } = this;
+    this.form.setBusy(true);
+    result.renderProgressNote(null);
+    result.renderStatus("queued", "Sending…");
+    result.renderProgressWaiting(this.total);
+    this.startElapsed();
+    result.revealResult({ block: "start" });
+    try {
+      this.job = await api.submitJob(this.body);
+      this.total = this.job.progress?.total || this.total;
+      result.renderCancel("ready");
+      this.showQueued(this.job.queue_position);
+      this.watch = watchJob(this.job, this.handlers());
+      await this.showFinal(await this.watch.done);
+    } catch (error) {
+      this.watch?.stop();
+      result.restoreResult();
+      result.hideProgress();
+      this.showServerError(error);
+    } finally {
+      this.ended = true;
+      clearInterval(this.timer);
+      this.form.setBusy(false);
+      result.renderCancel("hidden");
+    }
+  }
+
+  async cancel() {
+    if (!this.job || this.cancelling) return;
+    this.cancelling = true;
+    this.result.renderCancel("pending");
+    try {
+      // The answer is final (or, if the engine is wedged, still running: the watch goes on).
+      this.watch?.settle(await api.cancelJob(this.job.job_id));
+    } catch (error) {
+      // 409: it ended before the cancel arrived; the watch brings the outcome.
+      if (error instanceof ApiError && error.status === 409) return;
+      this.cancelling = false;
+      if (!this.ended) {
+        this.result.renderCancel("ready");
+        this.result.renderProgressNote(`Could not cancel: ${error.message}`);
+      }
+    }
+  }
+
+  startElapsed() {
+    const tick = () => this.result.renderElapsed(
+      Math.floor((performance.now() - this.startedAt) / 1000));
+    tick();
+    this.timer = setInterval(tick, ELAPSED_TICK_MS);
+  }
+
+  showQueued(position) {
+    this.result.renderStatus("queued", position ? `Waiting — position ${position} in queue`
+                                                : "Waiting in the queue…");
+    this.result.renderProgressWaiting(this.total);
+  }
+
+  showRunning({ step = 0, total = this.total, eta = null }) {
+    if (Number.isFinite(total) && total > 0) this.total = total;
+    this.result.renderStatus("generating", "Generating…");
+    const stepsPerImage = this.job?.params?.num_inference_steps ?? this.total;
+    this.result.renderProgress({ step, total: this.total, eta, stepsPerImage });
+  }
+
+  /**
+   * Say so early when, at the pace so far, the job will not finish inside the service's
+   * time limit (a big size on a small CPU), rather than let it run into the limit.
+   */
+  warnIfOverTimeLimit({ step, eta }) {
+    const limit = this.timeLimit();
+    if (!limit || this.runningSince === null || !(step >= 2)) return;
+    if (!Number.isFinite(eta)) return;
+    const projected = (performance.now() - this.runningSince) / 1000 + eta;
+    if (projected > limit) {
+      this.overTimeLimit = true;
+      this.result.renderProgressNote(
+        `At this pace the job needs about ${formatSeconds(projected)}, and the service stops ` +
+        `a job after ${formatSeconds(limit)}: fewer steps or a smaller size ` +
+        "would finish in time.");
+    } else if (this.overTimeLimit) {
+      this.overTimeLimit = false;
+      this.result.renderProgressNote(null);
+    }
+  }
+
+  /** What each event (or polled snapshot) of the job does to the page. */
+  handlers() {
+    const { result } = this;
+    return {
+      queued: ({ queue_position: position }) => this.showQueued(position),
+      started: () => {
+        this.runningSince = performance.now();
+        this.showRunning({});
+      },
+      progress: ({ step, total, eta_seconds: eta }) => {
+        this.showRunning({ step, total, eta });
+        this.warnIfOverTimeLimit({ step, eta });
+      },
+      preview: (data) => result.renderPreview(this.job, data),
+      snapshot: (job) => {
+        result.renderProgressNote(NOTE_STREAM_LOST);
+        if (job.status === "queued") this.showQueued(job.queue_position);
+        else this.showRunning({ ...job.progress, eta: job.eta_seconds });
+      },
+      streamLost: () => result.renderProgressNote(NOTE_STREAM_LOST),
+      unreachable: () => result.renderProgressNote(NOTE_UNREACHABLE),
+    };
+  }
+
+  /** The job ended: show its images, or why it stopped. */
+  async showFinal(job) {
+    const { result } = this;
+    const total = job.progress?.total || this.total;
+    const step = job.progress?.step ?? 0;
+    const perImage = job.params?.num_inference_steps ?? total;
+    result.renderProgressNote(null);
+    if (job.status === "succeeded") {
+      try {
+        await Promise.all(job.images.map((image) => loadImage(image.url)));
+      } catch {
+        throw new ApiError({ type: "image_load",
+                             message: "The image was generated but could not be loaded." });
+      }
+      result.renderResult(job);
+      result.renderProgress({ step: total, total, stepsPerImage: perImage, ended: "complete" });
+      await result.resultImageDecoded();
+      const took = formatDuration(job.duration_ms ?? performance.now() - this.startedAt);
+      const count = job.images.length;
+      result.renderStatus("complete", count > 1 ? `Complete in ${took} — ${count} images.`
+                                                : `Complete in ${took}.`);
+      result.revealResult();
+      this.gallery.refresh();
+      return;
+    }
+    result.restoreResult();
+    if (step > 0) result.renderProgress({ step, total, stepsPerImage: perImage, ended: "stopped" });
+    else result.hideProgress();
+    if (job.status === "cancelled") {
+      result.renderStatus("cancelled", "Cancelled.");
+      return;
+    }
+    const error = job.error ?? { type: "failed", message: "The job failed." };
+    const prefix = error.type === "timeout" ? "Timed out." : "Error:";
+    result.renderStatus("error", `${prefix} ${error.message}`, { title: `Job ${job.job_id}` });
+    result.revealResult();
+  }
+
+  showServerError(error) {
+    if (!(error instanceof ApiError)) console.error(error);
+    const details = error instanceof ApiError ? error.details : [];
+    const unmatched = this.form.showFieldErrors(details);
+    this.form.showFormError(unmatched.map(({ field, message }) => `${field}: ${message}`));
+    this.result.renderStatus("error", describeError(error),
+                             { title: error?.requestId ? `Request id ${error.requestId}` : "" });
+    if (details.length > unmatched.length) this.form.focusFirstInvalid();
+    else this.result.revealResult();
+  }
+}
