@@ -52,12 +52,16 @@ def is_satisfiable(value: str, size: int) -> bool:
 
 
 class ImageFileResponse(FileResponse):
-    def __init__(self, path: str | os.PathLike[str], request_id: str | None) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], stat: os.stat_result, request_id: str | None
+    ) -> None:
         super().__init__(
             path,
             media_type="image/png",
             headers={"Cache-Control": "private, max-age=31536000, immutable"},
+            stat_result=stat,
         )
+        self._size = stat.st_size
         self._request_id = request_id
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -66,7 +70,7 @@ class ImageFileResponse(FileResponse):
             headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"range"]
             scope = {**scope, "headers": headers}
         elif http_range is not None:
-            size = os.stat(self.path).st_size
+            size = self._size
             if not is_satisfiable(http_range, size):
                 refusal = error_response(
                     416,
@@ -82,6 +86,12 @@ class ImageFileResponse(FileResponse):
 
 async def get_image(request: Request) -> Response:
     path = services(request).image_store.path_of(request.path_params["name"])
-    if path is None:
+    try:
+        # Here, not in the response: an image removed meanwhile (retention, DELETE) is a
+        # 404, where Starlette's own stat would raise (a 500).
+        stat = os.stat(path) if path is not None else None
+    except FileNotFoundError:
+        stat = None
+    if path is None or stat is None:
         raise ImageNotFound("No such image.")
-    return ImageFileResponse(path, getattr(request.state, "request_id", None))
+    return ImageFileResponse(path, stat, getattr(request.state, "request_id", None))

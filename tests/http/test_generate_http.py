@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 from starlette.testclient import TestClient
 
+from adapters.file_image_store import FileImageStore
 from entrypoints.app import create_app
 from tests.conftest import make_settings
 from tests.support.fakes import FakeBackend
@@ -280,3 +281,19 @@ def test_unknown_route_and_wrong_method_use_error_shape(mock_client: TestClient)
     response = mock_client.get("/image")
     assert response.status_code == 405
     assert_error_shape(response.json(), "method_not_allowed")
+
+
+def test_an_image_removed_after_its_lookup_is_a_404_not_a_500(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, use_mocks=True)
+
+    class RemovedMeanwhile(FileImageStore):
+        """Finds the image, which retention or a DELETE removes before it is read."""
+
+        def path_of(self, name: str) -> Path | None:
+            return tmp_path / "removed.png"
+
+    app = create_app(settings, image_store=RemovedMeanwhile(settings.generated_dir))
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        response = client.get("/images/removed.png")
+    assert response.status_code == 404
+    assert_error_shape(response.json(), "not_found")
