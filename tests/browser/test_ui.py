@@ -285,3 +285,19 @@ def test_a_few_step_model_sets_the_form_defaults_but_keeps_what_the_user_typed(
     page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
     expect(guidance).to_have_value("2")
     expect(steps).to_have_value("6")
+
+
+def test_without_an_answer_from_health_the_form_still_submits_and_the_server_decides(
+    page: Page,
+) -> None:
+    page.route("**/health", lambda route: route.abort("connectionrefused"))
+    open_ui(page)
+    expect(page.get_by_role("status").filter(has_text="Cannot reach the service.")).to_be_visible()
+    expect(page.get_by_label("Scheduler").get_by_role("option")).to_have_text(["Model default"])
+    prompt_field(page).fill("bounds unknown")
+    width = page.get_by_label("Width")
+    width.fill("4096")
+    with page.expect_response(is_submit) as answer:
+        page.get_by_role("button", name="Generate").click()
+    assert answer.value.status == 422
+    expect(width).to_have_accessible_description("Must be between 64 and 1024.")
