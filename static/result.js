@@ -1,6 +1,6 @@
 // The result panel: status line, elapsed time, progress bar, Cancel, the live preview,
 // and the finished image (with a strip to pick among a batch's images).
-// It renders what it is told; the controller in ui.js decides when.
+// It renders what it is told; ui.js and generation.js decide when.
 
 "use strict";
 
