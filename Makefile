@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 
-.PHONY: install install-dev serve demo download retention test lint typecheck check clean bench bench-quick
+.PHONY: install install-dev serve demo download retention test test-py310 lint typecheck check clean bench bench-quick
 
 $(VENV)/.base: pyproject.toml requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -55,7 +55,23 @@ lint: $(VENV)/.dev
 typecheck: $(VENV)/.dev
 	$(BIN)/mypy .
 
+# What CI runs (with test-py310): ruff, the format check, mypy, the import contracts, the tests.
 check: lint typecheck test
+
+# The oldest Python we support runs every test that needs neither an OpenVINO model nor a
+# browser, in a venv of its own without the optimum engine. pyenv's 3.10 where there is one.
+PYTHON310 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.10.*/bin/python) python3.10)
+VENV310 := .venv310
+
+$(VENV310)/.base: pyproject.toml requirements.txt
+	@command -v $(PYTHON310) >/dev/null || { echo "No Python 3.10: run make test-py310 PYTHON310=/path/to/python3.10" >&2; exit 1; }
+	test -x $(VENV310)/bin/python || $(PYTHON310) -m venv $(VENV310)
+	$(VENV310)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV310)/bin/python -m pip install --quiet -e ".[test-base]"
+	touch $@
+
+test-py310: $(VENV310)/.base
+	$(VENV310)/bin/python -m pytest -m "not openvino" --ignore=tests/browser
 
 # Every configuration back to back on the full-size random-weight SD 1.5 (built once, offline,
 # into bench/cache/); writes BENCHMARKS.md and bench/results.json. Options: BENCH_ARGS="--help".
@@ -67,4 +83,4 @@ bench-quick: $(VENV)/.dev
 	HF_HUB_OFFLINE=1 $(PY) -m bench.run --quick $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(VENV310) .pytest_cache .mypy_cache .ruff_cache
