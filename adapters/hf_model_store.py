@@ -10,7 +10,7 @@ import os
 import shutil
 import sys
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -25,11 +25,8 @@ from adapters.model_layout import (
     read_manifest,
     write_manifest,
 )
-from application.ports import ModelStatus
+from application.ports import DownloadProgress, ModelStatus
 from domain.errors import ModelDownloadFailed
-
-DownloadProgress = Callable[[int, int], None]
-"""Called with ``(done_bytes, total_bytes)`` from download worker threads; must not raise."""
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 
@@ -66,7 +63,6 @@ class HuggingFaceModelStore:
         token: str | None,
         endpoint: str | None = None,
         revision: str = "main",
-        on_progress: DownloadProgress | None = None,
         include_safety_checker: bool = False,
     ) -> None:
         self._repo_id = repo_id
@@ -74,7 +70,6 @@ class HuggingFaceModelStore:
         self._token = token
         self._endpoint = (endpoint or DEFAULT_ENDPOINT).rstrip("/")
         self._revision = revision
-        self._on_progress = on_progress
         self._ignore = tuple(
             p for p in EXCLUDED_PATTERNS if not (include_safety_checker and "safety_checker" in p)
         )
@@ -104,16 +99,18 @@ class HuggingFaceModelStore:
             revision=manifest.commit if manifest is not None and not missing else None,
         )
 
-    def download(self, force: bool = False) -> ModelStatus:
+    def download(
+        self, force: bool = False, on_progress: DownloadProgress | None = None
+    ) -> ModelStatus:
         """Fetch missing or damaged files (all when ``force``); offline no-op when complete."""
         with self._lock:  # one download at a time per store
             if not force and self._up_to_date():
                 return self.status()
-            return self._fetch_or_explain(force)
+            return self._fetch_or_explain(force, on_progress)
 
-    def _fetch_or_explain(self, force: bool) -> ModelStatus:
+    def _fetch_or_explain(self, force: bool, on_progress: DownloadProgress | None) -> ModelStatus:
         try:
-            return self._fetch(force)
+            return self._fetch(force, on_progress)
         except Exception as error:
             failure = (
                 error if isinstance(error, ModelDownloadFailed) else self._failures.explain(error)
@@ -143,9 +140,11 @@ class HuggingFaceModelStore:
             and not damaged_files(self._directory, manifest.files)
         )
 
-    def _fetch(self, force: bool) -> ModelStatus:
+    def _fetch(self, force: bool, on_progress: DownloadProgress | None) -> ModelStatus:
         from huggingface_hub import HfApi, constants, snapshot_download
-        from huggingface_hub.utils._paths import filter_repo_objects
+
+        # Public in huggingface_hub.utils, re-exported without `__all__`: mypy cannot tell.
+        from huggingface_hub.utils import filter_repo_objects  # type: ignore[attr-defined]
 
         # Unless telemetry is off, 1.x builds each user-agent by fetching the "agent harness"
         # list from the endpoint read at import (huggingface.co, not `endpoint`): a request
@@ -162,12 +161,7 @@ class HuggingFaceModelStore:
             p: listing[p] for p in filter_repo_objects(listing, ignore_patterns=list(self._ignore))
         }
         if absent := [path for path in REQUIRED_FILES if path not in wanted]:
-            raise ModelDownloadFailed(
-                "not_found",
-                f"{self._repo_id} has no {', '.join(absent)}: it is not an OpenVINO Stable "
-                "Diffusion export; set MODEL_REPO_ID to one, such as "
-                "OpenVINO/stable-diffusion-v1-5-int8-ov.",
-            )
+            raise self._failures.not_an_export(absent)
         damaged = damaged_files(self._directory, wanted)
         stale = list(wanted) if force else damaged
         self._check_free_space(wanted, stale)
@@ -189,18 +183,13 @@ class HuggingFaceModelStore:
             endpoint=self._endpoint,
             ignore_patterns=list(self._ignore),
             force_download=force,
-            tqdm_class=_progress_class(self._on_progress, planned),
+            tqdm_class=_progress_class(on_progress, planned),
         )
         if still := damaged_files(self._directory, wanted):
-            raise ModelDownloadFailed(
-                "incomplete",
-                f"The download of {self._repo_id} is incomplete ({', '.join(still[:3])}"
-                f"{' ...' if len(still) > 3 else ''} missing or the wrong size): run the "
-                "download again; only the damaged files are fetched.",
-            )
+            raise self._failures.incomplete(still)
         write_manifest(self._directory, replace(manifest, complete=True))
-        if self._on_progress is not None and planned:
-            self._on_progress(planned, planned)
+        if on_progress is not None and planned:
+            on_progress(planned, planned)
         return self.status()
 
     def _check_free_space(self, wanted: Mapping[str, int | None], stale: list[str]) -> None:

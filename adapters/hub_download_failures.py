@@ -1,4 +1,8 @@
-"""What went wrong in a model download, as one actionable line for the log, CLI and /health."""
+"""What went wrong in a model download, as a typed failure with facts and remedies.
+
+The sentences users read (which setting to change, which command to run) are worded in
+``entrypoints/remedies.py`` from the remedies named here.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,11 @@ import errno
 from dataclasses import dataclass
 from pathlib import Path
 
-from application.model_lifecycle import staging_hint
-from domain.errors import ModelDownloadFailed
+from domain.errors import DownloadFailure, ModelDownloadFailed, Remedy
+
+# Whoever cannot reach the hub needs the way around it, not only the cause.
+_OFFLINE = "The service works offline once the model is staged."
+_WAYS_AROUND_THE_HUB = (Remedy.STAGE_MODEL_BY_HAND, Remedy.DEMO_MODE)
 
 
 @dataclass(frozen=True)
@@ -22,13 +29,31 @@ class DownloadFailures:
 
     def disk_full(self, need: str = "free some space") -> ModelDownloadFailed:
         return ModelDownloadFailed(
-            "disk_full",
-            f"Not enough disk space in {self.directory} for {self.repo_id}: {need} or set "
-            "MODEL_DIR to a larger disk, then run the download again.",
+            DownloadFailure.DISK_FULL,
+            f"Not enough disk space in {self.directory} for {self.repo_id}: {need} and run "
+            "the download again.",
+            (Remedy.LARGER_DISK,),
+        )
+
+    def not_an_export(self, absent: list[str]) -> ModelDownloadFailed:
+        return ModelDownloadFailed(
+            DownloadFailure.NOT_FOUND,
+            f"{self.repo_id} has no {', '.join(absent)}: it is not an OpenVINO Stable "
+            "Diffusion export (such as OpenVINO/stable-diffusion-v1-5-int8-ov).",
+            (Remedy.CHECK_REPO_ID,),
+        )
+
+    def incomplete(self, damaged: list[str]) -> ModelDownloadFailed:
+        more = " ..." if len(damaged) > 3 else ""
+        return ModelDownloadFailed(
+            DownloadFailure.INCOMPLETE,
+            f"The download of {self.repo_id} is incomplete ({', '.join(damaged[:3])}{more} "
+            "missing or the wrong size); another download fetches only the damaged files.",
+            (Remedy.DOWNLOAD_MODEL,),
         )
 
     def explain(self, error: BaseException) -> ModelDownloadFailed | None:
-        """The one-line failure for ``error`` or the first of its causes we recognise.
+        """The failure for ``error`` or the first of its causes we recognise.
 
         The whole chain is searched: huggingface_hub wraps errors (a forced download
         re-raises a ValueError from the hub's answer).
@@ -37,51 +62,62 @@ class DownloadFailures:
         from huggingface_hub import errors as hub
 
         repo, url, fail = self.repo_id, self.endpoint, ModelDownloadFailed
-        # Whoever cannot reach the hub needs the way around it, not only the cause.
-        stage = "The service works offline once the model is staged. " + staging_hint(
-            repo, self.directory
-        )
         for cause in _chain(error):
             code = cause.response.status_code if isinstance(cause, hub.HfHubHTTPError) else 0
             if isinstance(cause, hub.GatedRepoError) or (
                 code in (401, 403) and not isinstance(cause, hub.RepositoryNotFoundError)
             ):
-                why = (
-                    "the token in HUGGINGFACE_TOKEN was refused"
-                    if self.has_token
-                    else "no token is set"
-                )
+                why = "the hub token was refused" if self.has_token else "no hub token is set"
                 return fail(
-                    "gated",
-                    f"{repo} is gated and {why}: accept its licence at {url}/"
-                    f"{repo} while logged in, then set HUGGINGFACE_TOKEN to a read "
-                    "token of that account.",
+                    DownloadFailure.GATED,
+                    f"{repo} is gated and {why}: its licence is accepted at {url}/{repo} "
+                    "while logged in.",
+                    (Remedy.SET_HUB_TOKEN,),
                 )
             if isinstance(cause, hub.RevisionNotFoundError):
-                return fail("not_found", f"Revision '{self.revision}' does not exist in {repo}.")
+                return fail(
+                    DownloadFailure.NOT_FOUND,
+                    f"Revision '{self.revision}' does not exist in {repo}.",
+                )
             if isinstance(cause, hub.RepositoryNotFoundError):
                 return fail(
-                    "not_found",
-                    f"Repository {repo} was not found on {url}: check "
-                    "MODEL_REPO_ID (a private one also needs HUGGINGFACE_TOKEN).",
+                    DownloadFailure.NOT_FOUND,
+                    f"Repository {repo} was not found on {url}.",
+                    (Remedy.CHECK_REPO_ID,),
                 )
             if isinstance(cause, hub.OfflineModeIsEnabled):
                 why = "offline mode is on (HF_HUB_OFFLINE=1); unset it to download"
-                return fail("unreachable", f"Cannot download {repo}: {why}. {stage}")
+                return fail(
+                    DownloadFailure.UNREACHABLE,
+                    f"Cannot download {repo}: {why}. {_OFFLINE}",
+                    _WAYS_AROUND_THE_HUB,
+                )
             if isinstance(cause, (httpx.TransportError, hub.LocalEntryNotFoundError)):
-                return fail("unreachable", f"Cannot reach the model hub at {url}. {stage}")
+                return fail(
+                    DownloadFailure.UNREACHABLE,
+                    f"Cannot reach the model hub at {url}. {_OFFLINE}",
+                    _WAYS_AROUND_THE_HUB,
+                )
             if code:  # 5xx, 429 and the like: the hub is there but not serving
-                return fail("unreachable", f"The model hub at {url} answered HTTP {code}. {stage}")
+                return fail(
+                    DownloadFailure.UNREACHABLE,
+                    f"The model hub at {url} answered HTTP {code}. {_OFFLINE}",
+                    _WAYS_AROUND_THE_HUB,
+                )
             if isinstance(cause, OSError) and cause.errno == errno.ENOSPC:
                 return self.disk_full()
             if isinstance(cause, OSError) and "Consistency check failed" in str(cause):
                 return fail(
-                    "incomplete",
-                    f"A file of {repo} arrived truncated: run the "
-                    "download again; only the damaged files are fetched.",
+                    DownloadFailure.INCOMPLETE,
+                    f"A file of {repo} arrived truncated; another download fetches only "
+                    "the damaged files.",
+                    (Remedy.DOWNLOAD_MODEL,),
                 )
             if isinstance(cause, PermissionError):
-                return fail("incomplete", f"Cannot write into {self.directory}: {cause.strerror}.")
+                return fail(
+                    DownloadFailure.INCOMPLETE,
+                    f"Cannot write into {self.directory}: {cause.strerror}.",
+                )
         return None
 
 

@@ -33,7 +33,7 @@ class Remedy(str, Enum):
     """Give the service a hub token of an account that may read the repository."""
     CHECK_REPO_ID = "check_repo_id"
     """Check which repository the service downloads."""
-    MOVE_MODEL_DIR = "move_model_dir"
+    LARGER_DISK = "larger_disk"
     """Put the model folder on a disk with more room."""
     MOVE_CACHE_DIR = "move_cache_dir"
     """Put the compile cache outside the model folder."""

@@ -10,21 +10,22 @@ from typing import Any
 
 from domain.errors import DomainError
 from entrypoints.bootstrap import hub_model_store
+from entrypoints.remedies import describe
 from entrypoints.settings import Settings
 
 
 def run_download(settings: Settings, force: bool) -> int:
     """Download the model into MODEL_DIR; 0 when it is complete, 1 with one line on stderr."""
-    # The store turns every failure into one actionable line; the library's own warnings
+    # The store turns every failure into one typed error, worded here; the library's own warnings
     # ("Couldn't access the Hub ...") would only repeat it less clearly.
     logging.getLogger("huggingface_hub").setLevel(logging.ERROR)
     bar = _ProgressBar(settings.model_repo_id)
-    store = hub_model_store(settings, on_progress=bar)
+    store = hub_model_store(settings)
     try:
-        status = store.download(force=force)
+        status = store.download(force=force, on_progress=bar)
     except DomainError as error:
         bar.close()
-        print(f"error: {error.message}", file=sys.stderr)
+        print(f"error: {describe(error.problem, settings)}", file=sys.stderr)
         return 1
     bar.close()
     if not status.cached:  # defensive: download() raises rather than return a partial model

@@ -20,10 +20,10 @@ _WORDS: dict[Remedy, Callable[[Settings], str]] = {
         f"{s.model_dir} (MODEL_DIR), e.g. the folder `make download` fills on a machine "
         "with internet."
     ),
-    Remedy.DEMO_MODE: lambda s: (
-        "Meanwhile `make demo` (USE_MOCKS=true) serves placeholder images."
+    Remedy.DEMO_MODE: lambda s: "Meanwhile `make demo` (USE_MOCKS=true) serves placeholder images.",
+    Remedy.USE_CPU: lambda s: (
+        "OPENVINO_DEVICE=CPU runs on the CPU from the start, without trying the device."
     ),
-    Remedy.USE_CPU: lambda s: "OPENVINO_DEVICE=CPU runs on the CPU instead.",
     Remedy.RAISE_TIMEOUT: lambda s: (
         "Try fewer steps, a smaller size, a GPU, or a few-step model, or raise "
         "INFERENCE_TIMEOUT_SECONDS."
@@ -32,7 +32,7 @@ _WORDS: dict[Remedy, Callable[[Settings], str]] = {
     Remedy.CHECK_REPO_ID: lambda s: (
         "Check MODEL_REPO_ID (a private one also needs HUGGINGFACE_TOKEN)."
     ),
-    Remedy.MOVE_MODEL_DIR: lambda s: "Or set MODEL_DIR to a larger disk.",
+    Remedy.LARGER_DISK: lambda s: "Or set MODEL_DIR to a larger disk.",
     Remedy.MOVE_CACHE_DIR: lambda s: "Set OV_CACHE_DIR to a folder outside the model folder.",
     Remedy.INSTALL_OPTIMUM: lambda s: (
         'Install the optimum engine with `make install-dev` (or pip install -e ".[optimum]").'

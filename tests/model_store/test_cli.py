@@ -86,20 +86,20 @@ def test_gated_exits_non_zero_with_one_clear_line(hub: FakeHub, model_dir: Path)
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("error: ") and "gated" in lines[0]
-    assert "HUGGINGFACE_TOKEN" in lines[0]
+    assert "Set HUGGINGFACE_TOKEN to a read token" in lines[0]
 
 
 @pytest.mark.parametrize(
     ("failure", "says"),
     [
-        ("not_found", "MODEL_REPO_ID"),
-        ("hub_down", "offline once the model is staged"),
-        ("disk_full", "MODEL_DIR"),
+        ("not_found", ("was not found", "MODEL_REPO_ID")),
+        ("hub_down", ("offline once the model is staged", "MODEL_DIR", "`make demo`")),
+        ("disk_full", ("Not enough disk space", "MODEL_DIR to a larger disk")),
     ],
 )
 def test_every_failure_exits_1_with_one_line(
     failure: str,
-    says: str,
+    says: tuple[str, ...],
     hub: FakeHub,
     model_dir: Path,
     tmp_path: Path,
@@ -126,5 +126,5 @@ def test_every_failure_exits_1_with_one_line(
     # subprocess test above shows that the command prints nothing else.
     errors = [line for line in output.err.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1, output.err
-    assert says in errors[0]
+    assert all(words in errors[0] for words in says), errors[0]
     assert output.out == ""

@@ -13,7 +13,7 @@ from huggingface_hub import file_download
 
 from adapters.model_layout import MANIFEST_NAME, REQUIRED_FILES
 from application.ports import ModelStore
-from domain.errors import ModelDownloadFailed
+from domain.errors import DownloadFailure, ModelDownloadFailed, Remedy
 from tests.model_store.conftest import (
     EXTRA_FILES,
     REPO_ID,
@@ -136,7 +136,7 @@ def test_progress_reports_bytes_up_to_the_total(
     make_store: StoreFactory, model_source: Path
 ) -> None:
     reports: list[tuple[int, int]] = []
-    make_store(on_progress=lambda done, total: reports.append((done, total))).download()
+    make_store().download(on_progress=lambda done, total: reports.append((done, total)))
 
     expected = sum((model_source / p).stat().st_size for p in WANTED)
     assert reports[-1] == (expected, expected)
@@ -213,8 +213,9 @@ def test_truncated_transfer_fails_as_incomplete_then_recovers(
     with pytest.raises(ModelDownloadFailed) as failure:
         make_store().download()
 
-    assert failure.value.kind == "incomplete"
-    assert "run the download again" in failure.value.message
+    assert failure.value.kind is DownloadFailure.INCOMPLETE
+    assert failure.value.remedies == (Remedy.DOWNLOAD_MODEL,)
+    assert REPO_ID in failure.value.message
     status = make_store().status()
     assert status.cached is False and "unet/openvino_model.bin" in status.missing
 
@@ -240,8 +241,9 @@ def test_not_enough_space_fails_before_downloading(
     with pytest.raises(ModelDownloadFailed) as failure:
         make_store().download()
 
-    assert failure.value.kind == "disk_full"
-    assert str(model_dir) in failure.value.message and "MODEL_DIR" in failure.value.message
+    assert failure.value.kind is DownloadFailure.DISK_FULL
+    assert str(model_dir) in failure.value.message
+    assert failure.value.remedies == (Remedy.LARGER_DISK,)
     assert not [p for p in hub.requested_paths("GET") if "/resolve/" in p]
 
 
@@ -256,7 +258,7 @@ def test_disk_full_while_writing_is_reported(
     with pytest.raises(ModelDownloadFailed) as failure:
         make_store().download()
 
-    assert failure.value.kind == "disk_full"
+    assert failure.value.kind is DownloadFailure.DISK_FULL
     assert "\n" not in failure.value.message
     assert make_store().status().cached is False
     assert downloaded(model_dir) == []  # no partial file under a final name

@@ -11,7 +11,7 @@ from huggingface_hub.errors import OfflineModeIsEnabled
 from huggingface_hub.utils import _detect_agent as utils_detect_agent
 
 from adapters.hf_model_store import disable_offline_mode, enable_offline_mode
-from domain.errors import ModelDownloadFailed
+from domain.errors import DownloadFailure, ModelDownloadFailed
 from tests.model_store.conftest import REPO_ID, StoreFactory
 from tests.support.fake_hub import FakeHub
 from tests.support.network_guard import forbid_network
@@ -57,7 +57,7 @@ def test_guard_really_blocks(make_store: StoreFactory, no_network: list[object])
     with pytest.raises(ModelDownloadFailed) as failure:
         make_store().download()
 
-    assert failure.value.kind == "unreachable"
+    assert failure.value.kind is DownloadFailure.UNREACHABLE
     assert no_network  # the download did try, and the guard stopped it
 
 
@@ -73,7 +73,7 @@ def test_offline_switch_blocks_the_hub_at_run_time(
         HfApi(endpoint=hub.url, token=False).model_info(REPO_ID)
     with pytest.raises(ModelDownloadFailed) as failure:
         make_store().download()
-    assert failure.value.kind == "unreachable"
+    assert failure.value.kind is DownloadFailure.UNREACHABLE
     assert "HF_HUB_OFFLINE" in failure.value.message
     assert hub.requests == []
 
