@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from application.ports import CancelCheck, ProgressCallback, RenderedImage
-from domain.errors import GenerationCancelled
+from domain.errors import GenerationCancelled, Problem
 from domain.generation_request import SCHEDULERS, GenerationRequest
 
 
@@ -28,7 +28,7 @@ class MockBackend:
     provider = "mock"
     device = "mock"
     is_mock = True
-    fallback_reason: str | None = None
+    fallback_reason: Problem | None = None
     schedulers = SCHEDULERS
     provenance: Mapping[str, str] = MappingProxyType({"engine": "mock", "scheduler": "none"})
     request_defaults: Mapping[str, int | float] = MappingProxyType({})

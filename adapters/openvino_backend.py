@@ -17,10 +17,10 @@ import numpy.typing as npt
 import structlog
 
 from adapters.engine_steps import EngineSteps
-from adapters.openvino_devices import shorten_runtime_error
+from adapters.openvino_devices import driver_remedy, shorten_runtime_error
 from adapters.openvino_engine import Engine
 from application.ports import CancelCheck, ProgressCallback, RenderedImage
-from domain.errors import GenerationCancelled
+from domain.errors import GenerationCancelled, Problem, Remedy
 from domain.generation_request import GenerationRequest
 
 log = structlog.get_logger("openvino")
@@ -38,7 +38,7 @@ class OpenVINOBackend:
         self,
         engine: Engine,
         reload: Callable[[str], Engine],
-        fallback_reason: str | None = None,
+        fallback_reason: Problem | None = None,
     ) -> None:
         self._engine = engine
         self._reload = reload
@@ -56,7 +56,7 @@ class OpenVINOBackend:
         return self._engine.device
 
     @property
-    def fallback_reason(self) -> str | None:
+    def fallback_reason(self) -> Problem | None:
         return self._fallback_reason
 
     @property
@@ -102,16 +102,20 @@ class OpenVINOBackend:
             if engine.device == "CPU":
                 raise
             cause = shorten_runtime_error(error)
+            # Out of memory or a driver fault: the next request could fail the same way,
+            # so the service stays on CPU until restarted.
+            reason = Problem(
+                f"{engine.device} failed during a generation: {cause}",
+                (Remedy.SMALLER_IMAGE, driver_remedy(engine.device), Remedy.USE_CPU),
+            )
             log.warning(
                 "device_failed_retrying_on_cpu",
                 device=engine.device,
                 cause=cause,
-                fix="the service now runs on CPU until restarted; if the device ran out of "
-                "memory, use a smaller size, else update its driver; OPENVINO_DEVICE=CPU "
-                "skips the device at start-up",
+                remedies=[remedy.value for remedy in reason.remedies],
             )
             self._engine = self._reload("CPU")
-            self._fallback_reason = f"{engine.device} failed during a generation: {cause}"
+            self._fallback_reason = reason
             pixels = self._engine.run(request, seed, steps.on_step)
         steps.raise_callback_error()
         if pixels is None or steps.cancelled:

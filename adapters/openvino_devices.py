@@ -1,10 +1,12 @@
-"""Which OpenVINO devices exist, why one cannot be used, and what the user can do about it."""
+"""Which OpenVINO devices exist, why one cannot be used, and what it needs to work."""
 
 from __future__ import annotations
 
 import re
 
 import openvino as ov
+
+from domain.errors import Remedy
 
 # Devices that pick or combine real devices; they never appear in available_devices.
 _VIRTUAL = ("AUTO", "MULTI", "HETERO", "BATCH")
@@ -48,14 +50,11 @@ def shorten_runtime_error(error: BaseException) -> str:
     return text if len(text) <= _MAX_REASON else text[: _MAX_REASON - 3] + "..."
 
 
-def fix_for(target: str) -> str:
-    """What to do so ``target`` works, or how to stop asking for it."""
+def driver_remedy(target: str) -> Remedy:
+    """What makes ``target`` usable: its family's driver, or a check of the name asked for."""
     family = target.split(".", 1)[0]
     if family == "GPU":
-        return (
-            "install the Intel GPU driver / compute runtime (intel-opencl-icd, which provides "
-            "libOpenCL.so.1; add the user to the 'render' group), or set OPENVINO_DEVICE=CPU"
-        )
+        return Remedy.INSTALL_GPU_DRIVER
     if family == "NPU":
-        return "install the Intel NPU driver, or set OPENVINO_DEVICE=CPU"
-    return "check the device name and its driver, or set OPENVINO_DEVICE=CPU"
+        return Remedy.INSTALL_NPU_DRIVER
+    return Remedy.CHECK_DEVICE

@@ -23,24 +23,17 @@ import openvino_genai as ov_genai
 import structlog
 
 from adapters.model_layout import pipeline_class
-from adapters.openvino_schedulers import provenance
+from adapters.openvino_engine import (
+    guided,
+    negative_prompt_argument,
+    pipeline_takes_negative_prompt,
+)
+from adapters.openvino_schedulers import GENAI_TYPES, offered, provenance
 from adapters.stage_timer import timings_ms
 from domain.generation_request import DEFAULT_GUIDANCE, DEFAULT_SIZE, GenerationRequest
 
 if TYPE_CHECKING:
     from adapters.openvino_engine import StepCallback
-
-_TYPES = ov_genai.Scheduler.Type
-# Request names -> genai's scheduler types (genai also has LMS, but no DPM++).
-SCHEDULER_TYPES = {
-    "pndm": _TYPES.PNDM,
-    "euler": _TYPES.EULER_DISCRETE,
-    "euler_a": _TYPES.EULER_ANCESTRAL_DISCRETE,
-    "ddim": _TYPES.DDIM,
-    "lcm": _TYPES.LCM,
-}
-
-LCM_PIPELINES = ("LatentConsistencyModelPipeline", "OVLatentConsistencyModelPipeline")
 
 log = structlog.get_logger("openvino")
 
@@ -56,7 +49,7 @@ class Shape:
 
 class GenaiEngine:
     name = "genai"
-    schedulers = tuple(SCHEDULER_TYPES)
+    schedulers = offered(GENAI_TYPES)
 
     def __init__(
         self, model_dir: Path, device: str, cache_dir: Path, static_shape: bool = False
@@ -66,12 +59,10 @@ class GenaiEngine:
         self._scheduler_config = str(model_dir / "scheduler" / "scheduler_config.json")
         self._device = device
         self._active_scheduler: str | None = None  # None: the model's own
-        # genai's LCM pipeline rejects a negative prompt outright (LCM runs without CFG),
-        # and never doubles its batch for guidance.
-        self._is_lcm = pipeline_class(model_dir) in LCM_PIPELINES
-        self.takes_negative_prompt = not self._is_lcm
+        # An LCM pipeline never doubles its batch for guidance: one static shape for all.
+        self.takes_negative_prompt = pipeline_takes_negative_prompt(pipeline_class(model_dir))
         self.provenance = provenance(model_dir, "openvino-genai", "openvino-genai")
-        guidance = 1.0 if self._is_lcm else DEFAULT_GUIDANCE
+        guidance = DEFAULT_GUIDANCE if self.takes_negative_prompt else 1.0
         self._static: Shape | None = (
             self._shape_of(DEFAULT_SIZE, DEFAULT_SIZE, guidance) if static_shape else None
         )
@@ -112,10 +103,6 @@ class GenaiEngine:
             # (SIGABRT). The backend's on_step never raises; returning True stops.
             return on_step(step, num_steps, lambda: np.array(latent.data, dtype=np.float32))
 
-        # Without CFG (guidance <= 1) a negative prompt has no effect, and genai rejects it.
-        optional = {}
-        if request.negative_prompt and self.takes_negative_prompt and request.guidance_scale > 1:
-            optional["negative_prompt"] = request.negative_prompt
         tensor = pipe.generate(
             request.prompt,
             width=request.width,
@@ -125,7 +112,7 @@ class GenaiEngine:
             num_images_per_prompt=1,
             rng_seed=seed,
             callback=callback,
-            **optional,
+            **negative_prompt_argument(request, self),
         )
         images = tensor.data
         if images.ndim != 4:  # stopped by the callback: a shapeless tensor comes back
@@ -133,7 +120,7 @@ class GenaiEngine:
         return np.ascontiguousarray(images[0], dtype=np.uint8)
 
     def _shape_of(self, width: int, height: int, guidance_scale: float) -> Shape:
-        return Shape(width, height, guidance_scale > 1 and not self._is_lcm)
+        return Shape(width, height, guided(guidance_scale, self.takes_negative_prompt))
 
     def _compile(self, shape: Shape | None) -> ov_genai.Text2ImagePipeline:
         """A pipeline for ``shape``, or a dynamic one for None; replaces the loaded one."""
@@ -166,9 +153,8 @@ class GenaiEngine:
         if name is None:
             scheduler = ov_genai.Scheduler.from_config(self._scheduler_config)
         else:
-            scheduler = ov_genai.Scheduler.from_config(
-                self._scheduler_config, SCHEDULER_TYPES[name]
-            )
+            kind = getattr(ov_genai.Scheduler.Type, GENAI_TYPES[name])
+            scheduler = ov_genai.Scheduler.from_config(self._scheduler_config, kind)
         pipe.set_scheduler(scheduler)
         self._active_scheduler = name
 

@@ -1,7 +1,7 @@
 """Loading the OpenVINO backend: which engine can read the model, which device it runs on.
 
 A device that is missing or fails to compile falls back to CPU with one WARNING naming
-the cause and the fix; compiled blobs go to OV_CACHE_DIR, never into the model folder.
+the cause and the remedies; compiled blobs go to OV_CACHE_DIR, never into the model folder.
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ import structlog
 
 from adapters.model_layout import missing_files, pipeline_class
 from adapters.openvino_backend import OpenVINOBackend
-from adapters.openvino_devices import fix_for, shorten_runtime_error, unavailable_reason
-from adapters.openvino_engine import BackendLoadError, Engine, EngineLoader
+from adapters.openvino_devices import driver_remedy, shorten_runtime_error, unavailable_reason
+from adapters.openvino_engine import BackendLoadError, Engine, EngineLoader, LoadFailure
+from domain.errors import Problem, Remedy
 
 log = structlog.get_logger("openvino")
 
 ENGINES = ("genai", "optimum")
-OPTIMUM_EXTRA = 'pip install -e ".[optimum]"'
 
 
 def load_openvino_backend(
@@ -52,14 +52,15 @@ def load_openvino_backend(
             return OpenVINOBackend(load(target), load)
         except RuntimeError as error:
             cause = shorten_runtime_error(error)
+    reason = Problem(f"{target} unavailable: {cause}", (driver_remedy(target), Remedy.USE_CPU))
     log.warning(
         "device_unavailable_using_cpu",
         target=target,
         cause=cause,
-        fix=fix_for(target),
+        remedies=[remedy.value for remedy in reason.remedies],
         device="CPU",
     )
-    return OpenVINOBackend(load("CPU"), load, fallback_reason=f"{target} unavailable: {cause}")
+    return OpenVINOBackend(load("CPU"), load, fallback_reason=reason)
 
 
 def choose_engine(model_dir: Path, requested: str) -> str:
@@ -73,13 +74,15 @@ def choose_engine(model_dir: Path, requested: str) -> str:
     if not optimum_installed():
         why = (
             f"The model in {model_dir} is an older optimum-intel export ({exported_by}), "
-            "which openvino-genai cannot load"
+            "which openvino-genai cannot load (a current export of the model can)"
             if needs_optimum
-            else "OPENVINO_ENGINE=optimum is set"
+            else "The optimum engine was asked for"
         )
         raise BackendLoadError(
-            f"{why}, but the optimum engine is not installed. Install it with "
-            f"{OPTIMUM_EXTRA}, or download a current export of the model."
+            LoadFailure.OPTIMUM_NOT_INSTALLED,
+            f"{why}, but the optimum engine is not installed.",
+            (Remedy.INSTALL_OPTIMUM,),
+            model_dir,
         )
     if requested == "genai":
         log.info(
@@ -97,14 +100,18 @@ def _real_loader(engine: str, model_dir: Path, static_shape: bool) -> EngineLoad
             from adapters.optimum_engine import load_optimum_engine
         except ImportError as error:  # e.g. a CUDA torchvision beside the CPU torch
             raise BackendLoadError(
-                f"The optimum engine is installed but fails to import ({error}). "
-                f"Reinstall it with {OPTIMUM_EXTRA}."
+                LoadFailure.OPTIMUM_BROKEN,
+                f"The optimum engine is installed but fails to import ({error}).",
+                (Remedy.INSTALL_OPTIMUM,),
             ) from error
         return load_optimum_engine
     missing = missing_files(model_dir)
     if missing:  # genai's own errors for these come late or not at all
         raise BackendLoadError(
-            f"The model in {model_dir} lacks {', '.join(missing)}; download it again."
+            LoadFailure.MODEL_INCOMPLETE,
+            f"The model in {model_dir} lacks {', '.join(missing)}.",
+            (Remedy.DOWNLOAD_MODEL,),
+            model_dir,
         )
     from adapters.openvino_genai_engine import load_genai_engine
 
@@ -120,7 +127,12 @@ def _checked_cache_dir(cache_dir: Path, model_dir: Path) -> Path:
     cache_dir = cache_dir.resolve()
     if cache_dir.is_relative_to(model_dir.resolve()):
         # Model folders are replaced on re-download; the blobs are large and per device.
-        raise BackendLoadError(f"OV_CACHE_DIR ({cache_dir}) must not be inside the model folder.")
+        raise BackendLoadError(
+            LoadFailure.CACHE_IN_MODEL_FOLDER,
+            f"The compile cache folder {cache_dir} is inside the model folder {model_dir}.",
+            (Remedy.MOVE_CACHE_DIR,),
+            cache_dir,
+        )
     cache_dir.mkdir(parents=True, exist_ok=True)
     return cache_dir
 

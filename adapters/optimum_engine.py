@@ -9,32 +9,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import diffusers
 import numpy as np
 import numpy.typing as npt
 import torch
-from diffusers import (
-    DDIMScheduler,
-    EulerAncestralDiscreteScheduler,
-    EulerDiscreteScheduler,
-    LCMScheduler,
-    PNDMScheduler,
-)
 from optimum.intel import OVDiffusionPipeline
 
-from adapters.openvino_schedulers import provenance
+from adapters.model_layout import pipeline_class
+from adapters.openvino_engine import negative_prompt_argument, pipeline_takes_negative_prompt
+from adapters.openvino_schedulers import DIFFUSERS_CLASSES, offered, provenance
 from adapters.stage_timer import TEXT_ENCODER, UNET, VAE_DECODE, StageTimer, timings_ms
 from domain.generation_request import GenerationRequest
 
 if TYPE_CHECKING:
     from adapters.openvino_engine import StepCallback
-
-SCHEDULER_CLASSES: dict[str, Any] = {
-    "pndm": PNDMScheduler,
-    "euler": EulerDiscreteScheduler,
-    "euler_a": EulerAncestralDiscreteScheduler,
-    "ddim": DDIMScheduler,
-    "lcm": LCMScheduler,
-}
 
 
 class _Stopped(Exception):
@@ -43,15 +31,14 @@ class _Stopped(Exception):
 
 class OptimumEngine:
     name = "optimum"
-    schedulers = tuple(SCHEDULER_CLASSES)
+    schedulers = offered(DIFFUSERS_CLASSES)
 
     def __init__(self, pipe: Any, model_dir: Path, device: str) -> None:
         self._pipe = pipe
         self._device = device
         self._default_scheduler = pipe.scheduler
         self._swapped: dict[str, Any] = {}
-        # diffusers' LCM pipeline has no negative prompt (no CFG); genai rejects one.
-        self.takes_negative_prompt = "LatentConsistency" not in type(pipe).__name__
+        self.takes_negative_prompt = pipeline_takes_negative_prompt(pipeline_class(model_dir))
         pipe.set_progress_bar_config(disable=True)
         self._timer = StageTimer()
         self._timer.wrap_pipeline(pipe)
@@ -84,10 +71,6 @@ class OptimumEngine:
                 raise _Stopped
             return tensors
 
-        # Without CFG (guidance <= 1) a negative prompt has no effect (genai rejects it).
-        optional = {}
-        if request.negative_prompt and self.takes_negative_prompt and request.guidance_scale > 1:
-            optional["negative_prompt"] = request.negative_prompt
         try:
             output = pipe(
                 prompt=request.prompt,
@@ -99,7 +82,7 @@ class OptimumEngine:
                 generator=torch.Generator().manual_seed(seed),
                 output_type="np",
                 callback_on_step_end=callback,
-                **optional,
+                **negative_prompt_argument(request, self),
             )
         except _Stopped:
             return None
@@ -116,7 +99,8 @@ class OptimumEngine:
             return self._default_scheduler
         if name not in self._swapped:
             config = self._default_scheduler.config
-            self._swapped[name] = SCHEDULER_CLASSES[name].from_config(config)
+            scheduler_class = getattr(diffusers, DIFFUSERS_CLASSES[name])
+            self._swapped[name] = scheduler_class.from_config(config)
         return self._swapped[name]
 
 

@@ -26,6 +26,7 @@ class FakeEngine:
 
     name = "fake"
     schedulers = ("pndm", "euler")
+    takes_negative_prompt = True
     provenance: Mapping[str, str] = MappingProxyType({"engine": "fake", "scheduler": "pndm"})
 
     def __init__(self, device: str, fail_at_index: int | None = None) -> None:

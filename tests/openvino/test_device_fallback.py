@@ -13,7 +13,7 @@ from adapters.openvino_backend import OpenVINOBackend
 from adapters.openvino_devices import available_devices, shorten_runtime_error
 from adapters.openvino_loading import load_openvino_backend
 from application.ports import PreviewSource
-from domain.errors import GenerationCancelled
+from domain.errors import GenerationCancelled, Problem, Remedy
 from tests.openvino.fakes import GPU_OOM, FakeEngine, FakeLoader
 from tests.openvino.rendering import Recorder, render
 
@@ -39,10 +39,11 @@ def test_gpu_on_a_machine_without_one_falls_back_to_cpu_with_one_warning(
     assert warning["device"] == "CPU"
     cause = str(warning["cause"])
     assert cause and "\n" not in cause and "Exception from" not in cause
-    assert "install the Intel GPU driver / compute runtime" in str(warning["fix"])
-    assert "OPENVINO_DEVICE=CPU" in str(warning["fix"])
+    assert warning["remedies"] == ["install_gpu_driver", "use_cpu"]
     assert backend.device == "CPU"
-    assert backend.fallback_reason == f"GPU unavailable: {cause}"
+    assert backend.fallback_reason == Problem(
+        f"GPU unavailable: {cause}", (Remedy.INSTALL_GPU_DRIVER, Remedy.USE_CPU)
+    )
     assert render(backend).width == 64
 
 
@@ -64,7 +65,9 @@ def test_a_device_that_fails_to_load_falls_back_to_cpu(tmp_path: Path) -> None:
     )
     assert backend.device == "CPU"
     assert backend.fallback_reason is not None
-    assert backend.fallback_reason.startswith("AUTO unavailable: [AUTO] Can't get")
+    assert backend.fallback_reason.message.startswith("AUTO unavailable: [AUTO] Can't get")
+    # AUTO is no driver of its own: the name asked for is what to check.
+    assert backend.fallback_reason.remedies == (Remedy.CHECK_DEVICE, Remedy.USE_CPU)
 
 
 def test_cpu_loads_without_a_fallback_or_warning(tmp_path: Path) -> None:
@@ -100,11 +103,14 @@ def test_a_device_error_mid_generation_is_retried_once_on_cpu() -> None:
     # The GPU attempt got to step 1 of 4; the CPU run continues the count, never repeats it.
     assert recorder.progress == [(1, 4), (2, 4), (3, 4), (4, 4)]
     assert backend.device == "CPU"
-    assert backend.fallback_reason == "GPU failed during a generation: [GPU] out of GPU resources"
+    assert backend.fallback_reason == Problem(
+        "GPU failed during a generation: [GPU] out of GPU resources",
+        (Remedy.SMALLER_IMAGE, Remedy.INSTALL_GPU_DRIVER, Remedy.USE_CPU),
+    )
     [warning] = warnings_in(logs)
     assert warning["event"] == "device_failed_retrying_on_cpu"
     assert warning["device"] == "GPU"
-    assert "OPENVINO_DEVICE=CPU" in str(warning["fix"])
+    assert warning["remedies"] == ["smaller_image", "install_gpu_driver", "use_cpu"]
 
     render(backend)  # later generations stay on CPU without another reload
     assert loader.loads == ["GPU", "CPU"]

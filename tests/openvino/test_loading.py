@@ -14,12 +14,13 @@ import openvino_genai
 import pytest
 
 from adapters import openvino_loading
-from adapters.openvino_engine import BackendLoadError
+from adapters.openvino_engine import BackendLoadError, LoadFailure
 from adapters.openvino_loading import (
     choose_engine,
     load_openvino_backend,
     optimum_installed,
 )
+from domain.errors import Remedy
 from tests.openvino.rendering import render, skip_unless_installed
 
 pytestmark = pytest.mark.openvino
@@ -74,8 +75,13 @@ def test_an_old_style_export_without_optimum_names_the_extra(
 ) -> None:
     monkeypatch.setattr(openvino_loading, "optimum_installed", lambda: False)
 
-    with pytest.raises(BackendLoadError, match=r"OVStableDiffusionPipeline.*\.\[optimum\]"):
+    with pytest.raises(BackendLoadError) as caught:
         choose_engine(tiny_old_style_model_dir, "genai")
+
+    assert caught.value.kind is LoadFailure.OPTIMUM_NOT_INSTALLED
+    assert "OVStableDiffusionPipeline" in caught.value.message
+    assert caught.value.remedies == (Remedy.INSTALL_OPTIMUM,)
+    assert caught.value.path == tiny_old_style_model_dir
 
 
 def test_asking_for_optimum_without_it_names_the_extra(
@@ -83,8 +89,11 @@ def test_asking_for_optimum_without_it_names_the_extra(
 ) -> None:
     monkeypatch.setattr(openvino_loading, "optimum_installed", lambda: False)
 
-    with pytest.raises(BackendLoadError, match=r"pip install -e \"\.\[optimum\]\""):
+    with pytest.raises(BackendLoadError) as caught:
         choose_engine(tiny_model_dir, "optimum")
+
+    assert caught.value.kind is LoadFailure.OPTIMUM_NOT_INSTALLED
+    assert caught.value.remedies == (Remedy.INSTALL_OPTIMUM,)
 
 
 def test_a_current_export_stays_on_the_requested_engine(tiny_model_dir: Path) -> None:
@@ -102,13 +111,23 @@ def test_a_model_missing_files_is_refused_with_their_names(
     shutil.copytree(tiny_model_dir, broken)
     (broken / "tokenizer" / "openvino_tokenizer.xml").unlink()
 
-    with pytest.raises(BackendLoadError, match=r"tokenizer/openvino_tokenizer\.xml"):
+    with pytest.raises(BackendLoadError) as caught:
         load_openvino_backend(broken, "CPU", tmp_path / "cache")
+
+    assert caught.value.kind is LoadFailure.MODEL_INCOMPLETE
+    assert "tokenizer/openvino_tokenizer.xml" in caught.value.message
+    assert caught.value.remedies == (Remedy.DOWNLOAD_MODEL,)
+    assert caught.value.path == broken
 
 
 def test_the_cache_may_not_live_in_the_model_folder(tiny_model_dir: Path) -> None:
-    with pytest.raises(BackendLoadError, match="inside the model folder"):
+    with pytest.raises(BackendLoadError) as caught:
         load_openvino_backend(tiny_model_dir, "CPU", tiny_model_dir / "cache")
+
+    assert caught.value.kind is LoadFailure.CACHE_IN_MODEL_FOLDER
+    assert caught.value.remedies == (Remedy.MOVE_CACHE_DIR,)
+    assert caught.value.path == (tiny_model_dir / "cache").resolve()
+    assert not (tiny_model_dir / "cache").exists()
 
 
 @pytest.mark.parametrize("engine", ["genai", "optimum"])
