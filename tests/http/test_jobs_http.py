@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import base64
-import json
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +13,8 @@ from starlette.testclient import TestClient
 from entrypoints.app import create_app
 from tests.conftest import make_settings
 from tests.support.fakes import FakeBackend
+from tests.support.sse import ServerSentEvent, stream_events
+from tests.support.waiting import wait_until
 
 SMALL = {"prompt": "x", "width": 64, "height": 64}
 
@@ -34,26 +34,29 @@ def client(tmp_path: Path, held_backend: FakeBackend) -> Iterator[TestClient]:
 
 
 def wait_for_status(client: TestClient, job_id: str, status: str) -> dict[str, object]:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        body: dict[str, object] = client.get(f"/jobs/{job_id}").json()
-        if body["status"] == status:
-            return body
-        time.sleep(0.02)
-    raise AssertionError(f"job {job_id} never became {status}")
+    def job_if_there() -> dict[str, object] | None:
+        job: dict[str, object] = client.get(f"/jobs/{job_id}").json()
+        return job if job["status"] == status else None
+
+    return wait_until(
+        job_if_there, f"job {job_id} to be {status}", context=lambda: client.get(f"/jobs/{job_id}")
+    )
 
 
-def read_events(client: TestClient, job_id: str) -> list[tuple[str, dict[str, object]]]:
-    events: list[tuple[str, dict[str, object]]] = []
-    kind = ""
-    with client.stream("GET", f"/jobs/{job_id}/events") as stream:
-        assert stream.headers["content-type"].startswith("text/event-stream")
-        for line in stream.iter_lines():
-            if line.startswith("event:"):
-                kind = line.split(":", 1)[1].strip()
-            elif line.startswith("data:"):
-                events.append((kind, json.loads(line.split(":", 1)[1])))
-    return events
+def read_events(client: TestClient, job_id: str) -> list[ServerSentEvent]:
+    return list(stream_events(client, f"/jobs/{job_id}/events"))
+
+
+def read_events_releasing(
+    client: TestClient, job_id: str, hold: threading.Event | None
+) -> list[ServerSentEvent]:
+    """All the job's events, with the held backend let go once the stream is open (its first
+    event is the job's state then), so that no step happens before the test listens."""
+    assert hold is not None
+    events = stream_events(client, f"/jobs/{job_id}/events")
+    first = next(events)
+    hold.set()
+    return [first, *events]
 
 
 def test_job_lifecycle_over_http(client: TestClient, held_backend: FakeBackend) -> None:
@@ -123,9 +126,7 @@ def test_events_stream_ends_after_one_final_event(
     blocker = client.post("/jobs", json=SMALL).json()
     wait_for_status(client, blocker["job_id"], "running")
     job = client.post("/jobs", json={**SMALL, "num_inference_steps": 3}).json()
-    assert held_backend.hold is not None
-    threading.Timer(0.3, held_backend.hold.set).start()
-    events = read_events(client, job["job_id"])
+    events = read_events_releasing(client, job["job_id"], held_backend.hold)
     kinds = [kind for kind, _ in events]
     assert kinds[0] == "queued"
     assert events[0][1] == {"queue_position": 1}
@@ -156,9 +157,7 @@ def test_events_carry_previews_every_few_steps(tmp_path: Path) -> None:
     app = create_app(make_settings(tmp_path, preview_every=2), backend=backend)
     with TestClient(app, base_url="http://127.0.0.1") as client:
         job = client.post("/jobs", json={**SMALL, "num_inference_steps": 5}).json()
-        assert backend.hold is not None
-        threading.Timer(0.3, backend.hold.set).start()
-        events = read_events(client, job["job_id"])
+        events = read_events_releasing(client, job["job_id"], backend.hold)
     previews = [data for kind, data in events if kind == "preview"]
     assert [data["step"] for data in previews] == [2, 4]
     assert (
@@ -171,8 +170,6 @@ def test_previews_can_be_turned_off(tmp_path: Path) -> None:
     app = create_app(make_settings(tmp_path, preview_every=0), backend=backend)
     with TestClient(app, base_url="http://127.0.0.1") as client:
         job = client.post("/jobs", json={**SMALL, "num_inference_steps": 6}).json()
-        assert backend.hold is not None
-        threading.Timer(0.3, backend.hold.set).start()
-        events = read_events(client, job["job_id"])
+        events = read_events_releasing(client, job["job_id"], backend.hold)
     assert [kind for kind, _ in events if kind == "progress"]
     assert not [kind for kind, _ in events if kind == "preview"]

@@ -17,7 +17,7 @@ T = TypeVar("T")
 
 
 def wait_until(
-    condition: Callable[[], T],
+    condition: Callable[[], T | None],
     what: str,
     *,
     timeout: float = 10.0,
@@ -40,7 +40,7 @@ def wait_until(
 
 
 async def wait_until_async(
-    condition: Callable[[], T],
+    condition: Callable[[], T | None],
     what: str,
     *,
     timeout: float = 10.0,
