@@ -1,4 +1,4 @@
-"""The model store backed by the Hugging Face hub: plain files in MODEL_DIR.
+"""The model store backed by the Hugging Face hub: plain files in the model folder.
 
 huggingface_hub is imported only inside ``download()``: ``status()`` and an up-to-date
 folder never load it and never open a socket.

@@ -6,7 +6,7 @@ With ``static_shape`` the pipeline is compiled for the default request's exact s
 (512x512, one image, with or without classifier-free guidance), which the CPU runs faster
 than the dynamic pipeline (see BENCHMARKS.md). A request of another shape swaps in a
 dynamic pipeline, and the next default request swaps the static one back: each swap is
-a compile, read from OV_CACHE_DIR after the first time. One pipeline is held at a time,
+a compile, read from the compile cache after the first time. One pipeline is held at a time,
 so memory stays that of one.
 """
 

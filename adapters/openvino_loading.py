@@ -1,7 +1,7 @@
 """Loading the OpenVINO backend: which engine can read the model, which device it runs on.
 
 A device that is missing or fails to compile falls back to CPU with one WARNING naming
-the cause and the remedies; compiled blobs go to OV_CACHE_DIR, never into the model folder.
+the cause and the remedies; compiled blobs go to the cache folder, never into the model folder.
 """
 
 from __future__ import annotations

@@ -63,7 +63,7 @@ class JobEventBroker:
             if queue.full() and not event.is_final:
                 continue
             if queue.full():
-                queue.get_nowait()  # make room: the final event must arrive
+                queue.get_nowait()  # free a place: the final event must arrive
             queue.put_nowait(event)
         if event.is_final:
             self._subscribers.pop(job_id, None)

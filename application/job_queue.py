@@ -2,7 +2,7 @@
 
 A request is accepted only when a backend can serve it and the line has room; it then
 becomes a `Job` with its seed fixed, waits here in order, and stays listed (by id,
-newest last) after it ends, until old finished jobs make room.
+newest last) after it ends, until newer jobs push the oldest finished ones out.
 """
 
 from __future__ import annotations

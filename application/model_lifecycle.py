@@ -25,7 +25,7 @@ T = TypeVar("T")
 
 # Whoever cannot download (no hub, a failed download) needs the way around it.
 STAGING_REMEDIES = (Remedy.STAGE_MODEL_BY_HAND, Remedy.DEMO_MODE)
-MISSING_REMEDIES = (Remedy.DOWNLOAD_MODEL, Remedy.AUTO_DOWNLOAD, Remedy.DEMO_MODE)
+MISSING_REMEDIES = (Remedy.DOWNLOAD_MODEL, Remedy.DOWNLOAD_AT_START, Remedy.DEMO_MODE)
 
 
 class ModelLifecycle:

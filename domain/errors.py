@@ -19,7 +19,7 @@ class Remedy(str, Enum):
 
     DOWNLOAD_MODEL = "download_model"
     """Fetch the model, or repair a damaged download."""
-    AUTO_DOWNLOAD = "auto_download"
+    DOWNLOAD_AT_START = "download_at_start"
     """Let the server download a missing model by itself."""
     STAGE_MODEL_BY_HAND = "stage_model_by_hand"
     """Copy the model's files into the model folder from a machine that has them."""

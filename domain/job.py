@@ -133,7 +133,7 @@ class Job:
         """Time left at the pace so far; None until a step is done or once the job ended.
 
         The pace is measured from the first reported step on: the time before it also
-        holds the text encoder and, at a new size, a compile, which would make early
+        holds the text encoder and, at a new size, a compile, which would leave early
         estimates several times too long. Until a second step arrives, the first one's
         time is all there is.
         """

@@ -12,15 +12,24 @@ from collections.abc import Callable
 from domain.errors import Problem, Remedy
 from entrypoints.settings import Settings
 
+
+def _command(name: str) -> str:
+    """A `make` target, and the console script that does the same where make is missing
+    (Windows without make: see the README)."""
+    return f"`make {name}` or `local-sd {name}`"
+
+
 _WORDS: dict[Remedy, Callable[[Settings], str]] = {
-    Remedy.DOWNLOAD_MODEL: lambda s: "Run `make download` to fetch or repair the model.",
-    Remedy.AUTO_DOWNLOAD: lambda s: "Or start with AUTO_DOWNLOAD_MODELS=true.",
+    Remedy.DOWNLOAD_MODEL: lambda s: f"Run {_command('download')} to fetch or repair the model.",
+    Remedy.DOWNLOAD_AT_START: lambda s: "Or start with AUTO_DOWNLOAD_MODELS=true.",
     Remedy.STAGE_MODEL_BY_HAND: lambda s: (
         f"To stage the model by hand, copy the files of {s.model_repo_id} into "
         f"{s.model_dir} (MODEL_DIR), e.g. the folder `make download` fills on a machine "
         "with internet."
     ),
-    Remedy.DEMO_MODE: lambda s: "Meanwhile `make demo` (USE_MOCKS=true) serves placeholder images.",
+    Remedy.DEMO_MODE: lambda s: (
+        f"Meanwhile {_command('demo')} (USE_MOCKS=true) serves placeholder images."
+    ),
     Remedy.USE_CPU: lambda s: (
         "OPENVINO_DEVICE=CPU runs on the CPU from the start, without trying the device."
     ),

@@ -86,7 +86,7 @@ def test_missing_model_without_auto_download_stays_degraded_with_remedies() -> N
     asyncio.run(lifecycle.start())
     reason = reason_of(service)
     assert "not in" in reason.message and str(FakeModelStore.directory) in reason.message
-    assert reason.remedies == (Remedy.DOWNLOAD_MODEL, Remedy.AUTO_DOWNLOAD, Remedy.DEMO_MODE)
+    assert reason.remedies == (Remedy.DOWNLOAD_MODEL, Remedy.DOWNLOAD_AT_START, Remedy.DEMO_MODE)
     assert store.downloads == 0 and offline == []
 
 

@@ -32,7 +32,7 @@ def test_describe_gives_the_facts_then_each_remedy_in_order(tmp_path: Path) -> N
     demo = remedy_text(Remedy.DEMO_MODE, settings)
     assert text == f"{problem.message} {stage} {demo}"
     assert f"copy the files of OpenVINO/tiny-sd-ov into {settings.model_dir}" in stage
-    assert "`make demo` (USE_MOCKS=true)" in demo
+    assert "`make demo` or `local-sd demo` (USE_MOCKS=true)" in demo
 
 
 def test_facts_without_a_full_stop_get_one_before_the_remedies(tmp_path: Path) -> None:
