@@ -58,4 +58,4 @@ def test_uvicorn_falls_back_to_cpu_and_generates(tiny_model_dir: Path, tmp_path:
     assert len(warnings) == 1
     warning = warnings[0]
     assert warning["level"] == "warning" and warning["target"] == "GPU"
-    assert "OPENVINO_DEVICE=CPU" in warning["fix"] and warning["cause"]
+    assert "use_cpu" in warning["remedies"] and warning["cause"]
