@@ -80,7 +80,10 @@ def test_failed_download_leaves_degraded_with_the_reason(
         with live_server(env, tmp_path / "server.log") as server:
             reason = reason_once_failed(server)
     assert "gated" in reason and "HUGGINGFACE_TOKEN" in reason
-    assert "stage the model by hand" in reason and "`make demo` (USE_MOCKS=true)" in reason
+    assert (
+        "stage the model by hand" in reason
+        and "`make demo` or `local-sd demo` (USE_MOCKS=true)" in reason
+    )
 
 
 def test_hub_down_leaves_degraded_saying_how_to_stage_and_how_to_demo(tmp_path: Path) -> None:
@@ -93,7 +96,7 @@ def test_hub_down_leaves_degraded_saying_how_to_stage_and_how_to_demo(tmp_path: 
     assert health["status"] == "degraded"
     assert f"Cannot reach the model hub at {hub.url}" in reason
     assert "stage the model by hand" in reason and str(tmp_path / "model") in reason
-    assert reason.count("`make demo` (USE_MOCKS=true) serves placeholder images") == 1
+    assert reason.count("(USE_MOCKS=true) serves placeholder images") == 1
 
 
 def reason_once_failed(server: LiveServer) -> str:
