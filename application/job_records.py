@@ -87,6 +87,12 @@ def _error_record(error: JobError) -> dict[str, Any]:
 
 
 def _error_from_record(record: Mapping[str, Any]) -> JobError:
-    """Raises ValueError for a type or remedy this version does not know."""
-    remedies = tuple(Remedy(str(value)) for value in record.get("remedies") or ())
-    return JobError(JobErrorType(str(record["type"])), str(record["message"]), remedies)
+    """Lenient: a record written by a newer version (a type or remedy this one does not
+    know) still reads, so its job stays listed and under retention instead of vanishing."""
+    try:
+        error_type = JobErrorType(str(record["type"]))
+    except ValueError:
+        error_type = JobErrorType.GENERATION_FAILED
+    known = {remedy.value for remedy in Remedy}
+    remedies = tuple(Remedy(v) for v in map(str, record.get("remedies") or ()) if v in known)
+    return JobError(error_type, str(record["message"]), remedies)

@@ -25,11 +25,17 @@ from entrypoints.http_errors import error_response
 _RANGE_SPEC = re.compile(r"\s*(?:(\d+)-(\d*)|-(\d+))\s*")
 
 
+def _specs(value: str) -> list[str]:
+    """The range specs after ``bytes=``; empty list elements do not count (RFC 9110 5.6.1)."""
+    return [spec for spec in value.partition("=")[2].split(",") if spec.strip()]
+
+
 def is_well_formed_range(value: str) -> bool:
-    units, _, specs = value.partition("=")
+    units = value.partition("=")[0]
+    specs = _specs(value)
     if units.strip().lower() != "bytes" or not specs:
         return False
-    for spec in specs.split(","):
+    for spec in specs:
         match = _RANGE_SPEC.fullmatch(spec)
         if match is None:
             return False
@@ -41,7 +47,7 @@ def is_well_formed_range(value: str) -> bool:
 
 def is_satisfiable(value: str, size: int) -> bool:
     """Whether every range of a well-formed header starts inside a file of ``size`` bytes."""
-    for spec in value.partition("=")[2].split(","):
+    for spec in _specs(value):
         match = _RANGE_SPEC.fullmatch(spec)
         assert match is not None  # well-formed, checked first
         first, suffix = match.group(1), match.group(3)
@@ -65,32 +71,37 @@ class ImageFileResponse(FileResponse):
         self._request_id = request_id
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        http_range = Headers(scope=scope).get("range")
-        if http_range is not None and not is_well_formed_range(http_range):
+        asked = Headers(scope=scope)
+        http_range, if_range = asked.get("range"), asked.get("if-range")
+        # An If-Range that no longer matches means "the whole image": Starlette does that.
+        applies = http_range is not None and (
+            if_range is None or if_range in (self.headers["etag"], self.headers["last-modified"])
+        )
+        if applies and http_range is not None and not is_well_formed_range(http_range):
             headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"range"]
             scope = {**scope, "headers": headers}
-        elif http_range is not None:
-            size = self._size
-            if not is_satisfiable(http_range, size):
-                refusal = error_response(
-                    416,
-                    "range_not_satisfiable",
-                    f"The image has {size} bytes; no requested range starts inside it.",
-                    self._request_id,
-                    headers={"Content-Range": f"bytes */{size}"},
-                )
-                await refusal(scope, receive, send)
-                return
+        elif applies and http_range is not None and not is_satisfiable(http_range, self._size):
+            refusal = error_response(
+                416,
+                "range_not_satisfiable",
+                f"The image has {self._size} bytes; no requested range starts inside it.",
+                self._request_id,
+                headers={"Content-Range": f"bytes */{self._size}"},
+            )
+            await refusal(scope, receive, send)
+            return
         await super().__call__(scope, receive, send)
 
 
 async def get_image(request: Request) -> Response:
     path = services(request).image_store.path_of(request.path_params["name"])
     try:
-        # Here, not in the response: an image removed meanwhile (retention, DELETE) is a
-        # 404, where Starlette's own stat would raise (a 500).
-        stat = os.stat(path) if path is not None else None
-    except FileNotFoundError:
+        # Here, not in the response: an image removed meanwhile (retention, DELETE, or
+        # refused while Windows finishes removing a held file) is a 404, where Starlette's
+        # own stat would raise (a 500). One removed after the headers went out still cuts
+        # the response short: nothing can answer 404 then.
+        stat = os.lstat(path) if path is not None else None
+    except OSError:
         stat = None
     if path is None or stat is None:
         raise ImageNotFound("No such image.")

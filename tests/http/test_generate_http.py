@@ -253,6 +253,11 @@ def test_image_ranges_never_amplify_and_a_malformed_one_is_ignored(
         assert beyond.status_code == 416, beyond_the_end
         assert beyond.headers["content-range"] == f"bytes */{len(whole)}"
         assert_error_shape(beyond.json(), "range_not_satisfiable")
+    # An empty list element is allowed (RFC 9110 5.6.1); a stale If-Range means the whole image.
+    tolerated = mock_client.get(url, headers={"Range": "bytes=0-9,"})
+    assert tolerated.status_code == 206 and tolerated.content == whole[:10]
+    stale = {"Range": f"bytes={len(whole)}-", "If-Range": '"an-older-etag"'}
+    assert mock_client.get(url, headers=stale).status_code == 200
 
 
 def test_symlink_out_of_the_folder_is_not_served(tmp_path: Path) -> None:
