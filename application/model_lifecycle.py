@@ -99,7 +99,12 @@ class ModelLifecycle:
             self._readiness.mark_unavailable(
                 _with_staging(f"The model download failed: {error.message}", error.remedies)
             )
-            log.error("model_download_failed", repo_id=self._repo, reason=error.message)
+            log.error(
+                "model_download_failed",
+                repo_id=self._repo,
+                reason=error.message,
+                remedies=[remedy.value for remedy in error.remedies],
+            )
             return False
         except Exception as error:
             self._readiness.mark_unavailable(
@@ -132,7 +137,11 @@ class ModelLifecycle:
             backend = await in_daemon_thread(self._in_thread("load", self._load_backend))
         except DomainError as error:
             self._readiness.mark_unavailable(error.problem)
-            log.error("backend_load_failed", reason=error.message)
+            log.error(
+                "backend_load_failed",
+                reason=error.message,
+                remedies=[remedy.value for remedy in error.remedies],
+            )
             return
         except Exception as error:
             self._readiness.mark_unavailable(

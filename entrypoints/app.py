@@ -13,6 +13,7 @@ from entrypoints.host_guard import LOOPBACK_NAMES, HostGuardMiddleware
 from entrypoints.http_errors import EXCEPTION_HANDLERS
 from entrypoints.lifespan import lifespan_for
 from entrypoints.logging_setup import configure_logging
+from entrypoints.remedies import remedy_text
 from entrypoints.request_context import RequestContextMiddleware
 from entrypoints.routes import ROUTES
 from entrypoints.settings import Settings, load_settings
@@ -34,7 +35,9 @@ def create_app(
 ) -> Starlette:
     """Build the service. Tests pass fakes for any port; everything else comes from settings."""
     settings = settings or load_settings()
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(
+        settings.log_level, settings.log_format, lambda remedy: remedy_text(remedy, settings)
+    )
     services = bootstrap.build(
         settings,
         backend=backend,

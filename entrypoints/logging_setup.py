@@ -9,8 +9,14 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable, MutableMapping
+from typing import Any
 
 import structlog
+
+from domain.errors import Remedy
+
+WordRemedy = Callable[[Remedy], str]
 
 # Records of these loggers reach our handler: uvicorn installs its own plain-text handlers
 # (under `uvicorn main:app`, before our app is imported), which would bypass the format.
@@ -54,7 +60,23 @@ def _renderer(log_format: str) -> list[structlog.typing.Processor]:
     ]
 
 
-def configure_logging(level: str, log_format: str) -> None:
+def _remedies_in_words(word: WordRemedy) -> structlog.typing.Processor:
+    """A line whose event names ``remedies`` (codes, from the inner layers) also gets them
+    in words as ``fix``: whoever reads the log learns which setting or command helps."""
+
+    def processor(
+        logger: Any, method: str, event: MutableMapping[str, Any]
+    ) -> MutableMapping[str, Any]:
+        codes = event.get("remedies")
+        if codes:
+            known = {remedy.value: remedy for remedy in Remedy}
+            event["fix"] = " ".join(word(known[code]) for code in codes if code in known)
+        return event
+
+    return processor
+
+
+def configure_logging(level: str, log_format: str, word_remedy: WordRemedy | None = None) -> None:
     """Route structlog and the standard library through one formatter at `level`.
 
     Safe to call again (each app built in the tests does): it replaces what it set before
@@ -70,6 +92,7 @@ def configure_logging(level: str, log_format: str) -> None:
             structlog.contextvars.merge_contextvars,
             *stamped,
             structlog.dev.set_exc_info,
+            *([_remedies_in_words(word_remedy)] if word_remedy is not None else []),
             structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),

@@ -59,3 +59,4 @@ def test_uvicorn_falls_back_to_cpu_and_generates(tiny_model_dir: Path, tmp_path:
     warning = warnings[0]
     assert warning["level"] == "warning" and warning["target"] == "GPU"
     assert "use_cpu" in warning["remedies"] and warning["cause"]
+    assert "OPENVINO_DEVICE=CPU" in warning["fix"]  # worded at the edge

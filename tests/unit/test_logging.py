@@ -141,3 +141,16 @@ def test_configuring_again_replaces_the_handler(capsys: pytest.CaptureFixture[st
 
     (line,) = capsys.readouterr().err.splitlines()
     assert json.loads(line)["event"] == "Application startup complete."
+
+
+def test_remedy_codes_in_a_line_are_worded_as_its_fix(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("INFO", "json", lambda remedy: f"<{remedy.value} in words>")
+    structlog.get_logger("openvino").warning(
+        "device_unavailable_using_cpu", remedies=["install_gpu_driver", "use_cpu", "unknown"]
+    )
+    structlog.get_logger("service").info("job_succeeded")
+
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    assert lines[0]["remedies"] == ["install_gpu_driver", "use_cpu", "unknown"]
+    assert lines[0]["fix"] == "<install_gpu_driver in words> <use_cpu in words>"
+    assert "fix" not in lines[1]
