@@ -16,9 +16,10 @@ def serve(settings: Settings) -> int:
     import uvicorn
 
     from entrypoints.app import create_app
-    from entrypoints.server_exit import end_like_ctrl_c_on_ctrl_break
+    from entrypoints.server_exit import end_like_ctrl_c_on_ctrl_break, guard_forced_exit
 
     app = create_app(settings)  # configures logging: from here on, every line is a log line
+    guard_forced_exit(app.state.services.lifecycle)
     log = structlog.get_logger("cli")
     log.info("serving", url=f"http://{settings.host}:{settings.port}/")
     end_like_ctrl_c_on_ctrl_break()

@@ -12,6 +12,7 @@ the flag is set for each of them.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
 import signal
 import sys
@@ -54,6 +55,17 @@ def leave_at_once_if_model_work_runs(lifecycle: ModelLifecycle | None) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)
+
+
+def guard_forced_exit(lifecycle: ModelLifecycle | None) -> None:
+    """The same guard at interpreter exit, for a forced exit (a second Ctrl+C).
+
+    uvicorn then skips the lifespan's shutdown, and with it the call above; a compile
+    still running in its daemon thread would crash the interpreter's finalisation.
+    (A download thread is joined before ``atexit`` runs, so only the first Ctrl+C's
+    path can cut that short.)
+    """
+    atexit.register(leave_at_once_if_model_work_runs, lifecycle)
 
 
 def end_like_ctrl_c_on_ctrl_break() -> None:
