@@ -26,20 +26,14 @@ class Cancellation:
         self._queue = queue
         self._clock = clock
         self._stops: dict[str, threading.Event] = {}
-        self.running: Job | None = None
-        """The job the engine works on, between its start and its final record."""
 
-    def stop_flag(self, job: Job) -> threading.Event:
-        """The flag the engine thread polls between steps while ``job`` runs."""
-        stop = self._stops.setdefault(job.id, threading.Event())
-        self.running = job
-        return stop
+    def starting(self, job: Job) -> threading.Event:
+        """``job`` is about to run: its stop flag, which the engine thread polls each step."""
+        return self._stops.setdefault(job.id, threading.Event())
 
     def ended(self, job: Job) -> None:
         """``job`` no longer runs: nothing can stop it any more."""
         self._stops.pop(job.id, None)
-        if self.running is job:
-            self.running = None
 
     def cancel(self, job: Job) -> None:
         """Cancel ``job`` as its state allows; raises InvalidTransition once it is final."""
@@ -65,7 +59,7 @@ class Cancellation:
         """Cancel what waits at once, and ask what runs to stop within a step."""
         for job in self._queue.waiting:
             self.cancel(job)
-        running = self.running
+        running = self._queue.running
         # A job is marked final a moment before it stops counting as running.
         if running is not None and not running.status.is_final:
             self.cancel(running)

@@ -71,7 +71,6 @@ class GenerationService:
             new_seed=new_seed,
         )
         self.cancellation = Cancellation(self.queue, clock)
-        self.queue.seconds_until_a_slot = self._seconds_until_a_slot
         job_run = JobRun(
             image_store,
             model_store,
@@ -175,10 +174,5 @@ class GenerationService:
             defaults=self.readiness.effective_defaults(),
             schedulers=self.readiness.schedulers,
             queued=len(self.queue.waiting),
-            running=1 if self.cancellation.running is not None else 0,
+            running=1 if self.queue.running is not None else 0,
         )
-
-    def _seconds_until_a_slot(self) -> float:
-        running = self.cancellation.running
-        eta = running.eta_seconds(self.clock()) if running is not None else None
-        return eta or 5.0

@@ -1,6 +1,6 @@
 """Per-job event streams: subscribers get the current state first, then every change.
 
-Events are published on the event loop only; the worker thread hands them over
+Events are published on the event loop only; the engine thread hands them over
 with ``call_soon_threadsafe``. A subscriber that falls behind loses old
 progress events, never the final one.
 """

@@ -50,8 +50,8 @@ class JobQueue:
         self._log_context: dict[str, dict[str, object]] = {}
         self._wakeup = asyncio.Event()
         self.closed = False
-        self.seconds_until_a_slot: Callable[[], float] = lambda: 5.0
-        """Set by whoever knows the running job's pace; becomes the 429's Retry-After."""
+        self.running: Job | None = None
+        """The job taken from the line and not yet finished."""
 
     # Accepting --------------------------------------------------------------
 
@@ -63,7 +63,7 @@ class JobQueue:
         if len(self._waiting) >= self.capacity:
             raise QueueFull(
                 f"The queue is full ({self.capacity} jobs waiting). Try again shortly.",
-                retry_after_seconds=max(1, round(self.seconds_until_a_slot())),
+                retry_after_seconds=max(1, round(self._seconds_until_a_slot())),
             )
         seed = request.seed if request.seed is not None else self._new_seed()
         job = Job(
@@ -101,6 +101,7 @@ class JobQueue:
             self._wakeup.clear()
             await self._wakeup.wait()
         job = self._waiting.popleft()
+        self.running = job
         return job, self._log_context.pop(job.id, {})
 
     def withdraw(self, job: Job) -> None:
@@ -122,6 +123,8 @@ class JobQueue:
 
     def finish(self, job: Job) -> None:
         """The job is final: tell its subscribers, and wake whoever waits for it."""
+        if self.running is job:
+            self.running = None
         self._events.publish(job.id, final_event(job))
         finished = self._finished.pop(job.id, None)
         if finished is not None:
@@ -156,6 +159,12 @@ class JobQueue:
         """History removed these jobs: their image URLs are gone, so are the jobs."""
         for job in jobs:
             self._jobs.pop(job.id, None)
+
+    def _seconds_until_a_slot(self) -> float:
+        """When the running job should end, at its pace so far; a guess before its pace."""
+        running = self.running
+        eta = running.eta_seconds(self._clock()) if running is not None else None
+        return eta or 5.0
 
     def _forget_old(self) -> None:
         while len(self._jobs) > self._keep_recent:

@@ -48,11 +48,6 @@ class ModelLifecycle:
         self.work_in_progress: str | None = None
         """"download" or "load" while that thread runs: neither can be interrupted."""
 
-    async def start(self) -> None:
-        """Bring the backend up, downloading first if allowed. Never raises."""
-        if await self.check():
-            await self.bring_up()
-
     async def check(self) -> bool:
         """Look at the model folder (no network); False, with the reason set, if that is all.
 

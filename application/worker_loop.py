@@ -47,7 +47,7 @@ class WorkerLoop:
     async def shutdown(self) -> None:
         """Cancel what waits, stop what runs, and leave no partial file."""
         self._cancellation.cancel_all()
-        running = self._cancellation.running
+        running = self._queue.running
         if running is not None and not running.status.is_final:
             # It stops within one step; the bound only guards against a wedged engine.
             with contextlib.suppress(asyncio.TimeoutError):
@@ -79,7 +79,7 @@ class WorkerLoop:
             error = JobError(JobErrorType.UNAVAILABLE, reason.message, reason.remedies)
             job.fail(self._clock(), error)
             return
-        stop = self._cancellation.stop_flag(job)
+        stop = self._cancellation.starting(job)
         try:
             await self._job_run.run(job, backend, stop)
         finally:

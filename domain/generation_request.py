@@ -24,7 +24,6 @@ IMAGES_MIN, IMAGES_MAX = 1, 4
 DEFAULT_STEPS = 20
 DEFAULT_GUIDANCE = 7.5
 DEFAULT_SIZE = 512
-SCHEDULERS = ("pndm", "euler", "euler_a", "ddim", "lcm")
 SCHEDULER_LABELS = {
     "pndm": "PNDM",
     "euler": "Euler",
@@ -32,7 +31,8 @@ SCHEDULER_LABELS = {
     "ddim": "DDIM",
     "lcm": "LCM",
 }
-"""What people call each scheduler; the UI lists the loaded engine's by these labels."""
+"""Every scheduler a request may name, and what people call it (the UI's labels)."""
+SCHEDULERS = tuple(SCHEDULER_LABELS)
 
 
 def request_bounds() -> dict[str, dict[str, int | float]]:

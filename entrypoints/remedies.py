@@ -21,10 +21,12 @@ def _command(name: str) -> str:
 
 _WORDS: dict[Remedy, Callable[[Settings], str]] = {
     Remedy.DOWNLOAD_MODEL: lambda s: f"Run {_command('download')} to fetch or repair the model.",
-    Remedy.DOWNLOAD_AT_START: lambda s: "Or start with AUTO_DOWNLOAD_MODELS=true.",
+    Remedy.DOWNLOAD_AT_START: lambda s: (
+        "Started with AUTO_DOWNLOAD_MODELS=true, the server downloads it by itself."
+    ),
     Remedy.STAGE_MODEL_BY_HAND: lambda s: (
         f"To stage the model by hand, copy the files of {s.model_repo_id} into "
-        f"{s.model_dir} (MODEL_DIR), e.g. the folder `make download` fills on a machine "
+        f"{s.model_dir} (MODEL_DIR), e.g. the folder {_command('download')} fills on a machine "
         "with internet."
     ),
     Remedy.DEMO_MODE: lambda s: (
@@ -41,7 +43,7 @@ _WORDS: dict[Remedy, Callable[[Settings], str]] = {
     Remedy.CHECK_REPO_ID: lambda s: (
         "Check MODEL_REPO_ID (a private one also needs HUGGINGFACE_TOKEN)."
     ),
-    Remedy.LARGER_DISK: lambda s: "Or set MODEL_DIR to a larger disk.",
+    Remedy.LARGER_DISK: lambda s: "MODEL_DIR can point to a larger disk.",
     Remedy.MOVE_CACHE_DIR: lambda s: "Set OV_CACHE_DIR to a folder outside the model folder.",
     Remedy.INSTALL_OPTIMUM: lambda s: (
         'Install the optimum engine with `make install-dev` (or pip install -e ".[optimum]").'

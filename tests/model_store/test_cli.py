@@ -94,7 +94,7 @@ def test_gated_exits_non_zero_with_one_clear_line(hub: FakeHub, model_dir: Path)
     [
         ("not_found", ("was not found", "MODEL_REPO_ID")),
         ("hub_down", ("offline once the model is staged", "MODEL_DIR", "`make demo`")),
-        ("disk_full", ("Not enough disk space", "MODEL_DIR to a larger disk")),
+        ("disk_full", ("Not enough disk space", "MODEL_DIR can point to a larger disk")),
     ],
 )
 def test_every_failure_exits_1_with_one_line(

@@ -67,6 +67,12 @@ def make(
     return service, lifecycle, offline_calls
 
 
+async def start(lifecycle: ModelLifecycle) -> None:
+    """What the server's lifespan does: check before serving, then bring the model up."""
+    if await lifecycle.check():
+        await lifecycle.bring_up()
+
+
 def reason_of(service: GenerationService) -> Problem:
     health = service.health()
     assert not health.ready and health.reason is not None
@@ -75,7 +81,7 @@ def reason_of(service: GenerationService) -> Problem:
 
 def test_present_model_loads_and_goes_offline() -> None:
     service, lifecycle, offline = make(FakeModelStore(cached=True), auto=False)
-    asyncio.run(lifecycle.start())
+    asyncio.run(start(lifecycle))
     assert service.health().ready
     assert offline == ["offline"]
 
@@ -83,7 +89,7 @@ def test_present_model_loads_and_goes_offline() -> None:
 def test_missing_model_without_auto_download_stays_degraded_with_remedies() -> None:
     store = FakeModelStore(cached=False)
     service, lifecycle, offline = make(store, auto=False)
-    asyncio.run(lifecycle.start())
+    asyncio.run(start(lifecycle))
     reason = reason_of(service)
     assert "not in" in reason.message and str(FakeModelStore.directory) in reason.message
     assert reason.remedies == (Remedy.DOWNLOAD_MODEL, Remedy.DOWNLOAD_AT_START, Remedy.DEMO_MODE)
@@ -112,7 +118,7 @@ def test_the_load_in_progress_is_known_until_its_thread_ends() -> None:
 
     lifecycle = ModelLifecycle(service.readiness, store, load_backend, auto_download=False)
     assert lifecycle.work_in_progress is None
-    asyncio.run(lifecycle.start())
+    asyncio.run(start(lifecycle))
     assert seen == ["load"] and lifecycle.work_in_progress is None
     assert service.health().ready
 
@@ -122,7 +128,7 @@ def test_auto_download_reports_percent_then_becomes_ready() -> None:
     service, lifecycle, _ = make(store, auto=True)
 
     async def scenario() -> None:
-        task = asyncio.create_task(lifecycle.start())
+        task = asyncio.create_task(start(lifecycle))
         await asyncio.to_thread(store.halfway.wait, 5)
         reason = reason_of(service)
         assert "Downloading" in reason.message and "50%" in reason.message
@@ -139,7 +145,7 @@ def failed_download_reason(error: Exception) -> Problem:
     store = SlowStore(error=error)
     store.release.set()
     service, lifecycle, _ = make(store, auto=True)
-    asyncio.run(lifecycle.start())
+    asyncio.run(start(lifecycle))
     return reason_of(service)
 
 
@@ -170,12 +176,12 @@ def test_load_failure_leaves_degraded_with_the_errors_problem() -> None:
         "This export needs the optimum engine.", remedies=(Remedy.INSTALL_OPTIMUM,)
     )
     service, lifecycle, _ = make(FakeModelStore(cached=True), auto=False, load=needs_optimum)
-    asyncio.run(lifecycle.start())
+    asyncio.run(start(lifecycle))
     assert reason_of(service) == needs_optimum.problem
 
 
 def test_unexpected_load_failure_points_at_a_fresh_download() -> None:
     service, lifecycle, _ = make(FakeModelStore(cached=True), auto=False, load=OSError("/x"))
-    asyncio.run(lifecycle.start())
+    asyncio.run(start(lifecycle))
     reason = reason_of(service)
     assert "/x" not in reason.message and reason.remedies == (Remedy.DOWNLOAD_MODEL,)
