@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from starlette.testclient import TestClient
 from entrypoints.app import create_app
 from tests.conftest import make_settings
 from tests.support.fakes import FakeBackend
-from tests.support.sse import ServerSentEvent, stream_events
+from tests.support.sse import ServerSentEvent, StreamOpenedSignal, stream_events
 from tests.support.waiting import wait_until
 
 SMALL = {"prompt": "x", "width": 64, "height": 64}
@@ -26,7 +27,7 @@ def held_backend() -> FakeBackend:
 
 @pytest.fixture
 def client(tmp_path: Path, held_backend: FakeBackend) -> Iterator[TestClient]:
-    app = create_app(make_settings(tmp_path, max_queue=2), backend=held_backend)
+    app = StreamOpenedSignal(create_app(make_settings(tmp_path, max_queue=2), backend=held_backend))
     with TestClient(app, base_url="http://127.0.0.1") as test_client:
         yield test_client
     assert held_backend.hold is not None
@@ -50,13 +51,14 @@ def read_events(client: TestClient, job_id: str) -> list[ServerSentEvent]:
 def read_events_releasing(
     client: TestClient, job_id: str, hold: threading.Event | None
 ) -> list[ServerSentEvent]:
-    """All the job's events, with the held backend let go once the stream is open (its first
-    event is the job's state then), so that no step happens before the test listens."""
-    assert hold is not None
-    events = stream_events(client, f"/jobs/{job_id}/events")
-    first = next(events)
-    hold.set()
-    return [first, *events]
+    """All the job's events, with the held backend let go once the stream is open, so that
+    no step happens before the test listens. The client's app is a `StreamOpenedSignal`."""
+    assert hold is not None and isinstance(client.app, StreamOpenedSignal)
+    with ThreadPoolExecutor(1) as reader:
+        events = reader.submit(read_events, client, job_id)
+        assert client.app.opened.wait(10), "the event stream did not open"
+        hold.set()
+        return events.result()
 
 
 def test_job_lifecycle_over_http(client: TestClient, held_backend: FakeBackend) -> None:
@@ -154,7 +156,7 @@ def test_failed_job_reports_its_error(tmp_path: Path) -> None:
 
 def test_events_carry_previews_every_few_steps(tmp_path: Path) -> None:
     backend = FakeBackend(hold=threading.Event())
-    app = create_app(make_settings(tmp_path, preview_every=2), backend=backend)
+    app = StreamOpenedSignal(create_app(make_settings(tmp_path, preview_every=2), backend=backend))
     with TestClient(app, base_url="http://127.0.0.1") as client:
         job = client.post("/jobs", json={**SMALL, "num_inference_steps": 5}).json()
         events = read_events_releasing(client, job["job_id"], backend.hold)
@@ -167,7 +169,7 @@ def test_events_carry_previews_every_few_steps(tmp_path: Path) -> None:
 
 def test_previews_can_be_turned_off(tmp_path: Path) -> None:
     backend = FakeBackend(hold=threading.Event())
-    app = create_app(make_settings(tmp_path, preview_every=0), backend=backend)
+    app = StreamOpenedSignal(create_app(make_settings(tmp_path, preview_every=0), backend=backend))
     with TestClient(app, base_url="http://127.0.0.1") as client:
         job = client.post("/jobs", json={**SMALL, "num_inference_steps": 6}).json()
         events = read_events_releasing(client, job["job_id"], backend.hold)

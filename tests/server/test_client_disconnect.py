@@ -6,8 +6,9 @@ controls: uvicorn runs the app in a thread of this process with a fake backend.
 
 from __future__ import annotations
 
+import json
+import socket
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from entrypoints.app import create_app
 from tests.conftest import make_settings
 from tests.support.fakes import FakeBackend
 from tests.support.live_server import free_port
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.server
 
@@ -34,10 +36,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, FakeBackend]]:
     uv_server = uvicorn.Server(config)
     thread = threading.Thread(target=uv_server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 30
-    while not uv_server.started:
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+    wait_until(lambda: uv_server.started, "uvicorn to start", timeout=30)
     try:
         yield f"http://127.0.0.1:{port}", backend
     finally:
@@ -47,32 +46,44 @@ def server(tmp_path: Path) -> Iterator[tuple[str, FakeBackend]]:
         thread.join(timeout=30)
 
 
-def post_and_give_up(base_url: str, prompt: str) -> None:
-    with pytest.raises(httpx.ReadTimeout):
-        httpx.post(f"{base_url}/image", json={"prompt": prompt, **SMALL}, timeout=0.5)
-
-
 def jobs_by_prompt(base_url: str) -> dict[str, dict[str, object]]:
     jobs = httpx.get(f"{base_url}/jobs", timeout=5).json()["jobs"]
     return {job["params"]["prompt"]: job for job in jobs}
+
+
+def wait_for_status(base_url: str, prompt: str, status: str) -> None:
+    wait_until(
+        lambda: jobs_by_prompt(base_url).get(prompt, {}).get("status") == status,
+        f"the {prompt!r} job to be {status}",
+        context=lambda: jobs_by_prompt(base_url),
+    )
+
+
+def post_and_give_up(base_url: str, prompt: str, status: str) -> None:
+    """`POST /image` on a connection of its own, closed once its job is ``status``: a client
+    that leaves while it waits, at a point the test knows (not after a client timeout)."""
+    port = int(base_url.rsplit(":", 1)[1])
+    body = json.dumps({"prompt": prompt, **SMALL}).encode()
+    head = (
+        f"POST /image HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(head + body)
+        wait_for_status(base_url, prompt, status)
 
 
 def test_queued_job_of_a_departed_client_is_cancelled_running_one_finishes(
     server: tuple[str, FakeBackend],
 ) -> None:
     base_url, backend = server
-    post_and_give_up(base_url, "running")  # starts, then waits on the held backend
-    post_and_give_up(base_url, "queued")  # waits behind it; its client leaves
-    deadline = time.monotonic() + 10
-    while jobs_by_prompt(base_url).get("queued", {}).get("status") != "cancelled":
-        assert time.monotonic() < deadline, jobs_by_prompt(base_url)
-        time.sleep(0.05)
+    post_and_give_up(base_url, "running", "running")  # held by the backend when its client leaves
+    post_and_give_up(base_url, "queued", "queued")  # waits behind it; its client leaves
+    wait_for_status(base_url, "queued", "cancelled")
     assert jobs_by_prompt(base_url)["running"]["status"] == "running"
     assert backend.hold is not None
     backend.hold.set()
-    while jobs_by_prompt(base_url)["running"]["status"] != "succeeded":
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    wait_for_status(base_url, "running", "succeeded")
     listed = httpx.get(f"{base_url}/images", timeout=5).json()["images"]
     assert [job["params"]["prompt"] for job in listed] == ["running"]
     assert [prompt for prompt, _ in backend.calls_by_prompt()] == ["running"]

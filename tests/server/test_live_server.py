@@ -6,9 +6,11 @@ import io
 import json
 import signal
 import socket
+import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -16,17 +18,24 @@ from PIL import Image
 
 from entrypoints.settings import PROJECT_ROOT
 from tests.support.live_server import live_server
+from tests.support.sse import stream_events
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.server
 
 SECRET_PROMPT = "a secret prompt about a violet heron"
 
 
-def pyproject_version() -> str:
-    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
-    project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    version: str = project["project"]["version"]
-    return version
+def pyproject_version() -> str | None:
+    """[project] version read by a TOML parser, not the service's own regex; on Python 3.10,
+    which has no tomllib, None (the rest of the test still runs there)."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+
+        project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+        version: str = project["project"]["version"]
+        return version
+    return None
 
 
 def test_mock_server_generates_serves_logs_and_stops_cleanly(tmp_path: Path) -> None:
@@ -54,7 +63,7 @@ def test_mock_server_generates_serves_logs_and_stops_cleanly(tmp_path: Path) -> 
         assert files == [f"{body['job_id']}.json", f"{body['job_id']}.png"]
         assert httpx.get(f"{server.base_url}/", timeout=10).status_code == 200
         health = httpx.get(f"{server.base_url}/health", timeout=10).json()
-        assert health["version"] == pyproject_version()
+        assert health["version"] == (pyproject_version() or health["version"])
         server.process.send_signal(signal.SIGINT)
         assert server.process.wait(timeout=30) == 0
 
@@ -133,23 +142,25 @@ def test_ctrl_c_answers_waiting_clients_and_stops_within_a_step(tmp_path: Path) 
 
         def follow(job_id: str) -> None:
             kinds: list[str] = []
-            url = f"{server.base_url}/jobs/{job_id}/events"
-            with httpx.stream("GET", url, timeout=60) as stream:
-                for line in stream.iter_lines():
-                    if line.startswith("event:"):
-                        kinds.append(line[6:].strip())
-                        subscribed.set()
+            with httpx.Client(base_url=server.base_url, timeout=60) as client:
+                for event in stream_events(client, f"/jobs/{job_id}/events"):
+                    kinds.append(event.kind)
+                    subscribed.set()
             answers["events"] = kinds
+
+        def jobs() -> list[dict[str, Any]]:
+            response = httpx.get(f"{server.base_url}/jobs", timeout=5)
+            listed: list[dict[str, Any]] = response.json()["jobs"]
+            return listed
 
         waiting = threading.Thread(target=wait_for_image)
         waiting.start()
-        deadline = time.monotonic() + 30
-        while not (jobs := httpx.get(f"{server.base_url}/jobs", timeout=5).json()["jobs"]) or (
-            jobs[0]["progress"]["step"] < 1
-        ):
-            assert time.monotonic() < deadline, jobs
-            time.sleep(0.05)
-        running = jobs[0]["job_id"]
+        running = wait_until(
+            lambda: next((job["job_id"] for job in jobs() if job["progress"]["step"] >= 1), None),
+            "the waiting POST's job to make its first step",
+            timeout=30,
+            context=jobs,
+        )
         queued = httpx.post(f"{server.base_url}/jobs", json=long_job, timeout=5).json()["job_id"]
         following = threading.Thread(target=follow, args=(queued,))
         following.start()

@@ -7,7 +7,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from pathlib import Path
 import httpx
 
 from entrypoints.settings import Settings
+from tests.support.waiting import wait_until
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -99,14 +99,12 @@ def live_server(
 
 
 def _wait_until_live(server: LiveServer, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def live() -> bool:
         if server.process.poll() is not None:
             raise RuntimeError(f"server exited with {server.process.returncode}:\n{server.log()}")
         try:
-            if httpx.get(f"{server.base_url}/health/live", timeout=1).status_code == 200:
-                return
+            return httpx.get(f"{server.base_url}/health/live", timeout=1).status_code == 200
         except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"server did not answer within {timeout} s:\n{server.log()}")
+            return False
+
+    wait_until(live, "/health/live to answer", timeout=timeout, interval=0.1, context=server.log)

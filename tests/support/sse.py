@@ -8,9 +8,12 @@ and an event cut off before its blank line is dropped, as a browser's EventSourc
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from typing import Any, NamedTuple, Protocol
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class ServerSentEvent(NamedTuple):
@@ -58,3 +61,29 @@ def stream_events(client: StreamingClient, url: str) -> Iterator[ServerSentEvent
         content_type = response.headers["content-type"]
         assert content_type.startswith("text/event-stream"), content_type
         yield from parse_events(response.iter_lines())
+
+
+class StreamOpenedSignal:
+    """The app, wrapped to tell when an event stream's answer has started.
+
+    The service registers a stream's subscriber before it answers, so from then on the stream
+    misses nothing: a test can let a held job go. It is told by the server side because a
+    test client may hand over the body only when it is complete (Starlette's TestClient
+    before 1.8, which is what Python 3.10 gets).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.opened = threading.Event()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].endswith("/events"):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_and_signal(message: Message) -> None:
+            await send(message)
+            if message["type"] == "http.response.start":
+                self.opened.set()
+
+        await self.app(scope, receive, send_and_signal)
