@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,17 +10,17 @@ from starlette.testclient import TestClient
 
 from entrypoints.app import create_app
 from tests.conftest import make_settings
+from tests.support.waiting import wait_until
 
 
-def wait_until_ready(client: TestClient, timeout: float = 120) -> dict[str, object]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        response = client.get("/health/ready")
-        if response.status_code == 200:
-            body: dict[str, object] = response.json()
-            return body
-        time.sleep(0.1)
-    raise AssertionError(f"not ready: {client.get('/health').json()}")
+def wait_until_ready(client: TestClient, timeout: float = 120) -> None:
+    wait_until(
+        lambda: client.get("/health/ready").status_code == 200,
+        "/health/ready to answer 200",
+        timeout=timeout,
+        interval=0.1,
+        context=lambda: client.get("/health").json(),
+    )
 
 
 @pytest.fixture(scope="module")

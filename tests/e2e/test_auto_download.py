@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import signal
 import threading
-import time
 from pathlib import Path
 
 import httpx
@@ -40,15 +39,12 @@ def test_missing_model_downloads_in_the_background_then_serves(
             "OPENVINO_DEVICE": "CPU",
         }
         with live_server(env, tmp_path / "server.log", serve_args=("--download-missing",)) as srv:
-            health = httpx.get(f"{srv.base_url}/health", timeout=5).json()
+            health = srv.health()
             assert health["status"] == "degraded"
             assert health["model"]["cached"] is False
             refused = httpx.post(f"{srv.base_url}/image", json={"prompt": "x"}, timeout=5)
             assert refused.status_code == 503
-            deadline = time.monotonic() + 30
-            while "Downloading" not in httpx.get(f"{srv.base_url}/health").json()["reason"]:
-                assert time.monotonic() < deadline, srv.log()
-                time.sleep(0.05)
+            srv.wait_for_health(lambda h: "Downloading" in h["reason"], "the download to start")
             downloading = httpx.post(f"{srv.base_url}/image", json={"prompt": "x"}, timeout=5)
             assert downloading.status_code == 503
             assert (
@@ -56,11 +52,8 @@ def test_missing_model_downloads_in_the_background_then_serves(
                 in downloading.json()["error"]["message"]
             )
             hub.hold_downloads.set()
-            deadline = time.monotonic() + 120
-            while httpx.get(f"{srv.base_url}/health/ready", timeout=5).status_code != 200:
-                assert time.monotonic() < deadline, srv.log()
-                time.sleep(0.2)
-            assert httpx.get(f"{srv.base_url}/health").json()["model"]["cached"] is True
+            srv.wait_until_ready()
+            assert srv.health()["model"]["cached"] is True
             response = httpx.post(
                 f"{srv.base_url}/image",
                 json={"prompt": "downloaded", "width": 64, "height": 64, "num_inference_steps": 2},
@@ -92,7 +85,7 @@ def test_hub_down_leaves_degraded_saying_how_to_stage_and_how_to_demo(tmp_path: 
         env = {**hub_env(hub.url, tmp_path), "AUTO_DOWNLOAD_MODELS": "true"}
         with live_server(env, tmp_path / "server.log") as server:
             reason = reason_once_failed(server)
-            health = httpx.get(f"{server.base_url}/health", timeout=5).json()
+            health = server.health()
     assert health["status"] == "degraded"
     assert f"Cannot reach the model hub at {hub.url}" in reason
     assert "stage the model by hand" in reason and str(tmp_path / "model") in reason
@@ -101,24 +94,18 @@ def test_hub_down_leaves_degraded_saying_how_to_stage_and_how_to_demo(tmp_path: 
 
 def reason_once_failed(server: LiveServer) -> str:
     """The /health reason once the background download has failed."""
-    deadline = time.monotonic() + 30
-    while "failed" not in (
-        reason := httpx.get(f"{server.base_url}/health", timeout=5).json()["reason"]
-    ):
-        assert time.monotonic() < deadline, server.log()
-        time.sleep(0.1)
-    return str(reason)
+    health = server.wait_for_health(lambda h: "failed" in h["reason"], "the download to fail")
+    return str(health["reason"])
 
 
 def test_without_auto_download_the_reason_says_what_to_do(tmp_path: Path) -> None:
     env = {"MODEL_DIR": str(tmp_path / "model"), "GENERATED_DIR": str(tmp_path / "generated")}
     with live_server(env, tmp_path / "server.log") as server:
-        deadline = time.monotonic() + 30
-        while "starting" in (health := httpx.get(f"{server.base_url}/health")).json()["reason"]:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        health = server.wait_for_health(
+            lambda h: "starting" not in h["reason"], "the model folder check"
+        )
         response = httpx.post(f"{server.base_url}/image", json={"prompt": "x"}, timeout=5)
-    assert health.json()["status"] == "degraded"
+    assert health["status"] == "degraded"
     message = response.json()["error"]["message"]
     assert response.status_code == 503
     assert "make download" in message and "AUTO_DOWNLOAD_MODELS=true" in message
@@ -133,10 +120,9 @@ def test_stopping_the_server_mid_download_does_not_wait_for_it(
         env = {**hub_env(hub.url, tmp_path), "AUTO_DOWNLOAD_MODELS": "true"}
         try:
             with live_server(env, tmp_path / "server.log") as server:
-                deadline = time.monotonic() + 30
-                while "Downloading" not in httpx.get(f"{server.base_url}/health").json()["reason"]:
-                    assert time.monotonic() < deadline, server.log()
-                    time.sleep(0.05)
+                server.wait_for_health(
+                    lambda h: "Downloading" in h["reason"], "the download to start"
+                )
                 server.process.send_signal(signal.SIGINT)
                 assert server.process.wait(timeout=20) == 0
         finally:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import time
 from pathlib import Path
 
 import httpx
@@ -24,11 +23,8 @@ def test_uvicorn_falls_back_to_cpu_and_generates(tiny_model_dir: Path, tmp_path:
         "OPENVINO_DEVICE": "GPU",
     }
     with live_server(env, tmp_path / "server.log") as server:
-        deadline = time.monotonic() + 120
-        while httpx.get(f"{server.base_url}/health/ready", timeout=5).status_code != 200:
-            assert time.monotonic() < deadline, server.log()
-            time.sleep(0.2)
-        health = httpx.get(f"{server.base_url}/health", timeout=5).json()
+        server.wait_until_ready()
+        health = server.health()
         assert health["device"]["target"] == "GPU"
         assert health["device"]["active"] == "CPU"
         assert health["device"]["fallback_reason"]

@@ -5,8 +5,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
 
@@ -21,6 +19,8 @@ from tests.conftest import make_settings
 from tests.e2e.conftest import wait_until_ready
 from tests.openvino.rendering import skip_unless_installed
 from tests.support.network_guard import forbid_network
+from tests.support.sse import stream_events
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.openvino
 
@@ -30,15 +30,9 @@ SMALL = {"width": 64, "height": 64}
 SLOWER = {"width": 256, "height": 256}
 
 
-def events_of(client: TestClient, job_id: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    """The job's server-sent events as they arrive; subscribes on the first ``next()``."""
-    kind = ""
-    with client.stream("GET", f"/jobs/{job_id}/events") as stream:
-        for line in stream.iter_lines():
-            if line.startswith("event:"):
-                kind = line.split(":", 1)[1].strip()
-            elif line.startswith("data:"):
-                yield kind, json.loads(line.split(":", 1)[1])
+def job_state(client: TestClient, job_id: str) -> dict[str, Any]:
+    body: dict[str, Any] = client.get(f"/jobs/{job_id}").json()
+    return body
 
 
 def test_health_shows_the_gpu_fallback_and_openvino(openvino_client: TestClient) -> None:
@@ -52,7 +46,7 @@ def test_health_shows_the_gpu_fallback_and_openvino(openvino_client: TestClient)
 def test_progress_events_count_the_engine_steps_and_carry_previews(
     openvino_client: TestClient,
 ) -> None:
-    preview_every = cast(Starlette, openvino_client.app).state.settings.preview_every
+    preview_every = cast(Starlette, openvino_client.app).state.services.settings.preview_every
     assert 1 <= preview_every <= 6, "the fixture must turn previews on for this test"
     # The one worker runs jobs in order: while a blocker holds it, the job under test
     # stays queued, so its stream is open before its first step. The blocker asks for
@@ -64,7 +58,7 @@ def test_progress_events_count_the_engine_steps_and_carry_previews(
         "/jobs", json={"prompt": "a fox", "num_inference_steps": 6, "seed": 5, **SMALL}
     ).json()
     assert job["status"] == "queued"
-    stream = events_of(openvino_client, job["job_id"])
+    stream = stream_events(openvino_client, f"/jobs/{job['job_id']}/events")
     assert next(stream)[0] == "queued", "the job started before its stream was open"
     assert openvino_client.delete(f"/jobs/{blocker['job_id']}").json()["status"] == "cancelled"
     events = list(stream)
@@ -88,24 +82,28 @@ def test_progress_events_count_the_engine_steps_and_carry_previews(
 def test_cancel_stops_within_one_step_and_writes_nothing(
     openvino_client: TestClient, tmp_path: Path
 ) -> None:
-    job = openvino_client.post(
+    long = openvino_client.post(
         "/jobs", json={"prompt": "long", "num_inference_steps": 100, **SLOWER}
-    ).json()
-    deadline = time.monotonic() + 60
-    while openvino_client.get(f"/jobs/{job['job_id']}").json()["progress"]["step"] < 3:
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    cancelled = openvino_client.delete(f"/jobs/{job['job_id']}").json()
+    ).json()["job_id"]
+    wait_until(
+        lambda: job_state(openvino_client, long)["progress"]["step"] >= 3,
+        "the long job's third step",
+        timeout=60,
+        interval=0.01,
+    )
+    cancelled = openvino_client.delete(f"/jobs/{long}").json()
     assert cancelled["status"] == "cancelled"
     # Steps on the tiny model take milliseconds, so HTTP cannot time "within one step"
     # (the engine contract suite counts that); here: stopped early, and nothing after.
     assert 3 <= cancelled["progress"]["step"] < 100
-    time.sleep(0.2)
-    later = openvino_client.get(f"/jobs/{job['job_id']}").json()
-    assert later["progress"] == cancelled["progress"]
+    # The one worker runs one job at a time: once the next has finished, the engine has
+    # left the cancelled one, and whatever it did on the way out is visible.
+    after = {"prompt": "after", "num_inference_steps": 1, **SMALL}
+    assert openvino_client.post("/image", json=after).status_code == 200
+    assert job_state(openvino_client, long)["progress"] == cancelled["progress"]
     assert cancelled["images"] == []
     generated = Path(openvino_client.get("/health").json()["cache_dirs"]["generated"])
-    assert not list(generated.glob(f"{job['job_id']}*.png"))
+    assert not list(generated.glob(f"{long}*.png"))
 
 
 def test_batch_of_two_gives_two_images_with_consecutive_seeds(
@@ -171,7 +169,6 @@ def test_timeout_on_the_real_engine_answers_504_and_frees_the_worker(
     )
     with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
         wait_until_ready(client)
-        started = time.monotonic()
         response = client.post(
             "/image", json={"prompt": "slow", "num_inference_steps": 100, "width": 96, "height": 96}
         )
@@ -179,10 +176,10 @@ def test_timeout_on_the_real_engine_answers_504_and_frees_the_worker(
         message = response.json()["error"]["message"]
         # The time spent is measured (a first step that compiles runs past the limit),
         # so only the limit itself is exact.
-        assert re.search(r"stopped after [0-9.]+ s at step \d+ of 100 on CPU", message)
+        stopped = re.search(r"stopped after [0-9.]+ s at step (\d+) of 100 on CPU", message)
+        assert stopped and int(stopped.group(1)) < 100, message  # it did not run them all
         assert "the time limit is 0.5 s" in message
         assert "fewer steps" in message
-        assert time.monotonic() - started < 30
         quick = client.post("/image", json={"prompt": "quick", "num_inference_steps": 1, **SMALL})
         assert quick.status_code == 200
         assert not list(Path(settings.generated_dir).glob(".partial-*"))
@@ -208,20 +205,21 @@ def test_service_with_a_staged_model_opens_no_connection(
 
 
 def test_health_answers_while_the_engine_works(openvino_client: TestClient) -> None:
-    job = openvino_client.post(
+    busy = openvino_client.post(
         "/jobs", json={"prompt": "busy", "num_inference_steps": 60, "width": 96, "height": 96}
-    ).json()
-    deadline = time.monotonic() + 60
-    while openvino_client.get(f"/jobs/{job['job_id']}").json()["status"] != "running":
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
+    ).json()["job_id"]
+    wait_until(
+        lambda: job_state(openvino_client, busy)["status"] == "running",
+        "the busy job to run",
+        timeout=60,
+        interval=0.01,
+    )
     answered_while_running = 0
     for _ in range(5):
         assert openvino_client.get("/health").status_code == 200
-        state = openvino_client.get(f"/jobs/{job['job_id']}").json()
-        answered_while_running += state["status"] == "running"
+        answered_while_running += job_state(openvino_client, busy)["status"] == "running"
     assert answered_while_running >= 1
-    openvino_client.delete(f"/jobs/{job['job_id']}")
+    openvino_client.delete(f"/jobs/{busy}")
 
 
 def test_a_few_step_model_changes_the_defaults(tiny_lcm_model_dir: Path, tmp_path: Path) -> None:

@@ -7,10 +7,11 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -35,6 +36,31 @@ class LiveServer:
 
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def health(self) -> dict[str, Any]:
+        body: dict[str, Any] = httpx.get(f"{self.base_url}/health", timeout=5).json()
+        return body
+
+    def wait_for_health(
+        self, condition: Callable[[dict[str, Any]], bool], what: str, timeout: float = 30.0
+    ) -> dict[str, Any]:
+        """``/health`` once ``condition`` holds for it; ``what`` names that state."""
+        return wait_until(
+            lambda: body if condition(body := self.health()) else None,
+            what,
+            timeout=timeout,
+            context=self.log,
+        )
+
+    def wait_until_ready(self, timeout: float = 120.0) -> None:
+        """Until ``/health/ready`` answers 200: the model is loaded (and compiled)."""
+        wait_until(
+            lambda: httpx.get(f"{self.base_url}/health/ready", timeout=5).status_code == 200,
+            "/health/ready to answer 200",
+            timeout=timeout,
+            interval=0.1,
+            context=self.log,
+        )
 
 
 @contextmanager
