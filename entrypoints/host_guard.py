@@ -49,11 +49,18 @@ class HostGuardMiddleware:
             return
         origin = headers.get(b"origin")
         if origin is not None and scope["method"] in _UNSAFE_METHODS:
-            origin_host = host_name(urlsplit(origin).netloc) if origin != "null" else ""
-            if origin_host not in self.allowed:
+            if _origin_host(origin) not in self.allowed:
                 await _forbid(scope, send, "Cross-site requests are not allowed.")
                 return
         await self.app(scope, receive, send)
+
+
+def _origin_host(origin: str) -> str:
+    """The Origin's host name; "" (never allowed) for "null" or one that does not parse."""
+    try:
+        return host_name(urlsplit(origin).netloc) if origin != "null" else ""
+    except ValueError:  # e.g. "http://[::1": an unclosed IPv6 bracket
+        return ""
 
 
 async def _forbid(scope: Scope, send: Send, message: str) -> None:

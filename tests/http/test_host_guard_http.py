@@ -38,7 +38,8 @@ def test_foreign_hosts_are_forbidden(mock_client: TestClient, host: str) -> None
 
 
 def test_cross_site_origin_cannot_post(mock_client: TestClient) -> None:
-    for origin in ("https://evil.example", "null"):
+    # A malformed one (an unclosed IPv6 bracket) is refused too, not a 500.
+    for origin in ("https://evil.example", "null", "http://[::1", "http://a]"):
         response = mock_client.post("/image", json={"prompt": "x"}, headers={"origin": origin})
         assert response.status_code == 403
         assert "access-control-allow-origin" not in response.headers
