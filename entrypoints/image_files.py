@@ -40,21 +40,36 @@ def is_well_formed_range(value: str) -> bool:
         if match is None:
             return False
         first, last = match.group(1), match.group(2)
-        if first is not None and last and int(last) < int(first):
+        if first is not None and last and _number(last) < _number(first):
             return False
     return True
 
 
-def is_satisfiable(value: str, size: int) -> bool:
-    """Whether every range of a well-formed header starts inside a file of ``size`` bytes."""
+def _number(digits: str) -> int:
+    """A byte position; beyond any file's size when it has too many digits for int()
+    (Python refuses over 4,300), which is all a comparison with a size needs."""
+    return int(digits) if len(digits) <= _MAX_DIGITS else 10**_MAX_DIGITS
+
+
+_MAX_DIGITS = 30
+
+
+def satisfiable_ranges(value: str, size: int) -> list[tuple[int, int]]:
+    """The ranges of a well-formed header that start inside a file of ``size`` bytes, as
+    inclusive (first, last) positions clamped to the file (RFC 9110 14.1.2)."""
+    ranges = []
     for spec in _specs(value):
         match = _RANGE_SPEC.fullmatch(spec)
         assert match is not None  # well-formed, checked first
-        first, suffix = match.group(1), match.group(3)
-        start = int(first) if first is not None else max(size - int(suffix), 0)
-        if start >= size:
-            return False
-    return True
+        first, last, suffix = match.groups()
+        if first is not None:
+            start = _number(first)
+            end = min(_number(last), size - 1) if last else size - 1
+        else:
+            start, end = max(size - _number(suffix), 0), size - 1
+        if start < size and start <= end:
+            ranges.append((start, end))
+    return ranges
 
 
 class ImageFileResponse(FileResponse):
@@ -77,20 +92,36 @@ class ImageFileResponse(FileResponse):
         applies = http_range is not None and (
             if_range is None or if_range in (self.headers["etag"], self.headers["last-modified"])
         )
-        if applies and http_range is not None and not is_well_formed_range(http_range):
-            headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"range"]
-            scope = {**scope, "headers": headers}
-        elif applies and http_range is not None and not is_satisfiable(http_range, self._size):
-            refusal = error_response(
-                416,
-                "range_not_satisfiable",
-                f"The image has {self._size} bytes; no requested range starts inside it.",
-                self._request_id,
-                headers={"Content-Range": f"bytes */{self._size}"},
-            )
-            await refusal(scope, receive, send)
-            return
+        if applies and http_range is not None:
+            if not is_well_formed_range(http_range):
+                scope = _with_range(scope, None)  # ignored: the whole image
+            else:
+                ranges = satisfiable_ranges(http_range, self._size)
+                if not ranges:
+                    await self._refuse_range(scope, receive, send)
+                    return
+                # Only the satisfiable ones, with small numbers, go on to Starlette.
+                specs = ",".join(f"{first}-{last}" for first, last in ranges)
+                scope = _with_range(scope, f"bytes={specs}")
         await super().__call__(scope, receive, send)
+
+    async def _refuse_range(self, scope: Scope, receive: Receive, send: Send) -> None:
+        refusal = error_response(
+            416,
+            "range_not_satisfiable",
+            f"The image has {self._size} bytes; no requested range starts inside it.",
+            self._request_id,
+            headers={"Content-Range": f"bytes */{self._size}"},
+        )
+        await refusal(scope, receive, send)
+
+
+def _with_range(scope: Scope, value: str | None) -> Scope:
+    """``scope`` with its Range header replaced (or removed, for None)."""
+    headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"range"]
+    if value is not None:
+        headers.append((b"range", value.encode("latin-1")))
+    return {**scope, "headers": headers}
 
 
 async def get_image(request: Request) -> Response:
