@@ -13,6 +13,8 @@ problem and comes out after the same short retries.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
 from collections.abc import Callable
 from functools import partial
@@ -49,7 +51,9 @@ def remove(path: Path) -> bool:
     PermissionError when the marker cannot be written either (e.g. a read-only folder).
     """
     try:
-        retry_while_held(path.unlink)
+        # os.unlink, not Path.unlink: the same call on every Python (3.10's pathlib binds
+        # its own reference at import), so the tests' Windows simulation reaches it.
+        retry_while_held(partial(os.unlink, path))
     except FileNotFoundError:
         _unmark(path)
         return False
@@ -82,13 +86,18 @@ def finish_pending_removals(directory: Path) -> int:
     for marker in directory.glob(f"{REMOVAL_MARKER_PREFIX}*"):
         target = directory / marker.name.removeprefix(REMOVAL_MARKER_PREFIX)
         try:
-            target.unlink(missing_ok=True)
-            marker.unlink(missing_ok=True)
+            _unlink_if_there(target)
+            _unlink_if_there(marker)
         except OSError:
             continue
         finished += 1
         log.info("file_removal_finished", file=target.name)
     return finished
+
+
+def _unlink_if_there(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
 
 
 def _marker(path: Path) -> Path:
@@ -97,7 +106,7 @@ def _marker(path: Path) -> Path:
 
 def _unmark(path: Path) -> None:
     try:
-        retry_while_held(partial(_marker(path).unlink, missing_ok=True))
+        retry_while_held(partial(_unlink_if_there, _marker(path)))
     except OSError:
         # Left for `finish_pending_removals`; a marker without its file is harmless.
         log.warning("file_removal_marker_stays", file=path.name)

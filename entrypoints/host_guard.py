@@ -48,10 +48,10 @@ class HostGuardMiddleware:
             )
             return
         origin = headers.get(b"origin")
-        if origin is not None and scope["method"] in _UNSAFE_METHODS:
-            if _origin_host(origin) not in self.allowed:
-                await _forbid(scope, send, "Cross-site requests are not allowed.")
-                return
+        unsafe = scope["method"] in _UNSAFE_METHODS
+        if origin is not None and unsafe and _origin_host(origin) not in self.allowed:
+            await _forbid(scope, send, "Cross-site requests are not allowed.")
+            return
         await self.app(scope, receive, send)
 
 

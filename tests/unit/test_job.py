@@ -6,7 +6,7 @@ import pytest
 
 from domain.errors import InvalidTransition
 from domain.generation_request import GenerationRequest
-from domain.job import ImageRef, Job, JobError, JobStatus
+from domain.job import ImageRef, Job, JobError, JobErrorType, JobStatus
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -38,7 +38,7 @@ def test_final_states_accept_no_further_transition(final: str) -> None:
     if final == "succeed":
         job.succeed(T0, [], device="mock")
     elif final == "fail":
-        job.fail(T0, JobError("x", "y"))
+        job.fail(T0, JobError(JobErrorType.GENERATION_FAILED, "y"))
     else:
         job.cancel(T0)
     with pytest.raises(InvalidTransition):
@@ -54,7 +54,7 @@ def test_queued_job_can_be_cancelled_or_failed_but_not_succeed() -> None:
     job.cancel(T0)
     assert job.status is JobStatus.CANCELLED
     other = new_job()
-    other.fail(T0, JobError("interrupted", "The process stopped."))
+    other.fail(T0, JobError(JobErrorType.INTERRUPTED, "The process stopped."))
     assert other.status is JobStatus.FAILED and other.error is not None
 
 

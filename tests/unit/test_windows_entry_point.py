@@ -38,9 +38,19 @@ def served(monkeypatch: pytest.MonkeyPatch) -> RecordingServe:
 
 def test_the_console_script_is_the_cli() -> None:
     # pip writes `local-sd` (`local-sd.exe` on Windows) calling exactly this.
-    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
-    project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    module, _, function = project["project"]["scripts"]["local-sd"].partition(":")
+    if sys.version_info < (3, 11):  # no tomllib: read the one line
+        text = (PROJECT_ROOT / "pyproject.toml").read_text(encoding="utf-8")
+        target = next(
+            line.split("=", 1)[1].strip().strip('"')
+            for line in text.splitlines()
+            if line.startswith("local-sd =")
+        )
+    else:
+        import tomllib
+
+        project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+        target = project["project"]["scripts"]["local-sd"]
+    module, _, function = target.partition(":")
     assert getattr(importlib.import_module(module), function) is cli.main
 
 
