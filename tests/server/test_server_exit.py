@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -15,8 +14,8 @@ import httpx
 import pytest
 from sse_starlette.sse import AppStatus
 
-from entrypoints.settings import PROJECT_ROOT, Settings
-from tests.support.live_server import free_port
+from entrypoints.settings import PROJECT_ROOT
+from tests.support.live_server import environment_without_settings, free_port
 from tests.support.sse import stream_events
 from tests.support.waiting import wait_until
 
@@ -78,12 +77,7 @@ sys.exit(main(["demo"]))
 def demo_server(tmp_path: Path, *, without_our_handler: bool) -> Iterator[tuple[str, Popen[str]]]:
     port = free_port()
     env = {
-        **{
-            key: value
-            for key, value in os.environ.items()
-            if key.lower() not in Settings.model_fields
-            and not key.startswith(("OPENVINO_", "MODEL_", "GENERATED_", "HF_", "HUGGINGFACE_"))
-        },
+        **environment_without_settings(),
         "ENV_FILE": "",
         "PORT": str(port),
         "GENERATED_DIR": str(tmp_path / "generated"),

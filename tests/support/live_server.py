@@ -63,6 +63,16 @@ class LiveServer:
         )
 
 
+def environment_without_settings() -> dict[str, str]:
+    """This process's environment less every setting a developer's shell may export."""
+    return {
+        key: value
+        for key, value in os.environ.items()
+        if key.lower() not in Settings.model_fields
+        and not key.startswith(("OPENVINO_", "MODEL_", "GENERATED_", "HF_", "HUGGINGFACE_"))
+    }
+
+
 @contextmanager
 def live_server(
     env: Mapping[str, str],
@@ -81,12 +91,7 @@ def live_server(
     the defaults and ``env`` alone, as in CI.
     """
     port = free_port()
-    full_env = {
-        key: value
-        for key, value in os.environ.items()
-        if key.lower() not in Settings.model_fields
-        and not key.startswith(("OPENVINO_", "MODEL_", "GENERATED_", "HF_", "HUGGINGFACE_"))
-    }
+    full_env = environment_without_settings()
     full_env.update(
         {
             "ENV_FILE": "",
