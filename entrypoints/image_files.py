@@ -25,24 +25,28 @@ from entrypoints.http_errors import error_response
 _RANGE_SPEC = re.compile(r"\s*(?:(\d+)-(\d*)|-(\d+))\s*")
 
 
-def _specs(value: str) -> list[str]:
-    """The range specs after ``bytes=``; empty list elements do not count (RFC 9110 5.6.1)."""
-    return [spec for spec in value.partition("=")[2].split(",") if spec.strip()]
+RangeSpec = tuple[str | None, str | None, str | None]
+"""One range's digits as written: (first, last, suffix length)."""
 
 
-def is_well_formed_range(value: str) -> bool:
-    units = value.partition("=")[0]
-    specs = _specs(value)
-    if units.strip().lower() != "bytes" or not specs:
-        return False
-    for spec in specs:
-        match = _RANGE_SPEC.fullmatch(spec)
+def parse_range(value: str) -> list[RangeSpec] | None:
+    """The header's ranges, or None when it is malformed (RFC 9110 14.1.2: then it is
+    ignored). Empty list elements do not count (RFC 9110 5.6.1)."""
+    units, _, listed = value.partition("=")
+    if units.strip().lower() != "bytes":
+        return None
+    specs: list[RangeSpec] = []
+    for element in listed.split(","):
+        if not element.strip():
+            continue
+        match = _RANGE_SPEC.fullmatch(element)
         if match is None:
-            return False
-        first, last = match.group(1), match.group(2)
+            return None
+        first, last, suffix = match.groups()
         if first is not None and last and _number(last) < _number(first):
-            return False
-    return True
+            return None
+        specs.append((first, last, suffix))
+    return specs or None
 
 
 def _number(digits: str) -> int:
@@ -54,18 +58,16 @@ def _number(digits: str) -> int:
 _MAX_DIGITS = 30
 
 
-def satisfiable_ranges(value: str, size: int) -> list[tuple[int, int]]:
-    """The ranges of a well-formed header that start inside a file of ``size`` bytes, as
-    inclusive (first, last) positions clamped to the file (RFC 9110 14.1.2)."""
+def satisfiable_ranges(specs: list[RangeSpec], size: int) -> list[tuple[int, int]]:
+    """The ranges that start inside a file of ``size`` bytes, as inclusive (first, last)
+    positions clamped to the file (RFC 9110 14.1.2)."""
     ranges = []
-    for spec in _specs(value):
-        match = _RANGE_SPEC.fullmatch(spec)
-        assert match is not None  # well-formed, checked first
-        first, last, suffix = match.groups()
+    for first, last, suffix in specs:
         if first is not None:
             start = _number(first)
             end = min(_number(last), size - 1) if last else size - 1
         else:
+            assert suffix is not None  # the pattern matched one of its two forms
             start, end = max(size - _number(suffix), 0), size - 1
         if start < size and start <= end:
             ranges.append((start, end))
@@ -93,16 +95,17 @@ class ImageFileResponse(FileResponse):
             if_range is None or if_range in (self.headers["etag"], self.headers["last-modified"])
         )
         if applies and http_range is not None:
-            if not is_well_formed_range(http_range):
+            specs = parse_range(http_range)
+            if specs is None:
                 scope = _with_range(scope, None)  # ignored: the whole image
             else:
-                ranges = satisfiable_ranges(http_range, self._size)
+                ranges = satisfiable_ranges(specs, self._size)
                 if not ranges:
                     await self._refuse_range(scope, receive, send)
                     return
                 # Only the satisfiable ones, with small numbers, go on to Starlette.
-                specs = ",".join(f"{first}-{last}" for first, last in ranges)
-                scope = _with_range(scope, f"bytes={specs}")
+                listed = ",".join(f"{first}-{last}" for first, last in ranges)
+                scope = _with_range(scope, f"bytes={listed}")
         await super().__call__(scope, receive, send)
 
     async def _refuse_range(self, scope: Scope, receive: Receive, send: Send) -> None:
