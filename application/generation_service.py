@@ -50,6 +50,7 @@ class GenerationService:
         device_target: str,
         timeout_seconds: float,
         max_queue: int = 16,
+        max_queued_per_client: int | None = None,
         preview_every: int = 5,
         clock: Callable[[], datetime] = utc_now,
         new_job_id: Callable[[], str] = lambda: uuid.uuid4().hex,
@@ -69,6 +70,7 @@ class GenerationService:
             clock=clock,
             new_job_id=new_job_id,
             new_seed=new_seed,
+            per_client=max_queued_per_client,
         )
         self.cancellation = Cancellation(self.queue, clock)
         job_run = JobRun(

@@ -16,7 +16,7 @@ import structlog
 
 from application.job_events import JobEvent, JobEventBroker, final_event, snapshot_event
 from application.readiness import Readiness
-from domain.errors import JobNotFound, QueueFull, ServiceUnavailable
+from domain.errors import ClientQueueFull, JobNotFound, QueueFull, ServiceUnavailable
 from domain.generation_request import GenerationRequest
 from domain.job import Job, JobStatus
 
@@ -36,8 +36,11 @@ class JobQueue:
         new_job_id: Callable[[], str],
         new_seed: Callable[[], int],
         keep_recent: int = RECENT_JOBS_KEPT,
+        per_client: int | None = None,
     ) -> None:
         self.capacity = capacity
+        self.per_client = per_client
+        """How many waiting jobs one owner may have; None: no limit beyond the capacity."""
         self._readiness = readiness
         self._events = events
         self._clock = clock
@@ -55,7 +58,7 @@ class JobQueue:
 
     # Accepting --------------------------------------------------------------
 
-    def accept(self, request: GenerationRequest) -> Job:
+    def accept(self, request: GenerationRequest, owner: str | None = None) -> Job:
         """Queue a request as a new job; raises at once if it cannot be served."""
         if self.closed:
             raise ServiceUnavailable("The service is shutting down.")
@@ -65,12 +68,21 @@ class JobQueue:
                 f"The queue is full ({self.capacity} jobs waiting). Try again shortly.",
                 retry_after_seconds=max(1, round(self._seconds_until_a_slot())),
             )
+        if owner is not None and self.per_client is not None:
+            mine = sum(1 for waiting in self._waiting if waiting.owner == owner)
+            if mine >= self.per_client:
+                raise ClientQueueFull(
+                    f"You already have {mine} jobs waiting, as many as one client may "
+                    "queue. Try again when one has started.",
+                    retry_after_seconds=max(1, round(self._seconds_until_a_slot())),
+                )
         seed = request.seed if request.seed is not None else self._new_seed()
         job = Job(
             id=self._new_job_id(),
             request=request.with_seed(seed),
             seed=seed,
             created_at=self._clock(),
+            owner=owner,
         )
         # The worker logs this job's lines with the submitting request's id.
         self._log_context[job.id] = structlog.contextvars.get_contextvars()

@@ -31,6 +31,7 @@ def job_record(job: Job, model: Mapping[str, object], engine: Mapping[str, str])
         "provider": job.provider,
         "device": job.device,
         "mock": job.mock,
+        "owner": job.owner,
         "created_at": _iso(job.created_at),
         "started_at": _iso(job.started_at),
         "completed_at": _iso(job.completed_at),
@@ -66,6 +67,7 @@ def job_from_record(record: Mapping[str, Any]) -> Job | None:
             provider=record.get("provider"),
             device=record.get("device"),
             mock=bool(record.get("mock")),
+            owner=record["owner"] if isinstance(record.get("owner"), str) else None,
             images=[
                 ImageRef(str(i["name"]), int(i["seed"]), int(i["width"]), int(i["height"]))
                 for i in record.get("images", [])

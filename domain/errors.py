@@ -135,6 +135,21 @@ class QueueFull(DomainError):
         self.retry_after_seconds = retry_after_seconds
 
 
+class ClientQueueFull(DomainError):
+    """This client already has as many jobs waiting as one client may; others still can."""
+
+    def __init__(self, message: str, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
+class InsufficientStorage(DomainError):
+    """A folder the service writes to has too little free space."""
+
+    def __init__(self, message: str, remedies: Iterable[Remedy] = ()) -> None:
+        super().__init__(message, remedies)
+
+
 class UnsupportedOption(DomainError):
     """A request asks for something the loaded engine or model cannot do."""
 

@@ -79,6 +79,8 @@ class Job:
     provider: str | None = None
     device: str | None = None
     mock: bool = False
+    owner: str | None = None
+    """The client that submitted it (an API key's name, or an address); None: anyone's."""
     images: list[ImageRef] = field(default_factory=list)
     error: JobError | None = None
     step: int = 0

@@ -55,6 +55,8 @@ def build(
         device_target=settings.openvino_device,
         timeout_seconds=settings.inference_timeout_seconds,
         max_queue=settings.max_queue,
+        # On loopback without keys there is one user: their jobs are not capped per client.
+        max_queued_per_client=settings.queued_per_client if shared(settings) else None,
         preview_every=settings.preview_every,
     )
     if backend is None and settings.use_mocks:
@@ -69,6 +71,15 @@ def build(
             go_offline=enable_offline_mode,
         )
     return Services(settings, service, images, records, backend, lifecycle)
+
+
+def shared(settings: Settings) -> bool:
+    """Whether several people may use the service: keys are set, or it listens beyond loopback."""
+    keys = settings.api_keys is not None or settings.api_keys_file is not None
+    return keys or settings.host not in LOOPBACK_ADDRESSES
+
+
+LOOPBACK_ADDRESSES = ("127.0.0.1", "::1", "localhost")
 
 
 def file_image_store(settings: Settings) -> ImageStore:

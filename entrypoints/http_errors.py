@@ -11,11 +11,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Send
 
 from domain.errors import (
+    ClientQueueFull,
     DomainError,
     GenerationCancelled,
     GenerationFailed,
     GenerationTimeout,
     ImageNotFound,
+    InsufficientStorage,
     InvalidRequest,
     InvalidTransition,
     JobNotFound,
@@ -37,15 +39,21 @@ _STATUS: dict[type[DomainError], tuple[int, str]] = {
     JobNotFound: (404, "not_found"),
     ImageNotFound: (404, "not_found"),
     QueueFull: (429, "queue_full"),
+    ClientQueueFull: (429, "client_queue_full"),
+    InsufficientStorage: (507, "insufficient_storage"),
 }
 
 _HTTP_TYPES = {
     400: "bad_request",
+    401: "unauthorized",
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
     413: "payload_too_large",
     415: "unsupported_media_type",
+    416: "range_not_satisfiable",
+    429: "rate_limited",
+    507: "insufficient_storage",
 }
 
 

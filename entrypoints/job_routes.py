@@ -15,6 +15,7 @@ from starlette.routing import Route
 from domain.generation_request import GenerationRequest
 from domain.job import Job, JobStatus
 from entrypoints.app_state import services
+from entrypoints.client_identity import client_of
 from entrypoints.json_body import read_json_object
 from entrypoints.presenters import event_json, job_json
 
@@ -45,7 +46,7 @@ async def _client_gone(request: Request) -> None:
 
 async def create_image(request: Request) -> Response:
     service = services(request).service
-    job = service.queue.accept(await _read_generation_request(request))
+    job = service.queue.accept(await _read_generation_request(request), client_of(request).id)
     finished = asyncio.ensure_future(service.queue.wait(job))
     gone = asyncio.ensure_future(_client_gone(request))
     await asyncio.wait({finished, gone}, return_when=asyncio.FIRST_COMPLETED)
@@ -60,7 +61,9 @@ async def create_image(request: Request) -> Response:
 
 
 async def create_job(request: Request) -> Response:
-    job = services(request).service.queue.accept(await _read_generation_request(request))
+    job = services(request).service.queue.accept(
+        await _read_generation_request(request), client_of(request).id
+    )
     return JSONResponse(
         _job_json(request, job), status_code=202, headers={"Location": f"/jobs/{job.id}"}
     )

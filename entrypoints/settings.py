@@ -65,6 +65,26 @@ class Settings(BaseSettings):
     retention_max_images: int | None = Field(default=None, ge=0)
     retention_max_age_days: float | None = Field(default=None, gt=0)
 
+    # Sharing on a network (README "Sharing on a network").
+    api_keys: SecretStr | None = None
+    """Comma-separated `key`, `name:key` or `name:key:admin` entries."""
+    api_keys_file: Path | None = None
+    """One such entry per line; `#` starts a comment."""
+    allow_open_access: bool = False
+    """Serve a non-loopback address without keys (logged as a WARNING at every start)."""
+    session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+    ssl_certfile: Path | None = None
+    ssl_keyfile: Path | None = None
+    rate_limit: str = ""
+    """Job submissions per client, in the `limits` notation (`20/minute`); empty: none."""
+    max_queued_per_client: int | None = Field(default=None, ge=1, le=1000)
+    """Jobs one client may have waiting; unset: a quarter of MAX_QUEUE (at least 1)."""
+    min_free_disk_mb: int = Field(default=500, ge=0)
+    sse_send_timeout_seconds: float = Field(default=30.0, gt=0)
+    max_streams_per_client: int = Field(default=8, ge=1, le=1000)
+    max_connections: int = Field(default=512, ge=8)
+    keep_alive_seconds: float = Field(default=5.0, gt=0, le=300)
+
     @field_validator("openvino_device", mode="before")
     @classmethod
     def _normalise_device(cls, value: object) -> object:
@@ -89,7 +109,21 @@ class Settings(BaseSettings):
             raise ValueError("expected a Hugging Face repository id like OpenVINO/name")
         return value
 
-    @field_validator("model_dir", "generated_dir", "ov_cache_dir", mode="before")
+    @property
+    def queued_per_client(self) -> int:
+        if self.max_queued_per_client is not None:
+            return self.max_queued_per_client
+        return max(1, self.max_queue // 4)
+
+    @field_validator(
+        "model_dir",
+        "generated_dir",
+        "ov_cache_dir",
+        "api_keys_file",
+        "ssl_certfile",
+        "ssl_keyfile",
+        mode="before",
+    )
     @classmethod
     def _anchor_path(cls, value: object) -> object:
         return anchored_path(str(value), PROJECT_ROOT) if isinstance(value, str | Path) else value
