@@ -17,23 +17,14 @@ def serve(settings: Settings) -> int:
 
     from entrypoints.app import create_app
     from entrypoints.server_exit import end_like_ctrl_c_on_ctrl_break, guard_forced_exit
+    from entrypoints.server_options import uvicorn_options
 
     app = create_app(settings)  # configures logging: from here on, every line is a log line
     guard_forced_exit(app.state.services.lifecycle)
     log = structlog.get_logger("cli")
     log.info("serving", url=f"http://{settings.host}:{settings.port}/")
     end_like_ctrl_c_on_ctrl_break()
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        # Our middleware logs each request once; uvicorn's access log would double it.
-        access_log=False,
-        log_level=settings.log_level.lower(),
-        # uvicorn's own handlers print plain text; without them its records reach the
-        # handler configure_logging installed and come out in LOG_FORMAT like ours.
-        log_config=None,
-    )
+    uvicorn.run(app, **uvicorn_options(settings))
     return 0
 
 
