@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-from collections.abc import AsyncIterator
 
-from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -16,14 +13,12 @@ from domain.generation_request import GenerationRequest
 from domain.job import Job, JobStatus
 from entrypoints.app_state import services
 from entrypoints.client_identity import client_of
+from entrypoints.event_stream import job_events
 from entrypoints.json_body import read_json_object
-from entrypoints.presenters import event_json, job_json
+from entrypoints.presenters import job_json
 
 # How long DELETE waits for a running job to reach its final state before answering.
 CANCEL_WAIT_SECONDS = 30.0
-# At the server's exit every job is cancelled and each stream ends with its final event
-# within a step; only a wedged engine needs sse-starlette to cut a stream off.
-STREAM_SHUTDOWN_GRACE_SECONDS = 30.0
 
 
 def _job_json(request: Request, job: Job) -> dict[str, object]:
@@ -86,23 +81,6 @@ async def cancel_job(request: Request) -> Response:
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(service.queue.wait(job), CANCEL_WAIT_SECONDS)
     return JSONResponse(_job_json(request, job))
-
-
-async def job_events(request: Request) -> Response:
-    built = services(request)
-    events = built.service.subscribe(request.path_params["job_id"])
-
-    async def stream() -> AsyncIterator[ServerSentEvent]:
-        async for event in events:
-            data = event_json(event.data, built.settings)
-            yield ServerSentEvent(data=json.dumps(data), event=event.kind)
-
-    return EventSourceResponse(
-        stream(),
-        ping=15,
-        headers={"Cache-Control": "no-store"},
-        shutdown_grace_period=STREAM_SHUTDOWN_GRACE_SECONDS,
-    )
 
 
 JOB_ROUTES = [
