@@ -143,6 +143,14 @@ class ClientQueueFull(DomainError):
         self.retry_after_seconds = retry_after_seconds
 
 
+class RateLimited(DomainError):
+    """This client submits faster than the service allows one client to."""
+
+    def __init__(self, message: str, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
 class InsufficientStorage(DomainError):
     """A folder the service writes to has too little free space."""
 

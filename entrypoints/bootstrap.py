@@ -19,6 +19,7 @@ from application.history import History
 from application.model_lifecycle import ModelLifecycle
 from application.ports import ImageBackend, ImageStore, ModelStore
 from domain.retention import RetentionPolicy
+from entrypoints.client_limits import SubmissionLimit
 from entrypoints.settings import Settings
 
 
@@ -34,6 +35,8 @@ class Services:
     """A backend ready at once (the mock, or a test's fake): attached at start."""
     lifecycle: ModelLifecycle | None
     """Otherwise what downloads and loads the model in the background."""
+    submissions: SubmissionLimit
+    """RATE_LIMIT: how often one client may submit a job."""
 
 
 def build(
@@ -70,7 +73,15 @@ def build(
             auto_download=settings.auto_download_models,
             go_offline=enable_offline_mode,
         )
-    return Services(settings, service, images, records, backend, lifecycle)
+    return Services(
+        settings=settings,
+        service=service,
+        image_store=images,
+        history_store=records,
+        fixed_backend=backend,
+        lifecycle=lifecycle,
+        submissions=SubmissionLimit(settings.rate_limit),
+    )
 
 
 def shared(settings: Settings) -> bool:

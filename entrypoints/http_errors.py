@@ -22,6 +22,7 @@ from domain.errors import (
     InvalidTransition,
     JobNotFound,
     QueueFull,
+    RateLimited,
     ServiceUnavailable,
     UnsupportedOption,
 )
@@ -40,6 +41,7 @@ _STATUS: dict[type[DomainError], tuple[int, str]] = {
     ImageNotFound: (404, "not_found"),
     QueueFull: (429, "queue_full"),
     ClientQueueFull: (429, "client_queue_full"),
+    RateLimited: (429, "rate_limited"),
     InsufficientStorage: (507, "insufficient_storage"),
 }
 

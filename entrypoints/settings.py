@@ -102,6 +102,18 @@ class Settings(BaseSettings):
             return value
         return value.strip().upper() if value.strip().upper() in _LEVELS else value.strip().lower()
 
+    @field_validator("rate_limit")
+    @classmethod
+    def _check_rate_limit(cls, value: str) -> str:
+        if value.strip():
+            from limits import parse
+
+            try:
+                parse(value)
+            except ValueError:
+                raise ValueError("expected a rate like 20/minute or 100/hour") from None
+        return value
+
     @field_validator("model_repo_id")
     @classmethod
     def _check_repo_id(cls, value: str) -> str:
