@@ -1,8 +1,9 @@
-"""Serving a stored PNG: long-cached, with byte ranges, and a malformed `Range` ignored.
+"""Serving files: stored PNGs long-cached, and every file (the UI too) with byte ranges
+whose errors keep our JSON shape.
 
 Starlette answers a malformed `Range` header with a plain-text 400 and an unsatisfiable
 one with an empty plain-text 416, the only errors that would leave our JSON shape.
-RFC 9110 lets a server ignore a malformed header, and the whole image is the more useful
+RFC 9110 lets a server ignore a malformed header, and the whole file is the more useful
 answer; an unsatisfiable one gets our 416. Both checks (the RFC's grammar) run before
 Starlette sees the header, through FileResponse's public ASGI call only.
 """
@@ -74,30 +75,30 @@ def satisfiable_ranges(specs: list[RangeSpec], size: int) -> list[tuple[int, int
     return ranges
 
 
-class ImageFileResponse(FileResponse):
+class RangeCheckedFileResponse(FileResponse):
+    """A FileResponse whose Range handling answers errors in the JSON shape."""
+
     def __init__(
-        self, path: str | os.PathLike[str], stat: os.stat_result, request_id: str | None
+        self,
+        path: str | os.PathLike[str],
+        stat: os.stat_result,
+        media_type: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
-        super().__init__(
-            path,
-            media_type="image/png",
-            headers={"Cache-Control": "private, max-age=31536000, immutable"},
-            stat_result=stat,
-        )
+        super().__init__(path, media_type=media_type, headers=headers, stat_result=stat)
         self._size = stat.st_size
-        self._request_id = request_id
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         asked = Headers(scope=scope)
         http_range, if_range = asked.get("range"), asked.get("if-range")
-        # An If-Range that no longer matches means "the whole image": Starlette does that.
+        # An If-Range that no longer matches means "the whole file": Starlette does that.
         applies = http_range is not None and (
             if_range is None or if_range in (self.headers["etag"], self.headers["last-modified"])
         )
         if applies and http_range is not None:
             specs = parse_range(http_range)
             if specs is None:
-                scope = _with_range(scope, None)  # ignored: the whole image
+                scope = _with_range(scope, None)  # ignored: the whole file
             else:
                 ranges = satisfiable_ranges(specs, self._size)
                 if not ranges:
@@ -112,8 +113,8 @@ class ImageFileResponse(FileResponse):
         refusal = error_response(
             416,
             "range_not_satisfiable",
-            f"The image has {self._size} bytes; no requested range starts inside it.",
-            self._request_id,
+            f"The file has {self._size} bytes; no requested range starts inside it.",
+            scope.get("state", {}).get("request_id"),
             headers={"Content-Range": f"bytes */{self._size}"},
         )
         await refusal(scope, receive, send)
@@ -139,4 +140,9 @@ async def get_image(request: Request) -> Response:
         stat = None
     if path is None or stat is None:
         raise ImageNotFound("No such image.")
-    return ImageFileResponse(path, stat, getattr(request.state, "request_id", None))
+    return RangeCheckedFileResponse(
+        path,
+        stat,
+        media_type="image/png",
+        headers={"Cache-Control": "private, max-age=31536000, immutable"},
+    )

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
 
 from entrypoints.app_state import services
 from entrypoints.history_routes import HISTORY_ROUTES
 from entrypoints.image_files import get_image
 from entrypoints.job_routes import JOB_ROUTES
 from entrypoints.presenters import health_json
+from entrypoints.static_files import STATIC_DIR, StaticAssets, index
 from entrypoints.version import service_version
-
-STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 
 def _health(request: Request) -> tuple[bool, dict[str, Any]]:
@@ -39,12 +36,6 @@ async def health_ready(request: Request) -> Response:
     return JSONResponse(body, status_code=200 if ready else 503)
 
 
-async def index(request: Request) -> Response:
-    return FileResponse(
-        STATIC_DIR / "index.html", media_type="text/html", headers={"Cache-Control": "no-cache"}
-    )
-
-
 ROUTES = [
     Route("/", index, methods=["GET"]),
     *JOB_ROUTES,
@@ -53,5 +44,5 @@ ROUTES = [
     Route("/health", health, methods=["GET"]),
     Route("/health/live", health_live, methods=["GET"]),
     Route("/health/ready", health_ready, methods=["GET"]),
-    Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
+    Mount("/static", app=StaticAssets(directory=STATIC_DIR), name="static"),
 ]
