@@ -13,11 +13,18 @@ from dataclasses import dataclass
 from adapters.file_history_store import FileHistoryStore
 from adapters.file_image_store import FileImageStore
 from adapters.hf_model_store import HuggingFaceModelStore, enable_offline_mode
+from adapters.metered_ports import (
+    MeteredHistoryStore,
+    MeteredImageStore,
+    MeteredModelStore,
+    metered_loader,
+)
 from adapters.mock_backend import MockBackend
+from adapters.service_metrics import ServiceMetrics
 from application.generation_service import GenerationService
 from application.history import History
 from application.model_lifecycle import ModelLifecycle
-from application.ports import ImageBackend, ImageStore, ModelStore
+from application.ports import HistoryStore, ImageBackend, ImageStore, ModelStore
 from domain.retention import RetentionPolicy
 from entrypoints.client_limits import SubmissionLimit
 from entrypoints.settings import Settings
@@ -37,6 +44,8 @@ class Services:
     """Otherwise what downloads and loads the model in the background."""
     submissions: SubmissionLimit
     """RATE_LIMIT: how often one client may submit a job."""
+    metrics: ServiceMetrics
+    """What `GET /metrics` shows; the ports above count into it."""
 
 
 def build(
@@ -48,19 +57,25 @@ def build(
     load_backend: Callable[[], ImageBackend] | None = None,
 ) -> Services:
     """Everything the settings choose; tests pass fakes for any port."""
-    images = image_store or file_image_store(settings)
-    models = model_store or hub_model_store(settings)
+    metrics = ServiceMetrics()
+    images = MeteredImageStore(image_store or file_image_store(settings), metrics)
+    models = MeteredModelStore(model_store or hub_model_store(settings), metrics)
     records = history_store(settings)
     service = GenerationService(
         images,
         models,
-        history_for(settings, images=images, store=records),
+        history_for(settings, images=images, store=MeteredHistoryStore(records, metrics)),
         device_target=settings.openvino_device,
         timeout_seconds=settings.inference_timeout_seconds,
         max_queue=settings.max_queue,
         # On loopback without keys there is one user: their jobs are not capped per client.
         max_queued_per_client=settings.queued_per_client if shared(settings) else None,
         preview_every=settings.preview_every,
+    )
+    metrics.watch(
+        queue_depth=lambda: len(service.queue.waiting),
+        running_jobs=lambda: service.queue.running is not None,
+        ready=lambda: service.readiness.backend is not None,
     )
     if backend is None and settings.use_mocks:
         backend = MockBackend(settings.mock_step_seconds)
@@ -69,7 +84,7 @@ def build(
         lifecycle = ModelLifecycle(
             service.readiness,
             models,
-            load_backend or openvino_loader(settings),
+            metered_loader(load_backend or openvino_loader(settings), metrics),
             auto_download=settings.auto_download_models,
             go_offline=enable_offline_mode,
         )
@@ -81,6 +96,7 @@ def build(
         fixed_backend=backend,
         lifecycle=lifecycle,
         submissions=SubmissionLimit(settings.rate_limit),
+        metrics=metrics,
     )
 
 
@@ -109,7 +125,7 @@ def history_for(
     settings: Settings,
     *,
     images: ImageStore | None = None,
-    store: FileHistoryStore | None = None,
+    store: HistoryStore | None = None,
 ) -> History:
     """The job history in GENERATED_DIR under the configured retention policy.
 
