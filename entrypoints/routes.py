@@ -12,6 +12,7 @@ from entrypoints.app_state import services
 from entrypoints.history_routes import HISTORY_ROUTES
 from entrypoints.image_files import get_image
 from entrypoints.job_routes import JOB_ROUTES
+from entrypoints.metrics import METRICS_ROUTES
 from entrypoints.presenters import health_json
 from entrypoints.static_files import STATIC_DIR, StaticAssets, index
 from entrypoints.version import service_version
@@ -44,5 +45,6 @@ ROUTES = [
     Route("/health", health, methods=["GET"]),
     Route("/health/live", health_live, methods=["GET"]),
     Route("/health/ready", health_ready, methods=["GET"]),
+    *METRICS_ROUTES,
     Mount("/static", app=StaticAssets(directory=STATIC_DIR), name="static"),
 ]
