@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import structlog
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
 from application.ports import ImageBackend, ImageStore, ModelStore
 from entrypoints import bootstrap
+from entrypoints.api_keys import keys_from_settings
+from entrypoints.authentication import Access, AuthenticationMiddleware
 from entrypoints.host_guard import LOOPBACK_NAMES, HostGuardMiddleware
 from entrypoints.http_errors import EXCEPTION_HANDLERS
 from entrypoints.lifespan import lifespan_for
@@ -38,6 +41,17 @@ def create_app(
     configure_logging(
         settings.log_level, settings.log_format, lambda remedy: remedy_text(remedy, settings)
     )
+    access = Access(
+        keys_from_settings(settings),
+        session_hours=settings.session_hours,
+        open_access=settings.allow_open_access,
+    )
+    if settings.allow_open_access and not access.keys.enabled:
+        structlog.get_logger("auth").warning(
+            "open_access",
+            message="ALLOW_OPEN_ACCESS=true and no API_KEYS: anyone who reaches this "
+            "server's address may use it.",
+        )
     services = bootstrap.build(
         settings,
         backend=backend,
@@ -49,10 +63,14 @@ def create_app(
         routes=ROUTES,
         middleware=[
             Middleware(RequestContextMiddleware),
+            # Before the Host check: a request that came in over the network to a service
+            # without keys hears how to set one, whatever Host it sent.
+            Middleware(AuthenticationMiddleware, access=access),
             Middleware(HostGuardMiddleware, allowed_hosts=allowed_hosts(settings)),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan_for(services),
     )
     app.state.services = services
+    app.state.access = access
     return app

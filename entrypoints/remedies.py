@@ -57,6 +57,14 @@ _WORDS: dict[Remedy, Callable[[Settings], str]] = {
         f"Check the device name in OPENVINO_DEVICE ({s.openvino_device}) and its driver."
     ),
     Remedy.SMALLER_IMAGE: lambda s: "If the device ran out of memory, ask for a smaller image.",
+    Remedy.SUBMIT_AGAIN: lambda s: (
+        "Submit it again (the UI's Run again): the same params make the same image."
+    ),
+    Remedy.FREE_DISK_SPACE: lambda s: (
+        f"Free space on that disk, or keep fewer images (RETENTION_MAX_IMAGES, "
+        f"RETENTION_MAX_AGE_DAYS); new jobs are refused below MIN_FREE_DISK_MB "
+        f"({s.min_free_disk_mb} MB)."
+    ),
 }
 
 
@@ -72,3 +80,12 @@ def describe(problem: Problem, settings: Settings) -> str:
     # Facts may end in a runtime's own words, without a full stop.
     facts = problem.message if problem.message.endswith((".", "!", "?")) else problem.message + "."
     return " ".join([facts, *remedies])
+
+
+# Where a service without keys meets a network: the CLI's refusal to start and the 403.
+HOW_TO_SET_A_KEY = (
+    "This service has no API key, so it serves loopback only: set API_KEYS "
+    "(e.g. API_KEYS=alice:$(python -c 'import secrets; print(secrets.token_urlsafe(24))')) "
+    "or API_KEYS_FILE and send it as 'Authorization: Bearer <key>', "
+    "or set ALLOW_OPEN_ACCESS=true to serve the network without keys."
+)

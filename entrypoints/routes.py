@@ -9,11 +9,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from entrypoints.app_state import services
+from entrypoints.authentication import signed_in_client
 from entrypoints.history_routes import HISTORY_ROUTES
 from entrypoints.image_files import get_image
 from entrypoints.job_routes import JOB_ROUTES
 from entrypoints.metrics import METRICS_ROUTES
 from entrypoints.presenters import health_json
+from entrypoints.session_routes import SESSION_ROUTES
 from entrypoints.static_files import STATIC_DIR, StaticAssets, index
 from entrypoints.version import service_version
 
@@ -34,6 +36,9 @@ async def health_live(request: Request) -> Response:
 
 async def health_ready(request: Request) -> Response:
     ready, body = _health(request)
+    if signed_in_client(request) is None:
+        # Public when keys are set: a caller without one learns the state, not the details.
+        body = {"status": body["status"]}
     return JSONResponse(body, status_code=200 if ready else 503)
 
 
@@ -45,6 +50,7 @@ ROUTES = [
     Route("/health", health, methods=["GET"]),
     Route("/health/live", health_live, methods=["GET"]),
     Route("/health/ready", health_ready, methods=["GET"]),
+    *SESSION_ROUTES,
     *METRICS_ROUTES,
     Mount("/static", app=StaticAssets(directory=STATIC_DIR), name="static"),
 ]
