@@ -6,12 +6,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from domain.errors import FieldError, InvalidRequest
 from domain.job import Job
+from entrypoints.api_models import ImagesQuery
 from entrypoints.app_state import services
 from entrypoints.presenters import job_json
-
-DEFAULT_PAGE, MAX_PAGE = 24, 100
+from entrypoints.request_validation import validated
 
 
 def _record_json(request: Request, job: Job) -> dict[str, object]:
@@ -20,17 +19,10 @@ def _record_json(request: Request, job: Job) -> dict[str, object]:
     return job_json(job, None, built.service.clock(), built.settings)
 
 
-def _limit(request: Request) -> int:
-    raw = request.query_params.get("limit", str(DEFAULT_PAGE))
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
-        raise InvalidRequest([FieldError("limit", f"Must be an integer from 1 to {MAX_PAGE}.")])
-    return int(raw)
-
-
 async def list_images(request: Request) -> Response:
-    limit = _limit(request)
-    history = services(request).service.history
-    jobs = history.with_images(limit + 1, request.query_params.get("before"))
+    query = validated(ImagesQuery, request.query_params)
+    limit = query.limit
+    jobs = services(request).service.history.with_images(limit + 1, query.before)
     page = jobs[:limit]
     return JSONResponse(
         {

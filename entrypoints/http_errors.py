@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import structlog
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Match, Route
 from starlette.types import Send
 
 from domain.errors import (
@@ -28,6 +30,13 @@ from domain.errors import (
 )
 from entrypoints.app_state import services
 from entrypoints.remedies import describe
+
+log = structlog.get_logger("http")
+
+# nginx's convention for "the client closed the request": never a server error.
+CLIENT_CLOSED_REQUEST = 499
+# The order `Allow` lists methods in.
+_METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 _STATUS: dict[type[DomainError], tuple[int, str]] = {
     InvalidRequest: (422, "validation_error"),
@@ -125,19 +134,40 @@ async def handle_http_error(request: Request, exc: Exception) -> Response:
 async def handle_starlette_http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     message = {404: "Not found.", 405: "Method not allowed."}.get(exc.status_code, str(exc.detail))
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = allowed_methods(request)
     return error_response(
         exc.status_code,
         _HTTP_TYPES.get(exc.status_code, "error"),
         message,
         _request_id(request),
-        headers=dict(exc.headers or {}),
+        headers=headers,
     )
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method of every route of this path: Starlette's 405 names only the first
+    route's. The static files' mount, the only other source of 405, serves GET and HEAD."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        matched = isinstance(route, Route) and route.matches(request.scope)[0] is not Match.NONE
+        if matched and route.methods:
+            methods |= route.methods
+    return ", ".join(method for method in _METHOD_ORDER if method in (methods or {"GET", "HEAD"}))
+
+
+async def handle_client_disconnect(request: Request, exc: Exception) -> Response:
+    """The client left while sending its body: nothing to answer, nothing went wrong here."""
+    log.info("client_disconnected", method=request.method, path=request.url.path)
+    return Response(status_code=CLIENT_CLOSED_REQUEST)
 
 
 EXCEPTION_HANDLERS = {
     DomainError: handle_domain_error,
     HttpError: handle_http_error,
     HTTPException: handle_starlette_http_exception,
+    ClientDisconnect: handle_client_disconnect,
 }
 
 

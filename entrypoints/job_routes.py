@@ -11,11 +11,13 @@ from starlette.routing import Route
 
 from domain.generation_request import GenerationRequest
 from domain.job import Job, JobStatus
+from entrypoints.api_models import GenerationBody
 from entrypoints.app_state import services
 from entrypoints.client_identity import client_of
 from entrypoints.event_stream import job_events
 from entrypoints.json_body import read_json_object
 from entrypoints.presenters import job_json
+from entrypoints.request_validation import validated
 
 # How long DELETE waits for a running job to reach its final state before answering.
 CANCEL_WAIT_SECONDS = 30.0
@@ -28,9 +30,10 @@ def _job_json(request: Request, job: Job) -> dict[str, object]:
 
 
 async def _read_generation_request(request: Request) -> GenerationRequest:
-    body = await read_json_object(request)
+    body = validated(GenerationBody, await read_json_object(request))
+    # Fields left out take the loaded model's defaults (a few-step model's), not the schema's.
     defaults = services(request).service.readiness.request_defaults()
-    return GenerationRequest.from_mapping(body, defaults)
+    return GenerationRequest.from_mapping(body.model_dump(exclude_unset=True), defaults)
 
 
 async def _client_gone(request: Request) -> None:

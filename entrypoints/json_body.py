@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from starlette.requests import Request
@@ -11,6 +12,10 @@ from domain.errors import FieldError, InvalidRequest
 from entrypoints.http_errors import HttpError
 
 MAX_BODY_BYTES = 64 * 1024
+
+# JSON may escape half of a UTF-16 pair ("\\ud800"); Python decodes it to a string that
+# cannot be encoded, stored or answered back. Strings must be Unicode scalar values.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 async def read_json_object(request: Request, limit: int = MAX_BODY_BYTES) -> dict[str, Any]:
@@ -36,4 +41,20 @@ async def read_json_object(request: Request, limit: int = MAX_BODY_BYTES) -> dic
         raise HttpError(400, "The body is not valid JSON.") from None
     if not isinstance(data, dict):
         raise InvalidRequest([FieldError("body", "Must be a JSON object.")])
+    _refuse_lone_surrogates(data, "body")
     return data
+
+
+def _refuse_lone_surrogates(value: object, field: str) -> None:
+    """422 for a lone surrogate in any key or string; the field is named printably."""
+    if isinstance(value, str) and _LONE_SURROGATE.search(value):
+        message = "Must be valid Unicode text (a lone surrogate is not)."
+        raise InvalidRequest([FieldError(field, message)])
+    if isinstance(value, list):
+        for item in value:
+            _refuse_lone_surrogates(item, field)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            name = key.encode("utf-8", "backslashreplace").decode() if field == "body" else field
+            _refuse_lone_surrogates(key, name)
+            _refuse_lone_surrogates(item, name)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PIL import Image
 from starlette.testclient import TestClient
+from starlette.types import Message
+from structlog.testing import capture_logs
 
 from adapters.file_image_store import FileImageStore
 from entrypoints.app import create_app
@@ -309,3 +313,94 @@ def test_an_image_removed_after_its_lookup_is_a_404_not_a_500(tmp_path: Path) ->
         response = client.get("/images/removed.png")
     assert response.status_code == 404
     assert_error_shape(response.json(), "not_found")
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        ('{"prompt": "a \\ud800 lighthouse"}', "prompt"),
+        ('{"prompt": "x", "negative_prompt": "\\udfff"}', "negative_prompt"),
+        ('{"prompt": "x", "\\ud800": 1}', "\\ud800"),
+    ],
+)
+def test_a_lone_surrogate_anywhere_is_422_and_queues_nothing(
+    mock_client: TestClient, raw: str, field: str
+) -> None:
+    for path in ("/image", "/jobs"):
+        response = mock_client.post(
+            path, content=raw.encode(), headers={"content-type": "application/json"}
+        )
+        assert response.status_code == 422, response.text
+        error = assert_error_shape(response.json(), "validation_error")
+        assert error["details"] == [
+            {"field": field, "message": "Must be valid Unicode text (a lone surrogate is not)."}
+        ]
+    assert mock_client.get("/jobs").json() == {"jobs": []}
+    # A pair that encodes one character is a character.
+    pair = '{"prompt": "\\ud83d\\ude00", "width": 64, "height": 64}'
+    response = mock_client.post(
+        "/image", content=pair.encode(), headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 200
+    assert response.json()["params"]["prompt"] == "\U0001f600"
+
+
+def test_validation_messages_state_the_whole_rule(mock_client: TestClient) -> None:
+    body = {
+        "prompt": "   ",
+        "width": 4097,
+        "height": 100,
+        "guidance_scale": float("nan"),
+        "scheduler": "fast",
+        "seed": None,
+        "negative_prompt": 3,
+    }
+    response = mock_client.post(
+        "/image", content=json.dumps(body), headers={"content-type": "application/json"}
+    )
+    details = {d["field"]: d["message"] for d in response.json()["error"]["details"]}
+    assert details == {
+        "prompt": "Must not be empty.",
+        "width": "Must be between 64 and 1024.",
+        "height": "Must be a multiple of 8.",
+        "guidance_scale": "Must be a finite number.",
+        "scheduler": "Must be one of pndm, euler, euler_a, ddim, lcm, or null for the default.",
+        "negative_prompt": "Must be a string or null.",
+    }
+
+
+@pytest.mark.parametrize("path", ["/image", "/jobs"])
+def test_a_client_that_leaves_mid_body_is_not_a_server_error(tmp_path: Path, path: str) -> None:
+    app = create_app(make_settings(tmp_path, use_mocks=True))
+    incoming: list[Message] = [
+        {"type": "http.request", "body": b'{"prompt": "a lightho', "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return incoming.pop(0)
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"application/json")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+    with capture_logs() as logs:
+        asyncio.run(app(scope, receive, send))
+    assert [m["status"] for m in sent if m["type"] == "http.response.start"] == [499]
+    assert [e for e in logs if e["log_level"] in ("error", "critical", "exception")] == []
+    assert [e["status"] for e in logs if e["event"] == "request"] == [499]
+    assert any(e["event"] == "client_disconnected" and e["log_level"] == "info" for e in logs)

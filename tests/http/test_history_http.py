@@ -152,3 +152,19 @@ def test_retention_command_reports_what_it_removed(tmp_path: Path) -> None:
     assert ids[0] in result.stdout and ids[1] in result.stdout
     remaining = sorted(p.name for p in (tmp_path / "generated").iterdir())
     assert remaining == [f"{ids[2]}.json", f"{ids[2]}.png"]
+
+
+def test_a_limit_that_is_not_an_ascii_integer_in_range_is_422_with_a_detail(
+    tmp_path: Path,
+) -> None:
+    with client_for(tmp_path) as client:
+        # `²` passes str.isdigit but not int(); 5000 digits pass isdigit but not int() either.
+        for limit in ("²", "9" * 5000, "0", "101", "-1", "1_0", "+5", "", "٣"):
+            response = client.get("/images", params={"limit": limit})
+            assert response.status_code == 422, limit
+            error = response.json()["error"]
+            assert error["type"] == "validation_error"
+            assert [detail["field"] for detail in error["details"]] == ["limit"], limit
+        message = client.get("/images?limit=0").json()["error"]["details"][0]["message"]
+        assert message == "Must be between 1 and 100."
+        assert client.get("/images", params={"limit": "100"}).status_code == 200

@@ -175,3 +175,24 @@ def test_previews_can_be_turned_off(tmp_path: Path) -> None:
         events = read_events_releasing(client, job["job_id"], backend.hold)
     assert [kind for kind, _ in events if kind == "progress"]
     assert not [kind for kind, _ in events if kind == "preview"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("PUT", "/jobs", "GET, HEAD, POST"),
+        ("PATCH", "/jobs/abc", "GET, HEAD, DELETE"),
+        ("POST", "/images/abc", "GET, HEAD, DELETE"),
+        ("DELETE", "/images", "GET, HEAD"),
+        ("GET", "/image", "POST"),
+        ("POST", "/static/app.js", "GET, HEAD"),
+    ],
+)
+def test_405_lists_every_method_of_the_path_in_the_error_shape(
+    client: TestClient, method: str, path: str, allowed: str
+) -> None:
+    response = client.request(method, path)
+    assert response.status_code == 405
+    assert response.headers["allow"] == allowed
+    error = response.json()["error"]
+    assert (error["type"], error["message"]) == ("method_not_allowed", "Method not allowed.")
