@@ -123,8 +123,13 @@ SERVICE_CONFIGS = ("service_http", "service_http_optimum", "lcm_service_http")
 INTERLEAVED = "interleaved"
 SERVICE_OVERHEAD = "service_overhead"
 TURNS = (INTERLEAVED, SERVICE_OVERHEAD)
-ALL_CONFIGS = (*RAW_CONFIGS, *EXTRA_RAW_CONFIGS, *SERVICE_CONFIGS, *TURNS)
-DEFAULT_CONFIGS = (*RAW_CONFIGS, *SERVICE_CONFIGS, *TURNS)
+# The middleware's cost per request, on the demo backend (bench/request_overhead.py): it
+# needs no model, and like TURNS it has a section of its own rather than a row of s/image.
+REQUEST_OVERHEAD = "request_overhead"
+MODEL_FREE = (REQUEST_OVERHEAD,)
+OWN_SECTIONS = (*TURNS, REQUEST_OVERHEAD)
+ALL_CONFIGS = (*RAW_CONFIGS, *EXTRA_RAW_CONFIGS, *SERVICE_CONFIGS, *TURNS, REQUEST_OVERHEAD)
+DEFAULT_CONFIGS = (*RAW_CONFIGS, *SERVICE_CONFIGS, *TURNS, REQUEST_OVERHEAD)
 # The raw configurations whose fastest one the service is held against.
 # The fp16 export is another model (an opt-in), so it is not among them.
 RAW_OPENVINO = ("optimum_int8", "optimum_int8_static", "genai_int8_dynamic", "genai_int8_static")

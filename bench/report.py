@@ -14,6 +14,7 @@ from bench.report_sections import (
     interleaved_section,
     num,
     precision_section,
+    request_overhead_section,
     service_section,
 )
 from bench.stats import median
@@ -131,6 +132,7 @@ def markdown(results: dict[str, Any]) -> str:
         *interleaved_section(results.get("interleaved"), "on the run's request"),
         *interleaved_section(results.get("service_overhead"), "many short rounds"),
         *service_section(results),
+        *request_overhead_section(results.get("request_overhead")),
         *precision_section(results["configs"]),
         *_notes(),
         *_problems(results),

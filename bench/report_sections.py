@@ -178,3 +178,48 @@ def interleaved_section(turns: dict[str, Any] | None, what: str) -> list[str]:
                 f"{low:.3f}-{high:.3f}."
             )
     return [*lines, ""]
+
+
+def request_overhead_section(overhead: dict[str, Any] | None) -> list[str]:
+    """Latency of requests that do no work, per variant (keys, session, baseline) and route."""
+    if not overhead or not overhead.get("variants"):
+        return []
+    plan, reference = overhead["plan"], overhead["reference"]
+    served = overhead.get("served_from", {})
+    source = f" (`{served[reference]}`)" if reference == "baseline" and reference in served else ""
+    lines = [
+        "## Request overhead",
+        "",
+        f"The service in demo mode (no model), one keep-alive connection per variant: "
+        f"{plan['requests']} sequential requests per route and variant after {plan['warmup']} "
+        f"warm-up, in rounds of {plan['per_round']}, the variants' order rotating each round. "
+        f"The reference is `{reference}`{source}; p50 / reference is taken within each round "
+        "(median, middle half in brackets). The p99 of the even and of the odd rounds shows how "
+        "much a p99 moves by itself.",
+        "",
+        "| variant | route | p50 ms | p99 ms | max ms | p99 even / odd rounds ms "
+        "| p99 / reference | p50 / reference |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    ref_routes = overhead["variants"].get(reference, {})
+    for name, routes in overhead["variants"].items():
+        for route, f in routes.items():
+            halves = " / ".join(num(v) for v in f.get("p99_even_odd_rounds_ms") or [])
+            ref_p99 = ref_routes.get(route, {}).get("p99_ms")
+            p99_ratio = f["p99_ms"] / ref_p99 if name != reference and ref_p99 else None
+            lines.append(
+                f"| `{name}` | `{route}` | {num(f['p50_ms'], 3)} | {num(f['p99_ms'], 3)} "
+                f"| {num(f['max_ms'])} | {halves or '-'} | {num(p99_ratio, 3)} "
+                f"| {_per_round(overhead.get('against_reference', {}).get(name, {}).get(route))} |"
+            )
+    lines.append("")
+    lines += [f"- `{name}` not measured: {why}" for name, why in overhead["skipped"].items()]
+    return [*lines, ""] if overhead["skipped"] else lines
+
+
+def _per_round(ratio: dict[str, Any] | None) -> str:
+    if not ratio:
+        return "-"
+    middle = ratio.get("p50_ratio_middle_half")
+    spread = f" ({num(middle[0], 3)}-{num(middle[1], 3)})" if middle else ""
+    return f"{num(ratio['p50_ratio_median'], 3)}{spread}"

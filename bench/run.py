@@ -6,6 +6,7 @@ python -m bench.run --configs genai_int8_static,service_http --steps 10 --runs 3
 python -m bench.run --model-dir DIR [--lcm-model-dir DIR] [--diffusers-dir DIR]
 python -m bench.run --build-only         # build and cache the full-size models, then stop
 python -m bench.run --configs interleaved --merge   # re-measure one, keep the rest of results.json
+python -m bench.run --quick --configs request_overhead --baseline-ref e7e8e08   # no model needed
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.calibration import drift
-from bench.configs import ALL_CONFIGS, DEFAULT_CONFIGS, SERVICE_ENGINES, Params
+from bench.configs import ALL_CONFIGS, DEFAULT_CONFIGS, MODEL_FREE, SERVICE_ENGINES, Params
 from bench.machine import machine
 from bench.models import (
     DEFAULT_CACHE,
@@ -34,6 +35,7 @@ from bench.models import (
 )
 from bench.preview_cost import preview_ms
 from bench.report import markdown, ratios, write_json, write_markdown
+from bench.request_overhead import OverheadPlan, baseline_checkout
 from bench.service import ScalePoint
 from bench.suite import Suite
 
@@ -46,6 +48,7 @@ QUICK = {
     "scale_sizes": "128,256",
     "scale_steps": "2,4",
     "overhead_rounds": 4,
+    "overhead_requests": 2000,
     "results": str(DEFAULT_CACHE / "quick" / "results.json"),
     "markdown": str(DEFAULT_CACHE / "quick" / "BENCHMARKS.md"),
 }
@@ -57,6 +60,7 @@ FULL = {
     "scale_sizes": "256,512,768",
     "scale_steps": "10,20,40",
     "overhead_rounds": 20,
+    "overhead_requests": 5000,
     "results": str(PROJECT_ROOT / "bench" / "results.json"),
     "markdown": str(PROJECT_ROOT / "BENCHMARKS.md"),
 }
@@ -88,6 +92,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     add("--lcm-guidance", type=float, default=1.0)
     add("--overhead-steps", type=int, default=4, help="steps of a service_overhead round")
     add("--overhead-rounds", type=int, help="rounds of service_overhead")
+    add("--overhead-requests", type=int, help="request_overhead's requests per route and variant")
+    add("--baseline-ref", help="request_overhead: also serve this git ref's tree, in the rounds")
+    add("--baseline-project", type=Path, help="request_overhead: the same, from a checkout")
     add("--scale-sizes", help="service sizes to scale over (at --steps); '' for none")
     add("--scale-steps", help="service step counts to scale over (at --width); '' for none")
     add("--model-dir", type=Path, help="an SD 1.5 OpenVINO export (default: the full-size build)")
@@ -159,7 +166,12 @@ def resolve_models(args: argparse.Namespace) -> tuple[Models, dict[str, Any]]:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse(argv)
-    models, model_info = resolve_models(args)
+    models: Models | None
+    if set(args.configs) <= set(MODEL_FREE) and not args.build_only:
+        # No build for these: a full-size build takes an hour the first time.
+        models, model_info = None, {"description": "None: this run used the demo backend only."}
+    else:
+        models, model_info = resolve_models(args)
     if args.build_only:
         log(f"models ready: {models}")
         return 0
@@ -171,8 +183,21 @@ def main(argv: list[str] | None = None) -> int:
     overhead = replace(
         params, steps=min(params.steps, args.overhead_steps), runs=args.overhead_rounds
     )
+    baseline = args.baseline_project
+    if args.baseline_ref:
+        baseline = baseline_checkout(args.baseline_ref, args.work)
+    requests = args.overhead_requests
+    request_plan = OverheadPlan(requests, warmup=requests // 10, baseline=baseline)
     suite = Suite(
-        models, params, lcm_params, args.work, args.device, scale_points(args), log, overhead
+        models,
+        params,
+        lcm_params,
+        args.work,
+        args.device,
+        scale_points(args),
+        log,
+        overhead,
+        request_plan,
     )
     context: dict[str, Any] = {
         "command": shlex.join(["python", "-m", "bench.run", *argv]) if argv else "make bench",
@@ -221,6 +246,7 @@ def collect(
         "configs": configs,
         "interleaved": suite.turns.get("interleaved"),
         "service_overhead": suite.turns.get("service_overhead"),
+        "request_overhead": suite.turns.get("request_overhead"),
         "skipped": suite.skipped,
         "failed": suite.failed,
         "scaling": service.get("scaling", []),
@@ -249,6 +275,7 @@ def _merged(base: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     measured_once = (
         "interleaved",
         "service_overhead",
+        "request_overhead",
         "health_p99_ms_during_generation",
         "restart_to_ready_seconds",
     )

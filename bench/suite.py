@@ -14,10 +14,19 @@ from pathlib import Path
 from typing import Any
 
 from bench.calibration import machine_state
-from bench.configs import INTERLEAVED, RAW_CONFIGS, SERVICE_ENGINES, TURNS, Params
+from bench.configs import (
+    INTERLEAVED,
+    OWN_SECTIONS,
+    RAW_CONFIGS,
+    REQUEST_OVERHEAD,
+    SERVICE_ENGINES,
+    TURNS,
+    Params,
+)
 from bench.interleaved import run_interleaved
-from bench.models import Models
+from bench.models import PROJECT_ROOT, Models
 from bench.raw import run_raw
+from bench.request_overhead import OverheadPlan, run_request_overhead
 from bench.service import ScalePoint, run_service
 
 
@@ -34,7 +43,7 @@ def _optimum_installed() -> bool:
 class Suite:
     def __init__(
         self,
-        models: Models,
+        models: Models | None,  # None when only model-free configurations run
         params: Params,
         lcm_params: Params,
         work: Path,
@@ -42,8 +51,9 @@ class Suite:
         scaling: Sequence[ScalePoint],
         log: Callable[[str], None],
         overhead_params: Params | None = None,
+        request_plan: OverheadPlan | None = None,
     ) -> None:
-        self._models = models
+        self._given_models = models
         self._params = params
         self._lcm_params = lcm_params
         self._work = work
@@ -51,8 +61,9 @@ class Suite:
         self._scaling = scaling
         self._log = log
         self._overhead_params = overhead_params or params
+        self._request_plan = request_plan or OverheadPlan()
         self.configs: dict[str, dict[str, Any]] = {}
-        self.turns: dict[str, dict[str, Any]] = {}  # TURNS' results, by name
+        self.turns: dict[str, dict[str, Any]] = {}  # OWN_SECTIONS' results, by name
         self.skipped: dict[str, str] = {}
         self.failed: dict[str, str] = {}
 
@@ -76,7 +87,7 @@ class Suite:
             return
         result["wall_seconds"] = time.perf_counter() - started
         result["machine_before"] = state
-        if name in TURNS:
+        if name in OWN_SECTIONS:
             self.turns[name] = result
             return
         self.configs[name] = result
@@ -86,7 +97,15 @@ class Suite:
             f"peak RSS {(result.get('peak_rss_bytes') or 0) / 2**30:.2f} GiB"
         )
 
+    @property
+    def _models(self) -> Models:
+        if self._given_models is None:
+            raise RuntimeError("this run resolved no models: a model-free configuration only")
+        return self._given_models
+
     def _skip_reason(self, name: str) -> str | None:
+        if name == REQUEST_OVERHEAD:
+            return None
         if name == "stock_diffusers_fp32" and self._models.diffusers is None:
             return "no PyTorch pipeline: pass --diffusers-dir (the full-size build has one)"
         if name == "genai_fp16_static" and self._models.fp16_openvino is None:
@@ -99,6 +118,8 @@ class Suite:
         return None
 
     def _run(self, name: str) -> dict[str, Any]:
+        if name == REQUEST_OVERHEAD:
+            return run_request_overhead(PROJECT_ROOT, self._work, self._request_plan, self._log)
         if name in TURNS:
             interleaved = name == INTERLEAVED
             with_stock = interleaved and self._models.diffusers is not None
