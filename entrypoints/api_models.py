@@ -200,3 +200,21 @@ class ErrorAnswer(_Answer):
     """The one shape of every error."""
 
     error: ErrorInfo
+
+
+class ReadyAnswer(BaseModel):
+    """`/health/ready`: the full health to a signed-in client, the status alone otherwise."""
+
+    status: str
+
+
+class SessionKey(_Answer):
+    """The body of `POST /session`."""
+
+    key: str = Field(min_length=1, description="An API key; answered with a session cookie.")
+
+
+class SessionState(_Answer):
+    auth_required: bool
+    signed_in: bool
+    client: str | None

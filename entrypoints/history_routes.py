@@ -38,12 +38,12 @@ async def get_image_record(request: Request) -> Response:
 
 
 async def delete_image(request: Request) -> Response:
-    job = await services(request).service.delete_images(request.path_params["job_id"])
+    job = await services(request).service.delete_images(request.path_params["name"])
     return JSONResponse({"deleted": job.id, "images": [ref.name for ref in job.images]})
 
 
 HISTORY_ROUTES = [
     Route("/images", list_images, methods=["GET"]),
     Route("/images/{job_id}.json", get_image_record, methods=["GET"]),
-    Route("/images/{job_id}", delete_image, methods=["DELETE"]),
+    Route("/images/{name}", delete_image, methods=["DELETE"]),
 ]

@@ -14,6 +14,7 @@ from entrypoints.history_routes import HISTORY_ROUTES
 from entrypoints.image_files import get_image
 from entrypoints.job_routes import JOB_ROUTES
 from entrypoints.metrics import METRICS_ROUTES
+from entrypoints.openapi import openapi_json
 from entrypoints.presenters import health_json
 from entrypoints.session_routes import SESSION_ROUTES
 from entrypoints.static_files import STATIC_DIR, StaticAssets, index
@@ -52,5 +53,6 @@ ROUTES = [
     Route("/health/ready", health_ready, methods=["GET"]),
     *SESSION_ROUTES,
     *METRICS_ROUTES,
+    Route("/openapi.json", openapi_json, methods=["GET"]),
     Mount("/static", app=StaticAssets(directory=STATIC_DIR), name="static"),
 ]
