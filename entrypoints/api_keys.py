@@ -89,6 +89,8 @@ def keys_from_settings(settings: Settings) -> ApiKeys:
             for number, text in enumerate(raw.split(","), start=1)
             if text.strip()
         ]
+        if not entries:
+            raise SettingsError("Invalid setting API_KEYS: it holds no key.")
     if settings.api_keys_file is not None:
         entries += _file_entries(settings.api_keys_file)
     return _keys_from(entries)

@@ -19,13 +19,42 @@ def serve(settings: Settings) -> int:
     from entrypoints.server_exit import end_like_ctrl_c_on_ctrl_break, guard_forced_exit
     from entrypoints.server_options import uvicorn_options
 
-    app = create_app(settings)  # configures logging: from here on, every line is a log line
+    refusal = open_network_refusal(settings)
+    if refusal is not None:
+        print(refusal, file=sys.stderr)
+        return 2
+    try:
+        app = create_app(settings)  # configures logging: from here on, every line is a log line
+    except SettingsError as error:  # API_KEYS_FILE is read here, once
+        print(error, file=sys.stderr)
+        return 2
     guard_forced_exit(app.state.services.lifecycle)
     log = structlog.get_logger("cli")
     log.info("serving", url=f"http://{settings.host}:{settings.port}/")
     end_like_ctrl_c_on_ctrl_break()
     uvicorn.run(app, **uvicorn_options(settings))
     return 0
+
+
+def open_network_refusal(settings: Settings) -> str | None:
+    """Why `serve` must not start: a network address without keys, unless allowed."""
+    from entrypoints.remedies import HOW_TO_SET_A_KEY
+
+    keys = settings.api_keys is not None or settings.api_keys_file is not None
+    if keys or settings.allow_open_access or _is_loopback(settings.host):
+        return None
+    return f"Refusing to listen on {settings.host} (HOST) without API keys. {HOW_TO_SET_A_KEY}"
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything
 
 
 def download(settings: Settings, force: bool) -> int:
