@@ -204,3 +204,16 @@ def test_a_download_and_load_at_start_show_in_the_metrics(tmp_path: Path) -> Non
     assert sample(samples, "local_sd_model_download_bytes_total") == 3_000_000
     assert sample(samples, "local_sd_model_load_seconds_count") == 1
     assert sample(samples, "local_sd_ready") == 1
+
+
+def test_metrics_need_a_key_when_keys_are_set(tmp_path: Path) -> None:
+    app = create_app(make_settings(tmp_path, api_keys="scraper:s3cret-key"), backend=FakeBackend())
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        refused = client.get("/metrics")
+        assert refused.status_code == 401
+        assert refused.json()["error"]["type"] == "unauthorized"
+        assert "local_sd" not in refused.text
+        client.headers["authorization"] = "Bearer s3cret-key"
+        samples = scrape(client)
+    refused_labels = {"route": "/metrics", "method": "GET", "status": "401"}
+    assert sample(samples, "local_sd_http_requests_total", **refused_labels) == 1
