@@ -106,7 +106,7 @@ def _keyed_variants(
     variants = [Variant(BEARER, bearer, _paths(bearer))]
     session = stack.enter_context(_client(base_url, {}))
     answer = session.post("/session", json={"key": key})
-    if answer.status_code != 200 or not session.cookies:
+    if not answer.is_success or not session.cookies:
         skipped[SESSION] = f"POST /session answered {answer.status_code} without a cookie"
         return variants
     # The cookie names the same client as the key, so the Bearer variant's image is its own.
