@@ -1,10 +1,9 @@
-// Every HTTP call of the page, the one error type they throw, and following a job to its end.
+// Every HTTP call of the page and the one error type they throw. Following a job to its
+// end is job_watch.js's.
 
 "use strict";
 
 const HEALTH_TIMEOUT_MS = 4000;
-const POLL_MS = 1000;
-export const FINAL_STATUSES = new Set(["succeeded", "failed", "cancelled"]);
 
 /** Any failed call: an HTTP error with the service's error body, or a network failure. */
 export class ApiError extends Error {
@@ -20,6 +19,18 @@ export class ApiError extends Error {
   }
 }
 
+/** Who hears that a call was refused for want of a key (see onUnauthorized). */
+let unauthorizedListener = null;
+
+/**
+ * Call `listener()` whenever the service answers 401 to a call other than the session's
+ * own: the page has no (or no longer a) session and must ask for a key. The call still
+ * throws its ApiError.
+ */
+export function onUnauthorized(listener) {
+  unauthorizedListener = listener;
+}
+
 function timeoutSignal(ms, outer) {
   const controller = new AbortController();
   const timeout = () => controller.abort(new DOMException("Timed out", "TimeoutError"));
@@ -29,7 +40,12 @@ function timeoutSignal(ms, outer) {
   return controller.signal;
 }
 
-async function requestJson(url, { method = "GET", body, signal, cache } = {}) {
+/**
+ * `session`: a call of the sign-in itself, whose 401 (a wrong key) is the form's to show,
+ * not a reason to ask for a key. `empty`: the answer has no body (204).
+ */
+async function requestJson(url, { method = "GET", body, signal, cache, session = false,
+                                  empty = false } = {}) {
   let response;
   try {
     response = await fetch(url, {
@@ -55,6 +71,7 @@ async function requestJson(url, { method = "GET", body, signal, cache } = {}) {
   if (!response.ok) {
     const error = data?.error ?? {};
     const retry = Number.parseInt(response.headers.get("Retry-After") ?? "", 10);
+    if (response.status === 401 && !session) unauthorizedListener?.();
     throw new ApiError({
       status: response.status,
       type: error.type ?? "http_error",
@@ -64,6 +81,7 @@ async function requestJson(url, { method = "GET", body, signal, cache } = {}) {
       retryAfter: Number.isFinite(retry) ? retry : null,
     });
   }
+  if (empty) return null;
   if (data === null) {
     throw new ApiError({ status: response.status, type: "bad_response",
                          message: "The service sent an unreadable answer." });
@@ -71,12 +89,16 @@ async function requestJson(url, { method = "GET", body, signal, cache } = {}) {
   return data;
 }
 
-const jobPath = (jobId) => `/jobs/${encodeURIComponent(jobId)}`;
+export const jobPath = (jobId) => `/jobs/${encodeURIComponent(jobId)}`;
 
 export const api = {
   /** POST /jobs: queue a generation; resolves with the queued job (202). */
   submitJob(params) {
     return requestJson("/jobs", { method: "POST", body: params });
+  },
+  /** GET /jobs: the jobs the service remembers, newest first, as {jobs}. */
+  listJobs() {
+    return requestJson("/jobs", { cache: "no-store" });
   },
   /** GET /jobs/{id}: the job as it is now. */
   getJob(jobId, { signal } = {}) {
@@ -101,132 +123,17 @@ export const api = {
     return requestJson("/health", { signal: timeoutSignal(HEALTH_TIMEOUT_MS, signal),
                                     cache: "no-store" });
   },
+  /** GET /session: {auth_required, signed_in, client}. */
+  session() {
+    return requestJson("/session", { cache: "no-store", session: true });
+  },
+  /** POST /session: trade a key for the session cookie; the key goes nowhere else. */
+  signIn(key) {
+    return requestJson("/session", { method: "POST", body: { key }, session: true,
+                                     empty: true });
+  },
+  /** DELETE /session: the cookie is cleared. */
+  signOut() {
+    return requestJson("/session", { method: "DELETE", session: true, empty: true });
+  },
 };
-
-/**
- * Follow a job until it ends, through its event stream; if the stream breaks, by asking
- * GET /jobs/{id} every second instead. Returns {done, settle, stop}:
- *   done    resolves with the final job JSON, fetched so that it carries the images; for a
- *           job that failed or was cancelled while the service went away (it stops with
- *           its jobs cancelled), the final event's own data stands in for it
- *   settle  ends the watch early with a final job the caller already has (a cancel's answer)
- *   stop    gives up without an answer; `done` then never resolves
- * Handlers (all optional): queued({queue_position}), started({device}),
- * progress({step, total, eta_seconds}), preview({step, image}), snapshot(job) for a polled
- * job that is not final, streamLost(), unreachable(error).
- * `io` swaps what the watch talks to, for the unit tests: openEvents(url) (an EventSource,
- * or null to poll only), getJob(jobId), later(fn, ms) and cancelLater(id) (the poll's timer).
- */
-export function watchJob(job, handlers = {}, io = {}) {
-  const {
-    openEvents = typeof EventSource === "function" ? (url) => new EventSource(url) : null,
-    getJob = (jobId) => api.getJob(jobId),
-    later = (fn, ms) => setTimeout(fn, ms),
-    cancelLater = (id) => clearTimeout(id),
-  } = io;
-  let source = null;
-  let pollTimer = null;
-  let finished = false;
-  let lastProgress = null;
-  let resolveDone;
-  let rejectDone;
-  const done = new Promise((resolve, reject) => {
-    resolveDone = resolve;
-    rejectDone = reject;
-  });
-
-  const close = () => {
-    finished = true;
-    source?.close();
-    source = null;
-    cancelLater(pollTimer);
-  };
-  const settle = (final) => {
-    if (finished || !FINAL_STATUSES.has(final?.status)) return;
-    close();
-    resolveDone(final);
-  };
-
-  async function poll() {
-    if (finished) return;
-    try {
-      const current = await getJob(job.job_id);
-      if (finished) return;
-      if (FINAL_STATUSES.has(current.status)) {
-        settle(current);
-        return;
-      }
-      handlers.snapshot?.(current);
-    } catch (error) {
-      if (finished) return;
-      if (error instanceof ApiError && error.status === 404) {
-        close();
-        rejectDone(error);
-        return;
-      }
-      handlers.unreachable?.(error);
-    }
-    pollTimer = later(poll, POLL_MS);
-  }
-
-  function listen(name, handler) {
-    source.addEventListener(name, (event) => {
-      if (finished) return;
-      let data = {};
-      try {
-        data = JSON.parse(event.data || "{}") ?? {};
-      } catch {
-        data = {};
-      }
-      handler(data);
-    });
-  }
-
-  if (openEvents === null) {
-    poll();
-  } else {
-    source = openEvents(job.urls?.events ?? `${jobPath(job.job_id)}/events`);
-    listen("queued", (data) => handlers.queued?.(data));
-    listen("started", (data) => handlers.started?.(data));
-    listen("progress", (data) => {
-      lastProgress = { step: data.step, total: data.total };
-      handlers.progress?.(data);
-    });
-    listen("preview", (data) => handlers.preview?.(data));
-    for (const name of FINAL_STATUSES) {
-      // The event says that it ended; the job JSON says with which images or error.
-      listen(name, async (data) => {
-        source?.close();
-        source = null;
-        if (name === "succeeded") {
-          poll();
-          return;
-        }
-        try {
-          const current = await getJob(job.job_id);
-          if (FINAL_STATUSES.has(current.status)) settle(current);
-          else poll();
-        } catch (error) {
-          if (finished) return;
-          if (error instanceof ApiError && error.status === 404) {
-            poll();  // says why the job is gone
-            return;
-          }
-          // The service stopped right after it (a shutdown cancels every job): what the
-          // event says is all there is to show, with no images to wait for.
-          settle({ ...job, status: name, error: data.error ?? null, images: [],
-                   progress: lastProgress ?? job.progress });
-        }
-      });
-    }
-    source.addEventListener("error", () => {
-      if (finished || source === null) return;
-      source.close();
-      source = null;
-      handlers.streamLost?.();
-      poll();
-    });
-  }
-
-  return { done, settle, stop: close };
-}

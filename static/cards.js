@@ -87,3 +87,31 @@ export function card(job, schedulerLabel) {
       h("button", { type: "button", className: "button small", dataset: { action: "keep" } },
         "Keep")));
 }
+
+/**
+ * The card of a job a restart stopped while it ran (failed, error type "interrupted"):
+ * no image, what it asked for, and "Run again" (the same request and seed as a new job).
+ */
+export function interruptedCard(job, schedulerLabel) {
+  const { params } = job;
+  const promptId = `interrupted-${job.job_id}-prompt`;
+  const seed = params.seed ?? job.seed;
+  return h("li", { className: "card card-interrupted", dataset: { jobId: job.job_id } },
+    h("div", { className: "card-body" },
+      h("p", { className: "card-prompt", id: promptId, title: params.prompt },
+        truncate(params.prompt, PROMPT_CHARS)),
+      metaLine(params, schedulerLabel),
+      negativeLine(params),
+      h("p", { className: "card-seed" }, "Seed ",
+        h("span", { className: "mono card-seed-value" },
+          seed === null || seed === undefined ? "random" : String(seed))),
+      h("p", { className: "card-note" }, job.error?.message ?? "The service stopped while "
+        + "this job was running.")),
+    h("div", { className: "card-actions" },
+      h("button", { type: "button", className: "button small primary card-run-again",
+                    dataset: { action: "run-again" }, attrs: { "aria-describedby": promptId } },
+        "Run again"),
+      h("button", { type: "button", className: "button small card-dismiss",
+                    dataset: { action: "dismiss" }, attrs: { "aria-describedby": promptId } },
+        "Dismiss")));
+}

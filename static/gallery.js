@@ -55,6 +55,17 @@ export class Gallery {
     this.el.status.dataset.tone = "error";
   }
 
+  /** Forget every card (signed out: the next key may name a client who sees others). */
+  reset() {
+    this.jobs.clear();
+    this.el.list.replaceChildren();
+    this.next = null;
+    this.loaded = false;
+    this.announce("");
+    this.renderMore();
+    this.renderEmpty();
+  }
+
   /** Show one image of a batch card: the thumbnail, its seed and its download. */
   featureImage(item, job, index) {
     const image = job.images[index];
@@ -127,7 +138,8 @@ export class Gallery {
       }
       if (this.el.status.dataset.tone === "error") this.announce("");
     } catch (error) {
-      this.announceError(`Could not load the gallery: ${error.message}`);
+      // 401: signed out; the sign-in form is up and says so.
+      if (error.status !== 401) this.announceError(`Could not load the gallery: ${error.message}`);
     } finally {
       this.renderMore();
       this.renderEmpty();
@@ -144,7 +156,7 @@ export class Gallery {
       // The button goes away on the last page: keep the keyboard focus on the new cards.
       if (this.next === null) cards[0]?.querySelector("a, button")?.focus();
     } catch (error) {
-      this.announceError(`Could not load more images: ${error.message}`);
+      if (error.status !== 401) this.announceError(`Could not load more images: ${error.message}`);
     } finally {
       this.renderMore();
       this.renderEmpty();

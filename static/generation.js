@@ -4,7 +4,8 @@
 
 "use strict";
 
-import { ApiError, api, watchJob } from "./api.js";
+import { ApiError, api } from "./api.js";
+import { watchJob } from "./job_watch.js";
 import { formatDuration, formatSeconds } from "./dom.js";
 
 const ELAPSED_TICK_MS = 250;
@@ -27,6 +28,10 @@ function describeError(error) {
       : "The queue is full — try again shortly.";
   }
   if (error.status === 504) return `Timed out. ${error.message}`;
+  if (error.status === 401) {
+    return "Signed out: sign in to go on. A job the service took goes on without the page, "
+      + "and its images land in the gallery.";
+  }
   // 503 (model missing or downloading) carries what to do, e.g. `make download`.
   return `Error: ${error.message}`;
 }
@@ -54,35 +59,36 @@ export class Generation {
   async run() {
     const { result } = this;
     this.form.setBusy(true);
-    result.renderProgressNote(null);
+    result.offerRunAgain(null);
+    result.progress.renderNote(null);
     result.renderStatus("queued", "Sending…");
-    result.renderProgressWaiting(this.total);
+    result.progress.renderWaiting(this.total);
     this.startElapsed();
     result.revealResult({ block: "start" });
     try {
       this.job = await api.submitJob(this.body);
       this.total = this.job.progress?.total || this.total;
-      result.renderCancel("ready");
+      result.progress.renderCancel("ready");
       this.showQueued(this.job.queue_position);
       this.watch = watchJob(this.job, this.handlers());
       await this.showFinal(await this.watch.done);
     } catch (error) {
       this.watch?.stop();
       result.restoreResult();
-      result.hideProgress();
+      result.progress.hide();
       this.showServerError(error);
     } finally {
       this.ended = true;
       clearInterval(this.timer);
       this.form.setBusy(false);
-      result.renderCancel("hidden");
+      result.progress.renderCancel("hidden");
     }
   }
 
   async cancel() {
     if (!this.job || this.cancelling) return;
     this.cancelling = true;
-    this.result.renderCancel("pending");
+    this.result.progress.renderCancel("pending");
     try {
       // The answer is final (or, if the engine is wedged, still running: the watch goes on).
       this.watch?.settle(await api.cancelJob(this.job.job_id));
@@ -91,8 +97,8 @@ export class Generation {
       if (error instanceof ApiError && error.status === 409) return;
       this.cancelling = false;
       if (!this.ended) {
-        this.result.renderCancel("ready");
-        this.result.renderProgressNote(`Could not cancel: ${error.message}`);
+        this.result.progress.renderCancel("ready");
+        this.result.progress.renderNote(`Could not cancel: ${error.message}`);
       }
     }
   }
@@ -107,14 +113,14 @@ export class Generation {
   showQueued(position) {
     this.result.renderStatus("queued", position ? `Waiting — position ${position} in queue`
                                                 : "Waiting in the queue…");
-    this.result.renderProgressWaiting(this.total);
+    this.result.progress.renderWaiting(this.total);
   }
 
   showRunning({ step = 0, total = this.total, eta = null }) {
     if (Number.isFinite(total) && total > 0) this.total = total;
     this.result.renderStatus("generating", "Generating…");
     const stepsPerImage = this.job?.params?.num_inference_steps ?? this.total;
-    this.result.renderProgress({ step, total: this.total, eta, stepsPerImage });
+    this.result.progress.render({ step, total: this.total, eta, stepsPerImage });
   }
 
   /**
@@ -128,13 +134,13 @@ export class Generation {
     const projected = (performance.now() - this.runningSince) / 1000 + eta;
     if (projected > limit) {
       this.overTimeLimit = true;
-      this.result.renderProgressNote(
+      this.result.progress.renderNote(
         `At this pace the job needs about ${formatSeconds(projected)}, and the service stops ` +
         `a job after ${formatSeconds(limit)}: fewer steps or a smaller size ` +
         "would finish in time.");
     } else if (this.overTimeLimit) {
       this.overTimeLimit = false;
-      this.result.renderProgressNote(null);
+      this.result.progress.renderNote(null);
     }
   }
 
@@ -153,12 +159,12 @@ export class Generation {
       },
       preview: (data) => result.renderPreview(this.job, data),
       snapshot: (job) => {
-        result.renderProgressNote(NOTE_STREAM_LOST);
+        result.progress.renderNote(NOTE_STREAM_LOST);
         if (job.status === "queued") this.showQueued(job.queue_position);
         else this.showRunning({ ...job.progress, eta: job.eta_seconds });
       },
-      streamLost: () => result.renderProgressNote(NOTE_STREAM_LOST),
-      unreachable: () => result.renderProgressNote(NOTE_UNREACHABLE),
+      streamLost: () => result.progress.renderNote(NOTE_STREAM_LOST),
+      unreachable: () => result.progress.renderNote(NOTE_UNREACHABLE),
     };
   }
 
@@ -168,7 +174,7 @@ export class Generation {
     const total = job.progress?.total || this.total;
     const step = job.progress?.step ?? 0;
     const perImage = job.params?.num_inference_steps ?? total;
-    result.renderProgressNote(null);
+    result.progress.renderNote(null);
     if (job.status === "succeeded") {
       try {
         await Promise.all(job.images.map((image) => loadImage(image.url)));
@@ -177,7 +183,7 @@ export class Generation {
                              message: "The image was generated but could not be loaded." });
       }
       result.renderResult(job);
-      result.renderProgress({ step: total, total, stepsPerImage: perImage, ended: "complete" });
+      result.progress.render({ step: total, total, stepsPerImage: perImage, ended: "complete" });
       await result.resultImageDecoded();
       const took = formatDuration(job.duration_ms ?? performance.now() - this.startedAt);
       const count = job.images.length;
@@ -188,8 +194,11 @@ export class Generation {
       return;
     }
     result.restoreResult();
-    if (step > 0) result.renderProgress({ step, total, stepsPerImage: perImage, ended: "stopped" });
-    else result.hideProgress();
+    if (step > 0) {
+      result.progress.render({ step, total, stepsPerImage: perImage, ended: "stopped" });
+    } else {
+      result.progress.hide();
+    }
     if (job.status === "cancelled") {
       result.renderStatus("cancelled", "Cancelled.");
       return;
@@ -197,6 +206,8 @@ export class Generation {
     const error = job.error ?? { type: "failed", message: "The job failed." };
     const prefix = error.type === "timeout" ? "Timed out." : "Error:";
     result.renderStatus("error", `${prefix} ${error.message}`, { title: `Job ${job.job_id}` });
+    // The service restarted under it: the same request (and seed) can simply go again.
+    if (error.type === "interrupted" && job.params) result.offerRunAgain(job.params);
     result.revealResult();
   }
 

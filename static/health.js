@@ -12,7 +12,8 @@ export class HealthMonitor {
   /**
    * `badge` is the header's #health, `banner` the degraded banner; `fetchHealth()`
    * answers /health. `onReport(report)` gets every answer, `onUnreachable()` every time
-   * there is none. start() asks now, then every few seconds and when the tab shows again.
+   * there is none. start() asks now, then every few seconds and when the tab shows again;
+   * pause() stops asking (signed out: the answers would only be 401s) until start().
    */
   constructor({ badge, banner, fetchHealth, onReport = () => {}, onUnreachable = () => {} }) {
     const part = (root, id) => root.querySelector(`#${id}`);
@@ -32,18 +33,26 @@ export class HealthMonitor {
     this.onUnreachable = onUnreachable;
     this.timer = null;
     this.inFlight = false;
-  }
-
-  start() {
+    this.paused = false;
     this.doc.addEventListener("visibilitychange", () => {
       if (!this.doc.hidden) this.check();
     });
+  }
+
+  start() {
+    this.paused = false;
     this.check();
+  }
+
+  pause() {
+    this.paused = true;
+    clearTimeout(this.timer);
   }
 
   /** Ask /health now (unless a request is out or the tab is hidden), then again later. */
   async check() {
     clearTimeout(this.timer);
+    if (this.paused) return;
     if (!this.doc.hidden && !this.inFlight) {
       this.inFlight = true;
       let report = null;
@@ -54,6 +63,8 @@ export class HealthMonitor {
       } finally {
         this.inFlight = false;
       }
+      // Paused while it was out: a 401 that asked for a key, not a service gone away.
+      if (this.paused) return;
       if (report !== null && typeof report === "object") this.show(report);
       else this.showUnreachable();
     }

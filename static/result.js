@@ -1,13 +1,14 @@
-// The result panel: status line, elapsed time, progress bar, Cancel, the live preview,
-// and the finished image (with a strip to pick among a batch's images).
+// The result panel: status line, elapsed time, the live preview, the finished image (with
+// a strip to pick among a batch's images), and "Run again" for a job a restart stopped;
+// its progress bar and Cancel are `progress` (progress.js).
 // It renders what it is told; ui.js and generation.js decide when.
 
 "use strict";
 
 import {
-  downloadName, formatDuration, formatEta, h, prefersReducedMotion, setHidden, setText,
-  setTextWithCode,
+  downloadName, formatDuration, h, prefersReducedMotion, setHidden, setText, setTextWithCode,
 } from "./dom.js";
+import { ProgressView } from "./progress.js";
 
 const PLACEHOLDER_SRC = "/static/mock-image.svg";
 const NARROW_QUERY = "(max-width: 700px)"; // keep in step with styles.css
@@ -15,28 +16,30 @@ const BUSY_STATES = new Set(["queued", "generating"]);
 
 const PARTS = {
   status: "status", statusText: "status-text", statusElapsed: "status-elapsed",
-  progress: "progress", progressBar: "progress-bar", progressText: "progress-text",
-  progressImage: "progress-image", progressEta: "progress-eta", progressNote: "progress-note",
-  cancel: "cancel", result: "result", resultImage: "result-image",
+  runAgain: "run-again", result: "result", resultImage: "result-image",
   previewBadge: "preview-badge", strip: "result-strip", resultSeed: "result-seed",
   resultParams: "result-params", reuseSeed: "reuse-seed", download: "download",
 };
 
 export class ResultPanel {
   /**
-   * `root` is the result section. `onCancel()` and `onReuseSeed(seed)` are its buttons;
-   * `afterCancel()` takes the keyboard focus when Cancel goes away under it;
-   * `schedulerLabel(name)` words a job's scheduler.
+   * `root` is the result section. `onCancel()`, `onReuseSeed(seed)` and
+   * `onRunAgain(params)` are its buttons; `afterCancel()` takes the keyboard focus when
+   * Cancel goes away under it; `schedulerLabel(name)` words a job's scheduler.
    */
-  constructor(root, { onCancel, onReuseSeed, afterCancel, schedulerLabel }) {
+  constructor(root, { onCancel, onReuseSeed, onRunAgain, afterCancel, schedulerLabel }) {
     this.root = root;
     this.el = Object.fromEntries(Object.entries(PARTS).map(
       ([key, id]) => [key, root.querySelector(`#${id}`)]));
-    this.afterCancel = afterCancel;
     this.schedulerLabel = schedulerLabel;
+    this.progress = new ProgressView(root, { onCancel, afterCancel });
     /** What the figure shows when no preview is up: {job, index} of a finished job, or null. */
     this.shown = null;
-    this.el.cancel.addEventListener("click", onCancel);
+    /** The request "Run again" sends, or null while the button is hidden. */
+    this.rerun = null;
+    this.el.runAgain.addEventListener("click", () => {
+      if (this.rerun) onRunAgain(this.rerun);
+    });
     this.el.reuseSeed.addEventListener("click",
                                        () => onReuseSeed(this.el.reuseSeed.dataset.seed ?? ""));
     this.el.strip.addEventListener("click", (event) => {
@@ -48,7 +51,6 @@ export class ResultPanel {
       if (src === PLACEHOLDER_SRC || src.startsWith("data:")) return;
       this.renderStatus("error", "Error: the image could not be loaded.");
     });
-    this.renderCancel("hidden");
   }
 
   // ---------------------------------------------------------------- status line
@@ -67,67 +69,10 @@ export class ResultPanel {
     setText(this.el.statusElapsed, `${seconds} s`);
   }
 
-  /** mode: "hidden" | "ready" | "pending" (asked, not yet answered). */
-  renderCancel(mode) {
-    // A hidden button drops the keyboard focus on the floor: hand it to Generate instead.
-    const focused = this.root.ownerDocument.activeElement;
-    if (mode === "hidden" && focused === this.el.cancel) this.afterCancel();
-    setHidden(this.el.cancel, mode === "hidden");
-    // aria-disabled, not disabled: a disabled button would lose the keyboard focus.
-    this.el.cancel.setAttribute("aria-disabled", String(mode === "pending"));
-    setText(this.el.cancel, mode === "pending" ? "Cancelling…" : "Cancel");
-  }
-
-  // ---------------------------------------------------------------- progress
-
-  /** Waiting in the queue: an indeterminate bar. */
-  renderProgressWaiting(total) {
-    this.el.progress.dataset.state = "queued";
-    this.el.progress.dataset.step = "0";
-    this.el.progress.dataset.total = String(total);
-    this.el.progressBar.removeAttribute("value");
-    setText(this.el.progressText, "Waiting to start");
-    setHidden(this.el.progressImage, true);
-    setText(this.el.progressEta, "");
-    setHidden(this.el.progress, false);
-  }
-
-  /**
-   * Running or ended at `step` of `total` (counted over every image of a batch).
-   * `ended`: null while running, else "complete" | "stopped".
-   */
-  renderProgress({ step, total, eta = null, stepsPerImage = total, ended = null }) {
-    const safeTotal = Math.max(1, total);
-    const safeStep = Math.min(Math.max(0, step), safeTotal);
-    this.el.progress.dataset.state = ended ?? "running";
-    this.el.progress.dataset.step = String(safeStep);
-    this.el.progress.dataset.total = String(safeTotal);
-    this.el.progressBar.max = safeTotal;
-    this.el.progressBar.value = safeStep;
-    setText(this.el.progressText, ended === "stopped"
-      ? `Stopped at step ${safeStep} of ${safeTotal}`
-      : `Step ${safeStep} of ${safeTotal}`);
-    const images = Math.round(safeTotal / Math.max(1, stepsPerImage));
-    if (images > 1) {
-      const current = Math.min(images, Math.floor(Math.max(0, safeStep - 1) / stepsPerImage) + 1);
-      setText(this.el.progressImage, `image ${current} of ${images}`);
-    }
-    setHidden(this.el.progressImage, images <= 1);
-    let etaText = "";
-    if (!ended) etaText = formatEta(eta) || (safeStep < safeTotal ? "estimating time…" : "");
-    setText(this.el.progressEta, etaText);
-    setHidden(this.el.progress, false);
-  }
-
-  hideProgress() {
-    setHidden(this.el.progress, true);
-    this.renderProgressNote(null);
-  }
-
-  /** A line under the bar about how updates arrive (stream lost, service unreachable). */
-  renderProgressNote(text) {
-    setText(this.el.progressNote, text ?? "");
-    setHidden(this.el.progressNote, !text);
+  /** Offer "Run again" with `params` (a job a restart stopped), or hide it (null). */
+  offerRunAgain(params) {
+    this.rerun = params;
+    setHidden(this.el.runAgain, params === null);
   }
 
   // ---------------------------------------------------------------- image

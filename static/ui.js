@@ -1,28 +1,35 @@
 // The web UI of the local Stable Diffusion service: the entry point and its controller.
 // Plain ES modules, no build step; none of them touches the page when it is imported:
 //   dom.js          DOM helpers and how values read in words
-//   api.js          every HTTP call, ApiError, and watchJob (event stream, polling fallback)
+//   api.js          every HTTP call, ApiError, and the hook that hears a 401
+//   job_watch.js    watchJob: a job to its end (event stream, polling fallback)
+//   session.js      SessionGate: the sign-in form when the service wants a key, sign-out
 //   constraints.js  what the service allows: its request bounds in the fields, the checks
 //                   that read them, the schedulers its engine offers
 //   form.js         RequestForm: read, validate, show field errors, fill from a past job
-//   result.js       ResultPanel: status line, progress, Cancel, live preview, the image(s)
-//   cards.js        one gallery card per finished job
+//   result.js       ResultPanel: status line, live preview, the image(s), "Run again"
+//   progress.js     ProgressView: the result's progress bar, its note, and Cancel
+//   cards.js        one gallery card per finished job, and one per interrupted job
 //   gallery.js      Gallery: past images, pages, "Use these settings", download, delete
+//   interrupted.js  InterruptedJobs: jobs a restart stopped, with "Run again"
 //   health.js       HealthMonitor: the health badge, the degraded banner, and their poll
 //   generation.js   Generation: one job from the page, POST /jobs to its outcome, cancel
 // This file builds them on the page and keeps the state: the generation in flight and
 // what the last /health said (time limit, scheduler labels); it applies each health
-// report to the form (defaults, bounds, schedulers).
+// report to the form (defaults, bounds, schedulers). Nothing asks the API until the
+// session gate has opened (no key needed, or signed in); a 401 from any call closes it.
 
 "use strict";
 
-import { api } from "./api.js";
+import { api, onUnauthorized } from "./api.js";
 import { byId, schedulerLabel } from "./dom.js";
 import { RequestForm } from "./form.js";
 import { Gallery } from "./gallery.js";
 import { Generation } from "./generation.js";
 import { HealthMonitor } from "./health.js";
+import { InterruptedJobs } from "./interrupted.js";
 import { ResultPanel } from "./result.js";
+import { SessionGate } from "./session.js";
 
 class PageController {
   constructor() {
@@ -45,6 +52,7 @@ class PageController {
     this.result = new ResultPanel(byId("result").closest("section"), {
       onCancel: () => this.run?.cancel(),
       onReuseSeed: (seed) => this.form.useSeed(seed),
+      onRunAgain: (params) => this.runAgain(params),
       afterCancel: () => this.form.focusSubmit(),
       schedulerLabel: label,
     });
@@ -57,6 +65,13 @@ class PageController {
       onDeleted: (jobId) => this.result.forgetJob(jobId),
       schedulerLabel: label,
     });
+    this.interrupted = new InterruptedJobs(byId("interrupted"), {
+      api,
+      onRunAgain: (params) => this.runAgain(params),
+      announce: (text, { error = false } = {}) => (error ? this.gallery.announceError(text)
+                                                          : this.gallery.announce(text)),
+      schedulerLabel: label,
+    });
     this.health = new HealthMonitor({
       badge: byId("health"),
       banner: byId("health-banner"),
@@ -65,12 +80,38 @@ class PageController {
       // Bounds unknown: the form goes by its types alone, and the server checks the rest.
       onUnreachable: () => this.form.setReady(),
     });
+    this.session = new SessionGate(document, {
+      api,
+      onOpen: () => {
+        this.gallery.refresh();
+        this.interrupted.refresh();
+        this.health.start();
+      },
+      afterSignIn: () => this.form.focusPrompt(),
+      onClosed: () => {
+        this.health.pause();
+        // The next key may name another client, who must not see this one's images.
+        this.gallery.reset();
+        this.interrupted.show([]);
+        if (this.result.shown) this.result.forgetJob(this.result.shown.job.job_id);
+      },
+    });
+    onUnauthorized(() => this.session.close());
   }
 
   start() {
     this.result.renderStatus("idle", "Ready.");
-    this.gallery.refresh();
-    this.health.start();
+    this.session.check();
+  }
+
+  /** "Run again" on a job a restart stopped: its settings in the form, then Generate. */
+  runAgain(params) {
+    if (this.run !== null) {
+      this.gallery.announce("A generation is running: run it again once it ends.");
+      return;
+    }
+    this.form.fill(params);
+    byId("generate-form").requestSubmit();
   }
 
   /** What /health says about requests: the form's bounds, defaults and schedulers. */
@@ -96,6 +137,7 @@ class PageController {
     this.form.offerSchedulers(schedulers);
     if (relabelled) {
       this.gallery.relabel();
+      this.interrupted.relabel();
       this.result.relabel();
     }
   }

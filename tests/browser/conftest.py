@@ -81,6 +81,26 @@ def ui_server(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> I
         yield server
 
 
+# The shared service's key for the sign-in tests: a named client, as a classroom's would be.
+KEYED_CLIENT, KEYED_KEY = "teacher", "k-123"
+
+
+@pytest.fixture(scope="module")
+def keyed_server(
+    chromium_path: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """A second mock server, one per test module, that wants an API key (API_KEYS)."""
+    tmp_path = tmp_path_factory.mktemp("keyed")
+    env = {
+        "USE_MOCKS": "true",
+        "GENERATED_DIR": str(tmp_path / "generated"),
+        "MODEL_DIR": str(tmp_path / "models"),
+        "API_KEYS": f"{KEYED_CLIENT}:{KEYED_KEY}",
+    }
+    with live_server(env=env, log_path=tmp_path / "server.log") as server:
+        yield server
+
+
 @contextmanager
 def open_page(browser: Browser, server: LiveServer, viewport: ViewportSize) -> Iterator[Page]:
     """A fresh page of ``viewport`` on ``server``; uncaught page errors fail the test."""

@@ -1,4 +1,4 @@
-"""api.js's watchJob, alone: its way from the event stream (or polling) to the final job.
+"""job_watch.js's watchJob, alone: its way from the event stream (or polling) to the final job.
 
 Each test drives a fake event stream, scripted GET /jobs/{id} answers and a timer that
 only fires when told (tests/browser/units/fakes.js), in the page's own Chromium, and
@@ -113,16 +113,23 @@ def test_without_event_source_it_polls_from_the_start(units_page: Page) -> None:
     assert record["timers"] == []
 
 
-def test_a_job_gone_while_polling_rejects_with_the_404(units_page: Page) -> None:
-    record = run(
-        units_page,
-        """
-        const watch = startWatch([apiError(404, "No job job-1.")], { events: false });
-        await settle();
-        return report(watch);
-        """,
+@pytest.mark.parametrize(
+    ("status", "message"), [(404, "No job job-1."), (401, "This service needs an API key.")]
+)
+def test_a_job_gone_or_a_session_ended_while_polling_rejects_with_that_error(
+    units_page: Page, status: int, message: str
+) -> None:
+    # A 401 repeated every second would only count against this address's sign-ins.
+    record = units_page.evaluate(
+        """async ([status, message]) => {
+          const { apiError, report, settle, startWatch } = window.fakes;
+          const watch = startWatch([apiError(status, message)], { events: false });
+          await settle();
+          return report(watch);
+        }""",
+        [status, message],
     )
-    assert record["done"] == {"rejected": "No job job-1."}
+    assert record["done"] == {"rejected": message}
     assert record["timers"] == []
 
 

@@ -4,7 +4,8 @@
 
 "use strict";
 
-import { ApiError, watchJob } from "/static/api.js";
+import { ApiError } from "/static/api.js";
+import { watchJob } from "/static/job_watch.js";
 
 /** An EventSource that the test drives: emit(name, data) and fail() deliver events. */
 export class FakeEventSource {
