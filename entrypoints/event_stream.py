@@ -1,34 +1,114 @@
-"""`GET /jobs/{id}/events`: a job's progress as Server-Sent Events."""
+"""`GET /jobs/{id}/events`: a job's progress as Server-Sent Events.
+
+A client that stops reading would hold its stream, and the memory of what is queued for
+it, as long as the job runs: a send that waits longer than SSE_SEND_TIMEOUT_SECONDS ends
+the stream (the job goes on). One client may hold MAX_STREAMS_PER_CLIENT streams at once.
+"""
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import AsyncIterator
 
+import structlog
 from sse_starlette import EventSourceResponse, ServerSentEvent
+from sse_starlette.sse import SendTimeoutError
+from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from entrypoints.app_state import services
+from entrypoints.client_identity import client_of
+from entrypoints.http_errors import HttpError
 from entrypoints.presenters import event_json
 
 # At the server's exit every job is cancelled and each stream ends with its final event
 # within a step; only a wedged engine needs sse-starlette to cut a stream off.
 STREAM_SHUTDOWN_GRACE_SECONDS = 30.0
 
+log = structlog.get_logger("http")
+
+
+class OpenStreams:
+    """How many event streams each client holds open, in one app."""
+
+    def __init__(self) -> None:
+        self._by_client: Counter[str] = Counter()
+
+    def try_open(self, client: str, limit: int) -> bool:
+        if self._by_client[client] >= limit:
+            return False
+        self._by_client[client] += 1
+        return True
+
+    def close(self, client: str) -> None:
+        self._by_client[client] -= 1
+        if self._by_client[client] <= 0:
+            del self._by_client[client]
+
+    def held_by(self, client: str) -> int:
+        return self._by_client[client]
+
+
+def open_streams(app: Starlette) -> OpenStreams:
+    """The app's count, made at its first stream (the app's state holds it)."""
+    streams = getattr(app.state, "open_streams", None)
+    if not isinstance(streams, OpenStreams):
+        streams = OpenStreams()
+        app.state.open_streams = streams
+    return streams
+
+
+class JobEventStream(EventSourceResponse):
+    """An event stream that gives its client's slot back when it ends, however it ends."""
+
+    def __init__(
+        self,
+        events: AsyncIterator[ServerSentEvent],
+        streams: OpenStreams,
+        client: str,
+        send_timeout: float,
+    ) -> None:
+        super().__init__(
+            events,
+            ping=15,
+            headers={"Cache-Control": "no-store"},
+            send_timeout=send_timeout,
+            shutdown_grace_period=STREAM_SHUTDOWN_GRACE_SECONDS,
+        )
+        self._streams, self._client = streams, client
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except SendTimeoutError:
+            # The response cannot be finished (that send would wait too): returning
+            # unfinished makes uvicorn close the connection, with a line of its own.
+            log.info("stream_closed_client_not_reading", seconds=self.send_timeout)
+        finally:
+            self._streams.close(self._client)
+
 
 async def job_events(request: Request) -> Response:
     built = services(request)
-    events = built.service.subscribe(request.path_params["job_id"])
+    client = client_of(request).id
+    streams = open_streams(request.app)
+    limit = built.settings.max_streams_per_client
+    if not streams.try_open(client, limit):
+        raise HttpError(
+            429, f"This client already has {limit} event streams open; close one and try again."
+        )
+    try:
+        events = built.service.subscribe(request.path_params["job_id"])
+    except BaseException:
+        streams.close(client)
+        raise
 
     async def stream() -> AsyncIterator[ServerSentEvent]:
         async for event in events:
             data = event_json(event.data, built.settings)
             yield ServerSentEvent(data=json.dumps(data), event=event.kind)
 
-    return EventSourceResponse(
-        stream(),
-        ping=15,
-        headers={"Cache-Control": "no-store"},
-        shutdown_grace_period=STREAM_SHUTDOWN_GRACE_SECONDS,
-    )
+    return JobEventStream(stream(), streams, client, built.settings.sse_send_timeout_seconds)

@@ -1,14 +1,63 @@
-"""The options `local-sd serve` hands uvicorn: where to listen, TLS, and limits on clients."""
+"""The options `local-sd serve` hands uvicorn: where to listen, TLS, and limits on clients.
+
+The limits are uvicorn's own (README "Slow and idle clients" says which remain):
+- KEEP_ALIVE_SECONDS closes a connection idle after its last answer;
+- MAX_CONNECTIONS bounds open connections plus running requests: past it every new
+  request gets uvicorn's plain-text 503 at once, before our app;
+- h11's incomplete-event limit bounds what a client may send before its headers end
+  (uvicorn answers 400 past it). httptools, uvicorn's default when installed, has no
+  such limit and buffers all it is sent (20 MB of headers, tried), so the server runs h11.
+Nothing in uvicorn times out a connection before its first request's headers are
+complete (silent or trickling clients, tried on h11 and httptools).
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from entrypoints.settings import Settings
+from entrypoints.event_stream import STREAM_SHUTDOWN_GRACE_SECONDS
+from entrypoints.settings import Settings, SettingsError
+
+# A request line and headers larger than this are refused: browsers send under 8 KiB, and a
+# session cookie and an Authorization header add well under 1 KiB more.
+MAX_HEADER_BYTES = 32 * 1024
+
+
+def tls_files(settings: Settings) -> tuple[Path, Path] | None:
+    """The certificate and key to serve HTTPS with, or None for plain HTTP.
+
+    Raises SettingsError (one line) when only one is set or a file cannot be read.
+    """
+    cert, key = settings.ssl_certfile, settings.ssl_keyfile
+    if cert is None and key is None:
+        return None
+    if cert is None or key is None:
+        given, missing = (
+            ("SSL_CERTFILE", "SSL_KEYFILE") if key is None else ("SSL_KEYFILE", "SSL_CERTFILE")
+        )
+        raise SettingsError(
+            f"Invalid setting {given}: HTTPS needs both SSL_CERTFILE and SSL_KEYFILE; "
+            f"set {missing} too, or neither for plain HTTP."
+        )
+    for name, path in (("SSL_CERTFILE", cert), ("SSL_KEYFILE", key)):
+        if not path.is_file():
+            raise SettingsError(
+                f"Invalid setting {name}={str(path)!r}: no such file; give the path of a "
+                "PEM file (README: Sharing on a network)."
+            )
+    return cert, key
+
+
+def serving_url(settings: Settings) -> str:
+    scheme = "https" if tls_files(settings) else "http"
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    return f"{scheme}://{host}:{settings.port}/"
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
-    return {
+    """Raises SettingsError (one line) for TLS settings that cannot be used."""
+    options: dict[str, Any] = {
         "host": settings.host,
         "port": settings.port,
         # Our middleware logs each request once; uvicorn's access log would double it.
@@ -17,4 +66,18 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         # uvicorn's own handlers print plain text; without them its records reach the
         # handler configure_logging installed and come out in LOG_FORMAT like ours.
         "log_config": None,
+        "http": "h11",
+        "h11_max_incomplete_event_size": MAX_HEADER_BYTES,
+        "timeout_keep_alive": settings.keep_alive_seconds,
+        "limit_concurrency": settings.max_connections,
+        # At the exit uvicorn waits for every connection to close, and one whose client
+        # stopped reading never does: a stream ends its last send after the send timeout,
+        # and uvicorn's close then waits for the client to take the buffered bytes.
+        # Past this bound uvicorn stops waiting and the lifespan's shutdown runs.
+        "timeout_graceful_shutdown": STREAM_SHUTDOWN_GRACE_SECONDS
+        + settings.sse_send_timeout_seconds,
     }
+    files = tls_files(settings)
+    if files is not None:
+        options["ssl_certfile"], options["ssl_keyfile"] = (str(path) for path in files)
+    return options

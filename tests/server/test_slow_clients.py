@@ -1,0 +1,176 @@
+"""Idle and slow clients against a real `local-sd serve`: uvicorn's own limits and the
+event stream's send timeout and per-client cap, with the timeouts set small."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.live_server import LiveServer, live_server
+from tests.support.waiting import wait_until
+
+pytestmark = pytest.mark.server
+
+ENV = {
+    "USE_MOCKS": "true",
+    "KEEP_ALIVE_SECONDS": "1",
+    "SSE_SEND_TIMEOUT_SECONDS": "1",
+    "MAX_STREAMS_PER_CLIENT": "2",
+    "MAX_CONNECTIONS": "8",
+    "PREVIEW_EVERY": "1",
+}
+# Enough events to fill the socket buffers of a client that never reads: a preview image
+# at every one of 400 steps.
+TALKATIVE_JOB = {
+    "prompt": "a lighthouse",
+    "width": 512,
+    "height": 512,
+    "num_inference_steps": 100,
+    "num_images": 4,
+}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    folder = tmp_path_factory.mktemp("slow-clients")
+    env = {
+        **ENV,
+        "MODEL_DIR": str(folder / "models"),
+        "GENERATED_DIR": str(folder / "generated"),
+        "MOCK_STEP_SECONDS": "0.01",
+    }
+    with live_server(env, folder / "server.log") as running:
+        yield running
+
+
+def _connect(server: LiveServer, receive_buffer: int | None = None) -> socket.socket:
+    host, port = server.base_url.removeprefix("http://").split(":")
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if receive_buffer is not None:
+        # Set before connecting, so the window the client offers stays small.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+    sock.connect((host, int(port)))
+    return sock
+
+
+def _read_until_closed(sock: socket.socket, timeout: float) -> bytes:
+    """Everything the server sends until it closes the connection."""
+    sock.settimeout(timeout)
+    received = b""
+    while chunk := sock.recv(65536):
+        received += chunk
+    return received
+
+
+def _request(path: str) -> bytes:
+    return f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode()
+
+
+def _submit(server: LiveServer, body: dict[str, object]) -> str:
+    answer = httpx.post(f"{server.base_url}/jobs", json=body, timeout=10)
+    assert answer.status_code == 202, answer.text
+    job_id: str = answer.json()["job_id"]
+    return job_id
+
+
+def _job(server: LiveServer, job_id: str) -> dict[str, Any]:
+    job: dict[str, Any] = httpx.get(f"{server.base_url}/jobs/{job_id}", timeout=10).json()
+    return job
+
+
+def test_an_idle_keep_alive_connection_is_closed_by_the_server(server: LiveServer) -> None:
+    with _connect(server) as sock:
+        sock.sendall(_request("/health/live"))
+        # The answer, then nothing: the server ends the connection once idle for 1 s.
+        received = _read_until_closed(sock, timeout=30)
+    assert received.startswith(b"HTTP/1.1 200 ")
+
+
+def test_endless_headers_are_refused_once_past_the_limit(server: LiveServer) -> None:
+    with _connect(server) as sock:
+        sock.sendall(b"GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        # Headers that never end: the server stops buffering them at its limit.
+        sock.sendall(b"X-Padding: " + b"a" * 40_000)
+        received = _read_until_closed(sock, timeout=30)
+    assert received.startswith(b"HTTP/1.1 400 ")
+
+
+def test_past_max_connections_requests_get_503_until_connections_close(
+    server: LiveServer,
+) -> None:
+    # Connections that never send a request hold their place (no uvicorn timeout applies
+    # before a request's headers are complete): with 8 open, a request gets 503.
+    silent = [_connect(server) for _ in range(8)]
+    try:
+        refused = httpx.get(f"{server.base_url}/health/live", timeout=10)
+        assert refused.status_code == 503
+    finally:
+        for sock in silent:
+            sock.close()
+    wait_until(
+        lambda: httpx.get(f"{server.base_url}/health/live", timeout=10).status_code == 200,
+        "the server to answer again once the silent connections closed",
+        context=server.log,
+    )
+
+
+def test_a_stream_client_that_never_reads_is_disconnected_and_the_job_goes_on(
+    server: LiveServer,
+) -> None:
+    job_id = _submit(server, TALKATIVE_JOB)
+    with _connect(server, receive_buffer=4096) as sock:
+        sock.sendall(_request(f"/jobs/{job_id}/events"))
+        wait_until(
+            lambda: "stream_closed_client_not_reading" in server.log(),
+            "the server to give up on the stream whose client does not read",
+            timeout=60,
+            context=server.log,
+        )
+        assert httpx.get(f"{server.base_url}/health/live", timeout=10).status_code == 200
+        # Reading now, the client gets what was buffered and then the end of the
+        # connection, before the job's last event.
+        received = _read_until_closed(sock, timeout=30)
+    assert b"event: succeeded" not in received
+    # The job goes on without its stream (then this test cancels it, to save the time).
+    step = _job(server, job_id)["progress"]["step"]
+    wait_until(
+        lambda: _job(server, job_id)["progress"]["step"] > step,
+        "the job to go on after its stream closed",
+        timeout=60,
+        context=server.log,
+    )
+    assert _job(server, job_id)["status"] == "running"
+    httpx.delete(f"{server.base_url}/jobs/{job_id}", timeout=60)
+
+
+def test_a_client_holds_at_most_max_streams_per_client(server: LiveServer) -> None:
+    job_id = _submit(server, {**TALKATIVE_JOB, "num_images": 1, "width": 64, "height": 64})
+    url = f"{server.base_url}/jobs/{job_id}/events"
+    with httpx.Client(timeout=30) as client:
+        with client.stream("GET", url) as first, client.stream("GET", url) as second:
+            assert (first.status_code, second.status_code) == (200, 200)
+            third = client.get(url)
+            assert third.status_code == 429
+            error = third.json()["error"]
+            assert error["type"] == "rate_limited" and "2 event streams" in error["message"]
+        # Both closed: the client's slots come back once the server sees them go.
+        wait_until(
+            lambda: (
+                client.get(f"{url}", headers={"Accept": "text/event-stream"}).status_code != 429
+            ),
+            "a stream slot to be free again",
+            context=server.log,
+        )
+
+
+def test_an_unknown_job_s_stream_does_not_hold_a_slot(server: LiveServer) -> None:
+    with httpx.Client(timeout=10) as client:
+        for _ in range(3):
+            missing = client.get(f"{server.base_url}/jobs/no-such-job/events")
+            assert missing.status_code == 404
+            assert json.loads(missing.text)["error"]["type"] == "not_found"
