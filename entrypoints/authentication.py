@@ -32,6 +32,7 @@ from entrypoints.remedies import HOW_TO_SET_A_KEY
 log = structlog.get_logger("auth")
 
 SESSION_COOKIE = "local_sd_session"
+SESSION_SALT = "local-sd-session"
 FAILURES_PER_MINUTE = 10
 _CHALLENGE = b'Bearer realm="local-sd", Basic realm="local-sd"'
 # A browser answers a Basic challenge to its own fetch() with a password dialog over the
@@ -48,7 +49,7 @@ class Access:
         self.keys = keys
         self.open_access = open_access
         self.session_seconds = int(session_hours * 3600)
-        self._signer = TimestampSigner(keys.session_secret(), salt="local-sd-session")
+        self._signer = TimestampSigner(keys.session_secret(), salt=SESSION_SALT)
         self._failures = MovingWindowRateLimiter(MemoryStorage())
         self._failure_limit = RateLimitItemPerMinute(FAILURES_PER_MINUTE)
 
