@@ -23,9 +23,9 @@ export class ApiError extends Error {
 let unauthorizedListener = null;
 
 /**
- * Call `listener()` whenever the service answers 401 to a call other than the session's
- * own: the page has no (or no longer a) session and must ask for a key. The call still
- * throws its ApiError.
+ * Call `listener(message)` whenever the service answers 401 to a call other than the
+ * session's own: the page has no (or no longer a) session and must ask for a key; the
+ * message says why ("The session has expired: sign in again."). The call still throws.
  */
 export function onUnauthorized(listener) {
   unauthorizedListener = listener;
@@ -71,11 +71,13 @@ async function requestJson(url, { method = "GET", body, signal, cache, session =
   if (!response.ok) {
     const error = data?.error ?? {};
     const retry = Number.parseInt(response.headers.get("Retry-After") ?? "", 10);
-    if (response.status === 401 && !session) unauthorizedListener?.();
+    const message = error.message
+      ?? `The service answered ${response.status} ${response.statusText}.`;
+    if (response.status === 401 && !session) unauthorizedListener?.(message);
     throw new ApiError({
       status: response.status,
       type: error.type ?? "http_error",
-      message: error.message ?? `The service answered ${response.status} ${response.statusText}.`,
+      message,
       details: Array.isArray(error.details) ? error.details : [],
       requestId: error.request_id ?? response.headers.get("X-Request-ID"),
       retryAfter: Number.isFinite(retry) ? retry : null,

@@ -68,13 +68,16 @@ export class SessionGate {
     return session;
   }
 
-  /** A key is needed (GET /session said so, or a call answered 401): show the form. */
-  close() {
+  /**
+   * A key is needed (GET /session said so, or a call answered 401): show the form, with
+   * `reason` (the 401's message: a session that expired) in its error line.
+   */
+  close(reason = null) {
     if (this.state === "closed") return;
     this.state = "closed";
     this.doc.documentElement.dataset.session = "signed-out";
     setHidden(this.el.account, true);
-    this.showError(null);
+    this.showError(reason, { invalid: false });
     setHidden(this.el.panel, false);
     this.el.key.focus();
     this.onClosed();
@@ -93,10 +96,11 @@ export class SessionGate {
     if (!wasOpen) this.onOpen();
   }
 
-  showError(text) {
+  /** `invalid`: the text is about the key typed (not, say, an expired session). */
+  showError(text, { invalid = true } = {}) {
     setText(this.el.error, text ?? "");
     setHidden(this.el.error, !text);
-    if (text) this.el.key.setAttribute("aria-invalid", "true");
+    if (text && invalid) this.el.key.setAttribute("aria-invalid", "true");
     else this.el.key.removeAttribute("aria-invalid");
   }
 

@@ -96,7 +96,7 @@ class PageController {
         if (this.result.shown) this.result.forgetJob(this.result.shown.job.job_id);
       },
     });
-    onUnauthorized(() => this.session.close());
+    onUnauthorized((reason) => this.session.close(reason));
   }
 
   start() {

@@ -107,3 +107,24 @@ def test_sign_in_stream_image_and_sign_out(keyed_page: Page) -> None:
     answer = page.request.get("/jobs")
     assert answer.status == 401
     assert answer.json()["error"]["type"] == "unauthorized"
+
+
+def test_a_session_gone_while_the_page_is_open_brings_the_form_back(
+    keyed_page: Page,
+) -> None:
+    page = keyed_page
+    page.goto("/")
+    sign_in(page, KEYED_KEY)
+    expect(page.get_by_role("button", name="Generate")).to_be_enabled()
+
+    # The cookie goes (it expired, or the key was removed): the next call of the page
+    # (the health poll) answers 401, and the form comes back, saying why.
+    page.context.clear_cookies()
+    expect(sign_in_form(page)).to_be_visible()
+    expect(sign_in_form(page).get_by_role("alert")).to_have_text("This service needs an API key.")
+    expect(page.get_by_role("main")).to_be_hidden()
+    expect(page.locator("#health")).to_be_hidden()
+
+    sign_in(page, KEYED_KEY)
+    expect(page.get_by_role("main")).to_be_visible()
+    expect(page.locator("#health")).to_have_attribute("data-status", "ok")

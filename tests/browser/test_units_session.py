@@ -206,7 +206,7 @@ def test_a_401_from_any_call_but_the_sign_in_tells_the_page(units_page: Page) ->
         """async () => {
           const { api, onUnauthorized } = await import("/static/api.js");
           const heard = [];
-          onUnauthorized(() => heard.push("401"));
+          onUnauthorized((reason) => heard.push(reason));
           const answers = { "GET /health": 401, "POST /session": 401, "GET /jobs": 200 };
           window.fetch = async (url, { method = "GET" } = {}) => {
             const status = answers[`${method} ${new URL(url, location.href).pathname}`];
@@ -226,7 +226,7 @@ def test_a_401_from_any_call_but_the_sign_in_tells_the_page(units_page: Page) ->
           const signIn = await outcome(() => api.signIn("k-wrong"));
           const afterSignIn = heard.length;
           const jobs = await outcome(() => api.listJobs());
-          return { health, afterHealth, signIn, afterSignIn, jobs, heard: heard.length };
+          return { health, afterHealth, signIn, afterSignIn, jobs, heard };
         }"""
     )
     assert record["health"] == [401, "unauthorized", "This service needs an API key."]
@@ -234,7 +234,28 @@ def test_a_401_from_any_call_but_the_sign_in_tells_the_page(units_page: Page) ->
     assert record["signIn"] == [401, "unauthorized", "This service needs an API key."]
     assert record["afterSignIn"] == 1, "a wrong key is the form's to show, not a new sign-in"
     assert record["jobs"] == "ok"
-    assert record["heard"] == 1
+    assert record["heard"] == ["This service needs an API key."]
+
+
+def test_a_session_that_ended_while_in_use_brings_the_form_back_saying_why(
+    units_page: Page,
+) -> None:
+    record = run(
+        units_page,
+        """
+        const { gate } = gateOn({ session: [signedIn("teacher")] });
+        await gate.check();
+        gate.close("The session has expired: sign in again.");
+        gate.close("This service needs an API key.");  // the next 401 changes nothing
+        return { view: signInView(), told };
+        """,
+    )
+    assert record["view"]["form"] is True
+    assert record["view"]["app"] is False
+    assert record["view"]["error"] == "The session has expired: sign in again."
+    assert record["view"]["invalid"] is None, "the key field is empty, not wrong"
+    assert record["view"]["focused"] == "sign-in-key"
+    assert record["told"] == ["open", "closed"]
 
 
 def test_health_paused_by_a_401_neither_says_offline_nor_asks_again(units_page: Page) -> None:
