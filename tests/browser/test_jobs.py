@@ -268,6 +268,9 @@ def test_a_full_queue_and_a_missing_model_are_explained(page: Page) -> None:
     ]
 
     def refuse(route: Route) -> None:
+        if route.request.method != "POST":  # the page's own GET /jobs at load
+            route.fallback()
+            return
         status, headers, kind, message = answers.pop(0)
         body = {"error": {"type": kind, "message": message, "details": [], "request_id": "r1"}}
         route.fulfill(status=status, headers=headers, json=body)
