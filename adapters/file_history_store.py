@@ -30,7 +30,9 @@ class FileHistoryStore:
         path = self._path(job_id)
         if path is None:
             raise ValueError(f"Not a valid job id: {job_id!r}")
-        write_bytes_atomically(path, json.dumps(record, indent=1, sort_keys=True).encode("utf-8"))
+        # ASCII with escapes: any string, a lone surrogate too, makes a readable file.
+        text = json.dumps(record, indent=1, sort_keys=True, ensure_ascii=True)
+        write_bytes_atomically(path, text.encode("ascii"))
 
     def read_all(self) -> list[dict[str, Any]]:
         """Every readable record; removals deferred earlier are finished first."""
@@ -46,10 +48,15 @@ class FileHistoryStore:
                     continue
                 text = held_files.retry_while_held(partial(path.read_text, "utf-8"))
                 record = json.loads(text)
-            except (OSError, ValueError):
-                log.warning("history_record_unreadable", file=path.name)
+            except (OSError, ValueError, RecursionError) as error:
+                log.warning("history_record_unreadable", file=path.name, reason=str(error)[:200])
                 continue
-            if isinstance(record, dict):
+            if not isinstance(record, dict):
+                log.warning("history_record_unreadable", file=path.name, reason="not an object")
+            elif not _all_unicode_within_limits(record):
+                # A lone surrogate would fail every answer that lists the job.
+                log.warning("history_record_unreadable", file=path.name, reason="lone surrogate")
+            else:
                 records.append(record)
         return records
 
@@ -66,3 +73,25 @@ class FileHistoryStore:
 
     def _path(self, job_id: str) -> Path | None:
         return self._directory / f"{job_id}.json" if is_stem(job_id) else None
+
+
+def _all_unicode_within_limits(record: dict[str, Any]) -> bool:
+    try:
+        return _all_unicode(record)
+    except RecursionError:  # nested as deep as the JSON parser allows: not our record
+        return False
+
+
+def _all_unicode(value: object) -> bool:
+    """Whether every string in ``value`` (keys too) is valid Unicode (encodes as UTF-8)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, dict):
+        return all(_all_unicode(key) and _all_unicode(item) for key, item in value.items())
+    if isinstance(value, list):
+        return all(_all_unicode(item) for item in value)
+    return True

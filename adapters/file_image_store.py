@@ -39,7 +39,9 @@ class FileImageStore:
         picture = Image.frombytes("RGB", (image.width, image.height), image.rgb)
         info = PngInfo()
         for key, value in text_chunks.items():
-            info.add_text(key, value)  # tEXt, or iTXt when not Latin-1
+            # tEXt, or iTXt (UTF-8) when not Latin-1. A lone surrogate cannot be UTF-8:
+            # written as its escape, so an old bad request cannot fail a save.
+            info.add_text(key, _encodable(value))
 
         def write(stream: BinaryIO) -> None:
             picture.save(stream, format="PNG", pnginfo=info, compress_level=_PNG_COMPRESS_LEVEL)
@@ -64,3 +66,7 @@ class FileImageStore:
             # fails with PermissionError: not served either way.
             return None
         return None if held_files.removal_pending(path) else path
+
+
+def _encodable(text: str) -> str:
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")

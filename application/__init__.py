@@ -4,6 +4,7 @@ Modules in the order a job meets them (a test checks this list against the files
   ports             what the application needs from adapters: backend, stores, progress
   readiness         is there a backend now, and if not, why (a Problem); its defaults
   job_queue         accepting and queueing: checks, seed, the waiting line, jobs by id
+  free_space        free disk space where the service writes: cached readings, the floor
   job_events        publishing events: per-job streams, the snapshot a late subscriber gets
   worker_loop       the loop: takes queued jobs in order, survives each, stops cleanly
   cancellation      what "cancel" means in each state: queued, running, final

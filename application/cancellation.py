@@ -1,9 +1,14 @@
 """Cancelling: the one place that decides what "cancel" means in each state of a job.
 
-- queued: it leaves the line at once and ends as cancelled; the jobs behind it move up;
+- queued: it leaves the line at once and ends as cancelled (its record too); the jobs
+  behind it move up;
 - running: its stop flag is set, and the engine stops within a step (the job run then
-  ends it as cancelled, or as timed out when the deadline set the flag);
+  ends it as cancelled, as timed out when the deadline set the flag, or as interrupted
+  when the service stops);
 - final: nothing to cancel, which is an error for a caller who asked (409).
+
+Stopping the service is not a cancel: the running job is stopped, and the waiting ones
+stay queued, on disk too, to run after the restart.
 """
 
 from __future__ import annotations
@@ -22,9 +27,15 @@ log = structlog.get_logger("service")
 
 
 class Cancellation:
-    def __init__(self, queue: JobQueue, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        queue: JobQueue,
+        clock: Callable[[], datetime],
+        record: Callable[[Job], object] = lambda job: None,
+    ) -> None:
         self._queue = queue
         self._clock = clock
+        self._record = record
         self._stops: dict[str, threading.Event] = {}
 
     def starting(self, job: Job) -> threading.Event:
@@ -42,6 +53,7 @@ class Cancellation:
         if job.status is JobStatus.QUEUED:
             self._queue.withdraw(job)
             job.cancel(self._clock())
+            self._record(job)
             self._queue.finish(job)
             self._queue.publish_positions()
             return
@@ -55,10 +67,8 @@ class Cancellation:
             self.cancel(job)
             log.info("job_abandoned", job_id=job.id)
 
-    def cancel_all(self) -> None:
-        """Cancel what waits at once, and ask what runs to stop within a step."""
-        for job in self._queue.waiting:
-            self.cancel(job)
+    def stop_running(self) -> None:
+        """Ask what runs to stop within a step (the service stops); what waits stays."""
         running = self._queue.running
         # A job is marked final a moment before it stops counting as running.
         if running is not None and not running.status.is_final:

@@ -2,7 +2,8 @@
 
 Everything here runs in the one engine thread (`job_run.py` is the event-loop side that
 waits for it). Images are written only after the whole batch rendered and no stop was
-asked for, so a cancelled or timed-out job leaves no file behind.
+asked for, and a batch is stored whole or not at all: a cancel, a timeout or a failed
+write (a full disk) removes the images of the job already written.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import base64
 import threading
 import time
+from pathlib import Path
 
 import structlog
 
@@ -29,6 +31,16 @@ log = structlog.get_logger("service")
 
 JobProgress = ProgressCallback
 """Progress over the whole job: ``(step, total)`` counted across every image of a batch."""
+
+
+class ImagesNotStored(Exception):
+    """Writing an image of the job failed; the images written before it are removed."""
+
+    def __init__(self, name: str, folder: Path, cause: Exception) -> None:
+        super().__init__(f"Could not save {name} in {folder}: {cause}")
+        self.name = name
+        self.folder = folder
+        self.cause = cause
 
 
 def render_and_store(
@@ -53,19 +65,26 @@ def render_and_store(
             raise GenerationCancelled("Stopped before the batch was complete.")
     refs: list[ImageRef] = []
     saving_started = time.perf_counter()
-    for name, (image, generation_ms) in zip(job.image_names(), rendered, strict=True):
-        if stop.is_set():
-            for ref in refs:
-                images.delete(ref.name)
-            raise GenerationCancelled("Stopped before the images were saved.")
-        # Mock images stay byte-identical for the same request: no timings in them.
-        timings = {} if backend.is_mock else {"generation": round(generation_ms, 1)}
-        timings.update(image.timings_ms)
-        chunks = image_text_chunks(
-            request, image.seed, model, backend.provenance, backend.device, timings
-        )
-        images.save(name, image, chunks)
-        refs.append(ImageRef(name=name, seed=image.seed, width=image.width, height=image.height))
+    try:
+        for name, (image, generation_ms) in zip(job.image_names(), rendered, strict=True):
+            if stop.is_set():
+                raise GenerationCancelled("Stopped before the images were saved.")
+            # Mock images stay byte-identical for the same request: no timings in them.
+            timings = {} if backend.is_mock else {"generation": round(generation_ms, 1)}
+            timings.update(image.timings_ms)
+            chunks = image_text_chunks(
+                request, image.seed, model, backend.provenance, backend.device, timings
+            )
+            try:
+                images.save(name, image, chunks)
+            except OSError as error:
+                raise ImagesNotStored(name, images.directory, error) from error
+            refs.append(
+                ImageRef(name=name, seed=image.seed, width=image.width, height=image.height)
+            )
+    except BaseException:
+        _remove_written(images, refs, job)
+        raise
     log.info(
         "images_saved",
         job_id=job.id,
@@ -74,6 +93,16 @@ def render_and_store(
         png_ms=round((time.perf_counter() - saving_started) * 1000, 1),
     )
     return refs
+
+
+def _remove_written(images: ImageStore, refs: list[ImageRef], job: Job) -> None:
+    """All or nothing: a batch cut short leaves none of its files behind."""
+    for ref in refs:
+        try:
+            images.delete(ref.name)
+        except OSError as error:
+            # The file stays unlisted; a restart does not know it. Say which.
+            log.error("partial_batch_file_stays", job_id=job.id, image=ref.name, detail=str(error))
 
 
 def _counted_over_the_job(

@@ -14,8 +14,10 @@ import secrets
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timezone
+from pathlib import Path
 
 from application.cancellation import Cancellation
+from application.free_space import FreeBytes, FreeSpace, free_bytes_at
 from application.health import DeviceReport, HealthReport
 from application.history import History
 from application.job_events import JobEvent, JobEventBroker
@@ -29,7 +31,10 @@ from domain.errors import (
     GenerationFailed,
     GenerationTimeout,
     ImageNotFound,
+    InsufficientStorage,
     JobNotFound,
+    Problem,
+    Remedy,
     ServiceUnavailable,
 )
 from domain.generation_request import SEED_MAX
@@ -55,6 +60,9 @@ class GenerationService:
         clock: Callable[[], datetime] = utc_now,
         new_job_id: Callable[[], str] = lambda: uuid.uuid4().hex,
         new_seed: Callable[[], int] = lambda: secrets.randbelow(SEED_MAX + 1),
+        model_dir: Path | None = None,
+        min_free_mb: int = 0,
+        free_bytes: FreeBytes = free_bytes_at,
     ) -> None:
         self._images = image_store
         self._models = model_store
@@ -63,6 +71,17 @@ class GenerationService:
         self.history = history
         self.readiness = Readiness()
         self.events = JobEventBroker()
+        folders = {"generated": image_store.directory}
+        if model_dir is not None:
+            folders["models"] = model_dir
+        self.free_space = FreeSpace(folders, min_free_mb, free_bytes=free_bytes)
+        self._recovered: list[Job] = []
+        self._closing = asyncio.Event()
+        """Set when the service stops: event streams of waiting jobs end then."""
+
+        def record(job: Job) -> None:
+            history.record_soon(job)
+
         self.queue = JobQueue(
             self.readiness,
             self.events,
@@ -71,8 +90,10 @@ class GenerationService:
             new_job_id=new_job_id,
             new_seed=new_seed,
             per_client=max_queued_per_client,
+            on_accepted=record,
+            check_storage=self.free_space.check,
         )
-        self.cancellation = Cancellation(self.queue, clock)
+        self.cancellation = Cancellation(self.queue, clock, record)
         job_run = JobRun(
             image_store,
             model_store,
@@ -82,35 +103,51 @@ class GenerationService:
             timeout_seconds,
             preview_every,
             forget=self.queue.forget,
+            free_space=self.free_space,
+            shutting_down=lambda: self.queue.closed,
         )
-        self._loop = WorkerLoop(self.queue, job_run, self.cancellation, self.readiness, clock)
+        self._loop = WorkerLoop(
+            self.queue, job_run, self.cancellation, self.readiness, clock, record
+        )
 
     # Start and stop ---------------------------------------------------------
 
     def recover_history(self) -> None:
-        """Rebuild history from disk (blocking file reads: call it from a thread)."""
+        """Rebuild history from disk (blocking file reads: call it from a thread).
+
+        The jobs that were waiting are queued again by ``start``, before the worker runs.
+        """
         self.history.recover(self.clock())
         # Retention first, so `/jobs` never lists what it removed.
         self.history.apply_retention(self.clock())
+        self._recovered = self.history.waiting()
         for job in reversed(self.history.jobs()):
-            self.queue.remember(job)
+            if job.status.is_final:
+                self.queue.remember(job)
 
     async def start(self) -> None:
+        self._closing.clear()
+        self.queue.restore(self._recovered)
+        self._recovered = []
         self._loop.start()
 
     def begin_shutdown(self) -> None:
-        """Refuse new work and cancel every job, without waiting for the running one.
+        """Refuse new work and stop the running job, without waiting for it.
 
         For the server's exit signal: callers waiting on a job (``POST /image``, event
-        streams) get their answer within a step instead of holding the server open.
+        streams) get their answer within a step instead of holding the server open. The
+        waiting jobs stay queued, on disk too: the next start runs them.
         """
         self.queue.closed = True
-        self.cancellation.cancel_all()
+        self.cancellation.stop_running()
+        self.queue.release_waiters()
+        self._closing.set()
 
     async def stop(self) -> None:
-        """Refuse new work, cancel what waits, stop what runs, and leave no partial file."""
-        self.queue.closed = True
+        """Refuse new work, stop what runs, leave no partial file, finish the records."""
+        self.begin_shutdown()
         await self._loop.shutdown()
+        await asyncio.to_thread(self.history.close)
 
     # Jobs -------------------------------------------------------------------
 
@@ -130,13 +167,43 @@ class GenerationService:
         return job
 
     def subscribe(self, job_id: str) -> AsyncIterator[JobEvent]:
+        """The job's events until its final one, or until the service stops (a waiting
+        job has no final event then: it runs after the restart)."""
         job = self.get(job_id)
-        return self.events.subscribe(job.id, self.queue.snapshot(job))
+        return self._until_closing(self.events.subscribe(job.id, self.queue.snapshot(job)))
+
+    async def _until_closing(self, events: AsyncIterator[JobEvent]) -> AsyncIterator[JobEvent]:
+        closing = asyncio.ensure_future(self._closing.wait())
+        following: asyncio.Future[JobEvent] | None = None
+        try:
+            while True:
+                following = asyncio.ensure_future(anext(events))
+                await asyncio.wait({following, closing}, return_when=asyncio.FIRST_COMPLETED)
+                if not following.done():
+                    return
+                try:
+                    event = following.result()
+                except StopAsyncIteration:
+                    return
+                yield event
+        finally:
+            closing.cancel()
+            if following is not None and not following.done():
+                following.cancel()  # ends the subscription, which waits in it
+            else:
+                close = getattr(events, "aclose", None)
+                if close is not None:
+                    await close()
 
     def raise_for_outcome(self, job: Job) -> None:
         """The error a caller who waited for ``job`` gets, if it did not succeed."""
         if job.status is JobStatus.SUCCEEDED:
             return
+        if job.status is JobStatus.QUEUED:
+            raise ServiceUnavailable(
+                f"The service is shutting down: job {job.id} stays queued and runs when the "
+                "service is back."
+            )
         if job.status is JobStatus.CANCELLED and self.queue.closed:
             raise ServiceUnavailable(
                 "The service is shutting down: the job was cancelled. Submit it again once the "
@@ -149,12 +216,15 @@ class GenerationService:
             raise GenerationFailed("The job did not finish.")
         if error.type is JobErrorType.TIMEOUT:
             raise GenerationTimeout(error.message, error.remedies)
-        if error.type is JobErrorType.UNAVAILABLE:
+        if error.type in (JobErrorType.UNAVAILABLE, JobErrorType.INTERRUPTED):
             raise ServiceUnavailable(error.message, remedies=error.remedies)
+        if error.type is JobErrorType.INSUFFICIENT_STORAGE:
+            raise InsufficientStorage(error.message, error.remedies)
         raise GenerationFailed(error.message, error.remedies)
 
     async def delete_images(self, job_id: str) -> Job:
-        job = await asyncio.to_thread(self.history.delete, job_id)
+        # In the history's writer thread: a record write queued before cannot bring it back.
+        job = await asyncio.wrap_future(self.history.in_order(self.history.delete, job_id))
         self.queue.forget([job])
         return job
 
@@ -162,9 +232,14 @@ class GenerationService:
 
     def health(self) -> HealthReport:
         backend = self.readiness.backend
+        disk = self.free_space.readings()
+        low_disk = self.free_space.problem_message()
+        reason: Problem | None = None if backend is not None else self.readiness.reason
+        if reason is None and low_disk is not None:
+            reason = Problem(low_disk, (Remedy.FREE_DISK_SPACE,))
         return HealthReport(
-            ready=backend is not None,
-            reason=None if backend is not None else self.readiness.reason,
+            ready=reason is None,
+            reason=reason,
             mock=backend.is_mock if backend is not None else False,
             model=self._models.status(),
             device=DeviceReport(
@@ -177,4 +252,6 @@ class GenerationService:
             schedulers=self.readiness.schedulers,
             queued=len(self.queue.waiting),
             running=1 if self.queue.running is not None else 0,
+            disk=disk,
+            min_free_mb=self.free_space.min_free_mb,
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from application.free_space import FolderSpace
 from application.ports import ModelStatus
 from domain.errors import Problem
 
@@ -29,6 +30,9 @@ class HealthReport:
     """The values a request gets for the fields it leaves out, for this model."""
     schedulers: tuple[str, ...]
     """What the loaded engine offers; none while no backend is loaded."""
+    disk: tuple[FolderSpace, ...] = ()
+    """Free space in the folders the service writes to (cached for a moment)."""
+    min_free_mb: int = 0
 
     @property
     def status(self) -> str:

@@ -76,7 +76,8 @@ def job_from_record(record: Mapping[str, Any]) -> Job | None:
             step=int(progress.get("step", 0)),
             total_steps=int(progress.get("total", 0)),
         )
-    except (KeyError, TypeError, ValueError, DomainError):
+    except (KeyError, TypeError, ValueError, AttributeError, DomainError):
+        # Any shape a damaged or hand-edited file may have: the caller skips it.
         return None
 
 

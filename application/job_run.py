@@ -1,6 +1,9 @@
 """Running one job, the event-loop side: record it, wait for the engine thread under a
 deadline, settle the outcome, record it again.
 
+A failed write of the images is the disk's fault, not the engine's: a full disk fails
+the job as ``insufficient_storage`` naming the folder and its free space.
+
 `engine_thread.py` is the other side, the code that runs in the engine thread. The
 engine thread is the only place inference happens, one job at a time; the event loop
 only waits for it, so `/health` and the job API keep answering.
@@ -11,15 +14,16 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from functools import partial
 
 import structlog
 
-from application.engine_thread import preview_data_url, render_and_store
-from application.history import History
+from application.engine_thread import ImagesNotStored, preview_data_url, render_and_store
+from application.free_space import FreeSpace, is_disk_full
+from application.history import INTERRUPTED, History
 from application.job_events import JobEvent, JobEventBroker, progress_data
 from application.ports import ImageBackend, ImageStore, ModelStatus, ModelStore, PreviewSource
 from domain.errors import GenerationCancelled, Remedy
@@ -43,6 +47,22 @@ def timeout_error(job: Job, now: datetime, device: str, timeout_seconds: float) 
     )
 
 
+def storage_error(error: ImagesNotStored, free_mb: int | None) -> JobError:
+    if is_disk_full(error.cause):
+        free = "unknown" if free_mb is None else f"{free_mb} MB"
+        return JobError(
+            JobErrorType.INSUFFICIENT_STORAGE,
+            f"No space left in {error.folder} to save the images ({free} free); "
+            "none of them was kept.",
+            (Remedy.FREE_DISK_SPACE,),
+        )
+    reason = getattr(error.cause, "strerror", None) or type(error.cause).__name__
+    return JobError(
+        JobErrorType.STORAGE_FAILED,
+        f"The images could not be saved in {error.folder} ({reason}); none of them was kept.",
+    )
+
+
 def failure_error(job: Job) -> JobError:
     return JobError(
         JobErrorType.GENERATION_FAILED,
@@ -63,6 +83,9 @@ class JobRun:
         timeout_seconds: float,
         preview_every: int,
         forget: ForgetJobs = lambda jobs: None,
+        *,
+        free_space: FreeSpace | None = None,
+        shutting_down: Callable[[], bool] = lambda: False,
     ) -> None:
         self._images = images
         self._models = models
@@ -72,6 +95,9 @@ class JobRun:
         self._timeout = timeout_seconds
         self._preview_every = preview_every
         self._forget = forget
+        self._free_space = free_space
+        self._shutting_down = shutting_down
+        """True once the service stops: a job it stops is interrupted, not cancelled."""
         # One thread: one inference at a time per loaded pipeline.
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="generation")
 
@@ -82,7 +108,7 @@ class JobRun:
         """Take ``job`` from queued to a final state; never raises for the job's own errors."""
         job.start(self._clock(), backend.provider, backend.device, backend.is_mock)
         model = self._models.status()
-        await asyncio.to_thread(self._record, job, model, backend.provenance)
+        await asyncio.wrap_future(self._history.record_soon(job, model, backend.provenance))
         self._events.publish(job.id, JobEvent("started", {"device": backend.device}))
         waited = (job.started_at - job.created_at) if job.started_at else None
         log.info(
@@ -94,7 +120,8 @@ class JobRun:
         try:
             await self._render(job, backend, stop, model)
         finally:
-            removed = await asyncio.to_thread(self._record_final, job, model, backend.provenance)
+            await asyncio.wrap_future(self._history.record_soon(job, model, backend.provenance))
+            removed = await asyncio.wrap_future(self._history.in_order(self._apply_retention, job))
             self._forget(removed)
 
     async def _render(
@@ -125,6 +152,17 @@ class JobRun:
                 refs = await future
         except GenerationCancelled:
             self._settle_stopped(job, backend, timed_out)
+        except ImagesNotStored as error:
+            free_mb = self._free_space.free_mb_now(error.folder) if self._free_space else None
+            job.fail(self._clock(), storage_error(error, free_mb))
+            log.warning(
+                "job_failed",
+                job_id=job.id,
+                error_type=job.error.type.value if job.error else None,
+                folder=str(error.folder),
+                free_mb=free_mb,
+                detail=str(error.cause),
+            )
         except Exception as error:
             job.fail(self._clock(), failure_error(job))
             log.error(
@@ -152,6 +190,9 @@ class JobRun:
                 total=job.total_steps,
                 device=backend.device,
             )
+        elif self._shutting_down():
+            job.fail(now, INTERRUPTED)
+            log.info("job_interrupted", job_id=job.id, step=job.step)
         else:
             job.cancel(now)
             log.info("job_cancelled", job_id=job.id, step=job.step)
@@ -163,22 +204,8 @@ class JobRun:
         if preview is not None:
             self._events.publish(job.id, JobEvent("preview", {"step": step, "image": preview}))
 
-    def _record(self, job: Job, model: ModelStatus, engine: Mapping[str, str]) -> None:
-        try:
-            self._history.record(job, model, engine)
-        except Exception as error:
-            # History is a convenience: a full disk must not turn a job into a hang.
-            log.error(
-                "history_write_failed",
-                job_id=job.id,
-                status=job.status.value,
-                error_type=type(error).__name__,
-                exc_info=error,
-            )
-
-    def _record_final(self, job: Job, model: ModelStatus, engine: Mapping[str, str]) -> list[Job]:
-        """Record the final state, then apply retention; returns the jobs it removed."""
-        self._record(job, model, engine)
+    def _apply_retention(self, job: Job) -> list[Job]:
+        """In the history's writer thread, after the final record; returns what went."""
         try:
             return self._history.apply_retention(self._clock())
         except Exception as error:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 
 from application.ports import ImageBackend
@@ -18,13 +19,21 @@ class Readiness:
         self.backend: ImageBackend | None = None
         self.reason = STARTING
         """Why there is no backend; stale while one is attached."""
+        self._attached = asyncio.Event()
 
     def attach(self, backend: ImageBackend) -> None:
         self.backend = backend
+        self._attached.set()
 
     def mark_unavailable(self, reason: Problem) -> None:
         self.backend = None
         self.reason = reason
+        self._attached.clear()
+
+    async def wait_for_backend(self) -> None:
+        """Until a backend is attached: jobs queued again after a restart wait for the
+        model to load instead of failing while it does."""
+        await self._attached.wait()
 
     def check(self, request: GenerationRequest) -> None:
         """Raise if the current backend cannot serve ``request``."""

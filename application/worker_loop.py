@@ -1,7 +1,9 @@
 """The worker loop: the one task that takes queued jobs in order and runs each to its end.
 
 It survives anything one job does, and at shutdown it stops what runs and leaves no
-partial file. Running a job is `job_run.py`'s; cancelling is `cancellation.py`'s.
+partial file; what waits stays queued for the next start. It takes a job only while a
+backend is attached, so jobs queued again at a restart wait for the model to load.
+Running a job is `job_run.py`'s; cancelling is `cancellation.py`'s.
 """
 
 from __future__ import annotations
@@ -32,7 +34,10 @@ class WorkerLoop:
         cancellation: Cancellation,
         readiness: Readiness,
         clock: Callable[[], datetime],
+        record: Callable[[Job], object] = lambda job: None,
     ) -> None:
+        self._record = record
+        """Records a job the worker itself ended (the job run records what it runs)."""
         self._queue = queue
         self._job_run = job_run
         self._cancellation = cancellation
@@ -45,8 +50,8 @@ class WorkerLoop:
             self._task = asyncio.create_task(self._work(), name="generation-worker")
 
     async def shutdown(self) -> None:
-        """Cancel what waits, stop what runs, and leave no partial file."""
-        self._cancellation.cancel_all()
+        """Stop what runs and leave no partial file; what waits stays queued."""
+        self._cancellation.stop_running()
         running = self._queue.running
         if running is not None and not running.status.is_final:
             # It stops within one step; the bound only guards against a wedged engine.
@@ -60,6 +65,7 @@ class WorkerLoop:
 
     async def _work(self) -> None:
         while True:
+            await self._readiness.wait_for_backend()
             job, log_context = await self._queue.next_job()
             with structlog.contextvars.bound_contextvars(**log_context):
                 try:
@@ -78,6 +84,7 @@ class WorkerLoop:
             reason = self._readiness.reason
             error = JobError(JobErrorType.UNAVAILABLE, reason.message, reason.remedies)
             job.fail(self._clock(), error)
+            self._record(job)
             return
         stop = self._cancellation.starting(job)
         try:
@@ -88,6 +95,7 @@ class WorkerLoop:
     def _fail_unexpectedly(self, job: Job, error: Exception) -> None:
         if not job.status.is_final:
             job.fail(self._clock(), failure_error(job))
+            self._record(job)
         log.error(
             "worker_loop_error",
             job_id=job.id,

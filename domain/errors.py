@@ -47,6 +47,10 @@ class Remedy(str, Enum):
     """Check the device name asked for and that device's driver."""
     SMALLER_IMAGE = "smaller_image"
     """Ask for a smaller image, when the device ran out of memory."""
+    SUBMIT_AGAIN = "submit_again"
+    """Submit the job again: its parameters reproduce it."""
+    FREE_DISK_SPACE = "free_disk_space"
+    """Free space on the disk of the folder named, or keep fewer old images."""
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,11 @@ class JobErrorType(str, Enum):
     TIMEOUT = "timeout"
     UNAVAILABLE = "unavailable"
     INTERRUPTED = "interrupted"
-    """The service stopped while the job ran (found at the next start)."""
+    """The service stopped while the job ran (at a clean stop, or found at the next start)."""
+    INSUFFICIENT_STORAGE = "insufficient_storage"
+    """The disk was full when the images were saved: not the engine's fault."""
+    STORAGE_FAILED = "storage_failed"
+    """The images could not be saved for another reason (permissions, a vanished folder)."""
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,8 @@ def build(
         # On loopback without keys there is one user: their jobs are not capped per client.
         max_queued_per_client=settings.queued_per_client if shared(settings) else None,
         preview_every=settings.preview_every,
+        model_dir=settings.model_dir,
+        min_free_mb=settings.min_free_disk_mb,
     )
     metrics.watch(
         queue_depth=lambda: len(service.queue.waiting),

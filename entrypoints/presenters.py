@@ -80,6 +80,14 @@ def health_json(report: HealthReport, version: str, settings: Settings) -> dict[
             "fallback_reason": describe(fallback, settings) if fallback is not None else None,
         },
         "queue": {"queued": report.queued, "running": report.running},
+        # Below min_free_mb in either folder, new jobs get 507 and the status is degraded.
+        "disk": {
+            **{
+                reading.role: {"dir": str(reading.path), "free_mb": reading.free_mb}
+                for reading in report.disk
+            },
+            "min_free_mb": report.min_free_mb,
+        },
         "defaults": report.defaults,
         # What the UI builds its form from, so that no client repeats the server's rules.
         "schedulers": [

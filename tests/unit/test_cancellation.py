@@ -13,10 +13,11 @@ from application.history import History
 from domain.errors import (
     InvalidTransition,
     JobNotFound,
+    Remedy,
     ServiceUnavailable,
 )
 from domain.generation_request import GenerationRequest
-from domain.job import JobStatus
+from domain.job import JobErrorType, JobStatus
 from domain.retention import RetentionPolicy
 from tests.support.fakes import (
     FakeBackend,
@@ -25,6 +26,7 @@ from tests.support.fakes import (
     FakeModelStore,
 )
 from tests.support.running_service import (
+    collect_events,
     generate,
     make_service,
     run,
@@ -72,9 +74,10 @@ def test_abandoned_queued_job_is_cancelled_running_one_finishes() -> None:
     run(service, scenario)
 
 
-def test_stop_refuses_new_work_and_cancels_what_is_left() -> None:
+def test_stop_refuses_new_work_interrupts_the_running_job_and_keeps_the_waiting_one() -> None:
     backend = FakeBackend(hold=threading.Event())
-    service, images = make_service(backend)
+    store = FakeHistoryStore()
+    service, images = make_service(backend, history_store=store)
     jobs = []
 
     async def scenario() -> None:
@@ -83,7 +86,14 @@ def test_stop_refuses_new_work_and_cancels_what_is_left() -> None:
         jobs.append(service.queue.accept(small()))
 
     run(service, scenario)
-    assert [job.status for job in jobs] == [JobStatus.CANCELLED, JobStatus.CANCELLED]
+    running, waiting = jobs
+    assert running.status is JobStatus.FAILED
+    assert running.error is not None and running.error.type is JobErrorType.INTERRUPTED
+    assert Remedy.SUBMIT_AGAIN in running.error.remedies
+    assert waiting.status is JobStatus.QUEUED
+    # On disk as in memory: the next start runs the waiting job.
+    assert store.records[running.id]["status"] == "failed"
+    assert store.records[waiting.id]["status"] == "queued"
     assert images.saved == {}
     with pytest.raises(ServiceUnavailable, match="shutting down"):
         service.queue.accept(GenerationRequest(prompt="x"))
@@ -94,15 +104,20 @@ def test_exit_signal_answers_waiting_callers_before_the_worker_stops() -> None:
     service, images = make_service(backend)
 
     async def scenario() -> None:
-        waiting = asyncio.ensure_future(generate(service, small()))
+        running = asyncio.ensure_future(generate(service, small()))
         await until(lambda: any(j.status is JobStatus.RUNNING for j in service.queue.recent()))
-        queued = service.queue.accept(small())
+        queued = asyncio.ensure_future(generate(service, small()))
+        stream = asyncio.ensure_future(collect_events(service, "job1"))
+        await until(lambda: len(service.queue.waiting) == 1)
         service.begin_shutdown()
-        assert queued.status is JobStatus.CANCELLED  # at once, not after the running job
         with pytest.raises(ServiceUnavailable, match="shutting down"):
             service.queue.accept(small())
-        with pytest.raises(ServiceUnavailable, match="shutting down: the job was cancelled"):
-            await asyncio.wait_for(waiting, 5)
+        # At once, not after the running job: the queued job stays queued for the restart.
+        with pytest.raises(ServiceUnavailable, match="job1 stays queued"):
+            await asyncio.wait_for(queued, 5)
+        assert [event.kind for event in await asyncio.wait_for(stream, 5)] == ["queued"]
+        with pytest.raises(ServiceUnavailable, match="stopped while this job was running"):
+            await asyncio.wait_for(running, 5)
 
     run(service, scenario)
     assert images.saved == {}
