@@ -67,6 +67,8 @@ class RequestContextMiddleware:
                     path=scope["path"],
                     status=status,
                     duration_ms=round((time.perf_counter() - started) * 1000, 1),
+                    # Bound by the authentication middleware inside this one, so named here.
+                    client=getattr(scope.get("state", {}).get("client"), "id", None),
                 )
                 self._count(scope, status)
 
