@@ -9,8 +9,9 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import tempfile
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,14 @@ def _set_offline(offline: bool) -> None:
         constants.HF_HUB_OFFLINE = offline
 
 
+def prepare_writable_folder(directory: Path) -> None:
+    """Create ``directory`` if needed and write and remove a file in it; raises OSError."""
+    directory.mkdir(parents=True, exist_ok=True)
+    handle, probe = tempfile.mkstemp(prefix=".write-check-", dir=directory)
+    os.close(handle)
+    os.unlink(probe)
+
+
 class HuggingFaceModelStore:
     def __init__(
         self,
@@ -64,9 +73,13 @@ class HuggingFaceModelStore:
         endpoint: str | None = None,
         revision: str = "main",
         include_safety_checker: bool = False,
+        prepare_folder: Callable[[Path], None] = prepare_writable_folder,
     ) -> None:
+        """``prepare_folder`` runs before anything is fetched (tests pass one that refuses,
+        as a read-only folder would for any user but root)."""
         self._repo_id = repo_id
         self._directory = directory
+        self._prepare_folder = prepare_folder
         self._token = token
         self._endpoint = (endpoint or DEFAULT_ENDPOINT).rstrip("/")
         self._revision = revision
@@ -109,6 +122,12 @@ class HuggingFaceModelStore:
             return self._fetch_or_explain(force, on_progress)
 
     def _fetch_or_explain(self, force: bool, on_progress: DownloadProgress | None) -> ModelStatus:
+        # Before any request: a folder that cannot take the files fails at once, and a
+        # complete model in a read-only folder never gets here.
+        try:
+            self._prepare_folder(self._directory)
+        except OSError as error:
+            raise self._failures.folder_unusable(error) from error
         try:
             return self._fetch(force, on_progress)
         except Exception as error:

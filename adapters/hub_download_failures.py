@@ -52,6 +52,37 @@ class DownloadFailures:
             (Remedy.DOWNLOAD_MODEL,),
         )
 
+    def folder_unusable(self, error: OSError) -> ModelDownloadFailed:
+        """The model folder cannot be created or written: what is in the way, and the fix."""
+        folder = self.directory
+        if error.errno == errno.ENOSPC:
+            return self.disk_full()
+        if isinstance(error, (FileExistsError, NotADirectoryError)):
+            blocking = _first_file_on_the_way(folder)
+            return ModelDownloadFailed(
+                DownloadFailure.INCOMPLETE,
+                f"Cannot use {folder} as the model folder: {blocking} is a file, not a "
+                "folder. Move that file away, or choose another model folder.",
+            )
+        if isinstance(error, PermissionError) or error.errno == errno.EROFS:
+            where = _nearest_existing(Path(error.filename) if error.filename else folder)
+            if error.errno == errno.EROFS:
+                why = f"{where} is on a read-only file system. Mount it read-write"
+            else:
+                why = (
+                    f"{where} is read-only for the user running the service. Make {where} "
+                    "writable for that user"
+                )
+            return ModelDownloadFailed(
+                DownloadFailure.INCOMPLETE,
+                f"Cannot write into {folder}: {why}, or choose another model folder.",
+            )
+        return ModelDownloadFailed(
+            DownloadFailure.INCOMPLETE,
+            f"Cannot prepare the model folder {folder}: {error.strerror or error}. Choose "
+            "another model folder, or fix this one and run the download again.",
+        )
+
     def explain(self, error: BaseException) -> ModelDownloadFailed | None:
         """The failure for ``error`` or the first of its causes we recognise.
 
@@ -113,12 +144,27 @@ class DownloadFailures:
                     "the damaged files.",
                     (Remedy.DOWNLOAD_MODEL,),
                 )
-            if isinstance(cause, PermissionError):
-                return fail(
-                    DownloadFailure.INCOMPLETE,
-                    f"Cannot write into {self.directory}: {cause.strerror}.",
-                )
+            if isinstance(cause, (PermissionError, NotADirectoryError, FileExistsError)) or (
+                isinstance(cause, OSError) and cause.errno == errno.EROFS
+            ):
+                return self.folder_unusable(cause)
         return None
+
+
+def _nearest_existing(path: Path) -> Path:
+    """``path``, or the closest folder above it that exists (the one refusing a new entry)."""
+    for candidate in (path, *path.parents):
+        if candidate.exists():
+            return candidate
+    return path
+
+
+def _first_file_on_the_way(folder: Path) -> Path:
+    """The path itself or the first of its parents that is a file, not a folder."""
+    for candidate in (*reversed(folder.parents), folder):
+        if candidate.is_file():
+            return candidate
+    return folder
 
 
 def _chain(error: BaseException) -> list[BaseException]:

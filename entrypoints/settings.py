@@ -23,6 +23,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 _DEVICE = re.compile(r"(GPU|CPU|AUTO|NPU)(\.\d+)?")
+_REPO_PART = r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,94}[A-Za-z0-9_])?"
+_REPO_ID = re.compile(f"{_REPO_PART}/{_REPO_PART}")
 
 
 class SettingsError(Exception):
@@ -117,8 +119,19 @@ class Settings(BaseSettings):
     @field_validator("model_repo_id")
     @classmethod
     def _check_repo_id(cls, value: str) -> str:
-        if not re.fullmatch(r"[\w.-]+/[\w.-]+", value):
-            raise ValueError("expected a Hugging Face repository id like OpenVINO/name")
+        # The hub's own rules (huggingface_hub's validate_repo_id), with the owner required:
+        # no `..`, `.` or path-like part ever reaches a folder name.
+        if (
+            not _REPO_ID.fullmatch(value)
+            or "--" in value
+            or ".." in value
+            or value.endswith(".git")
+        ):
+            raise ValueError(
+                "expected a Hugging Face repository id like OpenVINO/name: letters, digits, "
+                "'-', '_' and '.', no '..' or '--', each part starting and ending with a "
+                "letter or digit"
+            )
         return value
 
     @property
