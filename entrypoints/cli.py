@@ -1,4 +1,4 @@
-"""Command line: `local-sd serve|demo|download|retention`, or `python -m entrypoints.cli ...`.
+"""Command line: `local-sd serve|demo|download|retention|new-key`, or `python -m entrypoints.cli`.
 
 The same commands on every OS: on Windows, without `make`, they are the whole workflow.
 """
@@ -94,6 +94,24 @@ def demo_settings(settings: Settings) -> Settings:
     return settings.model_copy(update=update)
 
 
+def new_key(name: str, admin: bool) -> int:
+    """Print one entry for API_KEYS or API_KEYS_FILE: a random key, named when asked."""
+    import re
+    import secrets
+
+    if name and not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", name):
+        print("A key's name is 1 to 64 letters, digits, '.', '_' or '-'.", file=sys.stderr)
+        return 2
+    entry = secrets.token_urlsafe(32)
+    if name:
+        entry = f"{name}:{entry}:admin" if admin else f"{name}:{entry}"
+    elif admin:
+        print("--admin needs a name: local-sd new-key NAME --admin", file=sys.stderr)
+        return 2
+    print(entry)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="local-sd", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -109,7 +127,12 @@ def main(argv: list[str] | None = None) -> int:
     fetch = commands.add_parser("download", help="download the model into MODEL_DIR")
     fetch.add_argument("--force", action="store_true", help="download every file again")
     commands.add_parser("retention", help="apply RETENTION_MAX_IMAGES / _AGE_DAYS now")
+    new = commands.add_parser("new-key", help="print a new API key entry for API_KEYS")
+    new.add_argument("name", nargs="?", default="", help="who will use it (logs name it)")
+    new.add_argument("--admin", action="store_true", help="it sees every client's jobs")
     args = parser.parse_args(argv)
+    if args.command == "new-key":  # needs no settings: it is how a first key is made
+        return new_key(args.name, admin=args.admin)
     try:
         settings = load_settings()
     except SettingsError as error:

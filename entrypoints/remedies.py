@@ -85,7 +85,7 @@ def describe(problem: Problem, settings: Settings) -> str:
 # Where a service without keys meets a network: the CLI's refusal to start and the 403.
 HOW_TO_SET_A_KEY = (
     "This service has no API key, so it serves loopback only: set API_KEYS "
-    "(e.g. API_KEYS=alice:$(python -c 'import secrets; print(secrets.token_urlsafe(24))')) "
+    "(`local-sd new-key NAME` prints one) "
     "or API_KEYS_FILE and send it as 'Authorization: Bearer <key>', "
     "or set ALLOW_OPEN_ACCESS=true to serve the network without keys."
 )

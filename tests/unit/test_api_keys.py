@@ -127,3 +127,16 @@ def test_the_session_secret_follows_the_keys(tmp_path: Path) -> None:
 
 def _none() -> Any:
     raise AssertionError("no key matched")
+
+
+def test_new_key_prints_an_entry_the_settings_accept(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from entrypoints.cli import main
+
+    assert main(["new-key", "alice", "--admin"]) == 0
+    entry = capsys.readouterr().out.strip()
+    name, key, _ = entry.split(":")
+    found = keys(tmp_path, api_keys=f"{entry},bob:other-key").match(key)
+    assert found is not None and (found.name, found.admin) == (name, True)
+    assert main(["new-key", "a b"]) == 2
