@@ -133,7 +133,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "Prometheus metrics.", {200: Media("text/plain", "The Prometheus text format.")}
     ),
     ("GET", "/openapi.json"): Operation(
-        "This document.", {200: Media("application/json", "OpenAPI 3.1.")}, public=True
+        "This document.", {200: Media("application/json", "OpenAPI 3.1.")}
     ),
     ("GET", "/static/{path}"): Operation(
         "The UI's scripts, styles and images; byte ranges are served.",
