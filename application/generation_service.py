@@ -170,9 +170,11 @@ class GenerationService:
         """The job's events until its final one, or until the service stops (a waiting
         job has no final event then: it runs after the restart)."""
         job = self.get(job_id)
-        return self._until_closing(self.events.subscribe(job.id, self.queue.snapshot(job)))
+        return self._until_closing(job, self.events.subscribe(job.id, self.queue.snapshot(job)))
 
-    async def _until_closing(self, events: AsyncIterator[JobEvent]) -> AsyncIterator[JobEvent]:
+    async def _until_closing(
+        self, job: Job, events: AsyncIterator[JobEvent]
+    ) -> AsyncIterator[JobEvent]:
         closing = asyncio.ensure_future(self._closing.wait())
         following: asyncio.Future[JobEvent] | None = None
         try:
@@ -180,7 +182,10 @@ class GenerationService:
                 following = asyncio.ensure_future(anext(events))
                 await asyncio.wait({following, closing}, return_when=asyncio.FIRST_COMPLETED)
                 if not following.done():
-                    return
+                    if job.status is JobStatus.QUEUED:
+                        return
+                    # A running job's final event ("interrupted") comes within a step.
+                    await asyncio.wait({following})
                 try:
                     event = following.result()
                 except StopAsyncIteration:
