@@ -183,12 +183,20 @@ class History:
         """Newest first."""
         return sorted(self._jobs.values(), key=lambda job: job.created_at, reverse=True)
 
-    def with_images(self, limit: int, before: str | None = None) -> list[Job]:
-        """Succeeded jobs newest first, after the job ``before`` when given."""
-        finished = [job for job in self.jobs() if job.status is JobStatus.SUCCEEDED]
+    def with_images(
+        self,
+        limit: int,
+        before: str | None = None,
+        visible: Callable[[Job], bool] = lambda job: True,
+    ) -> list[Job]:
+        """Succeeded jobs newest first, after the job ``before`` when given; only those
+        ``visible`` (to the client asking) count, so every page is full."""
+        finished = [
+            job for job in self.jobs() if job.status is JobStatus.SUCCEEDED and visible(job)
+        ]
         if before is not None:
             cursor = self._jobs.get(before)
-            if cursor is None:
+            if cursor is None or not visible(cursor):
                 raise ImageNotFound(f"No image record {before}.")
             finished = [job for job in finished if job.created_at < cursor.created_at]
         return finished[:limit]

@@ -20,7 +20,8 @@ class Client:
     """Sees and manages every client's jobs and images."""
 
     def may_see(self, owner: str | None) -> bool:
-        return self.admin or owner is None or owner == self.id
+        # Jobs nobody owns come from before keys were set: only an admin sees those.
+        return self.admin or owner == self.id
 
 
 def anonymous_client(scope: Scope) -> Client:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 
 from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 from starlette.requests import HTTPConnection
 
-from domain.errors import JobNotFound, RateLimited
+from domain.errors import DomainError, JobNotFound, RateLimited
 from domain.job import Job
 from entrypoints.client_identity import client_of
 
@@ -42,8 +43,13 @@ def visible(connection: HTTPConnection, job: Job) -> bool:
     return client_of(connection).may_see(job.owner)
 
 
-def ensure_visible(connection: HTTPConnection, job: Job) -> Job:
-    """The job if this client may see it; another client's job does not exist for it."""
+def ensure_visible(
+    connection: HTTPConnection,
+    job: Job,
+    not_found: Callable[[str], DomainError] = lambda job_id: JobNotFound(f"No job {job_id}."),
+) -> Job:
+    """The job if this client may see it. Another client's job does not exist for it: the
+    answer is the one an unknown id gets (``not_found``), so it tells nothing either."""
     if not visible(connection, job):
-        raise JobNotFound(f"No job {job.id}.")
+        raise not_found(job.id)
     return job

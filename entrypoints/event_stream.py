@@ -21,6 +21,7 @@ from starlette.types import Receive, Scope, Send
 
 from entrypoints.app_state import services
 from entrypoints.client_identity import client_of
+from entrypoints.client_limits import ensure_visible
 from entrypoints.http_errors import HttpError
 from entrypoints.presenters import event_json
 
@@ -101,6 +102,7 @@ async def job_events(request: Request) -> Response:
             429, f"This client already has {limit} event streams open; close one and try again."
         )
     try:
+        ensure_visible(request, built.service.get(request.path_params["job_id"]))
         events = built.service.subscribe(request.path_params["job_id"])
     except BaseException:
         streams.close(client)

@@ -6,9 +6,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from domain.errors import ImageNotFound
 from domain.job import Job
 from entrypoints.api_models import ImagesQuery
 from entrypoints.app_state import services
+from entrypoints.client_limits import ensure_visible, visible
 from entrypoints.presenters import job_json
 from entrypoints.request_validation import validated
 
@@ -22,7 +24,9 @@ def _record_json(request: Request, job: Job) -> dict[str, object]:
 async def list_images(request: Request) -> Response:
     query = validated(ImagesQuery, request.query_params)
     limit = query.limit
-    jobs = services(request).service.history.with_images(limit + 1, query.before)
+    jobs = services(request).service.history.with_images(
+        limit + 1, query.before, lambda job: visible(request, job)
+    )
     page = jobs[:limit]
     return JSONResponse(
         {
@@ -34,11 +38,14 @@ async def list_images(request: Request) -> Response:
 
 async def get_image_record(request: Request) -> Response:
     job = services(request).service.history.get(request.path_params["job_id"])
+    job = ensure_visible(request, job, lambda job_id: ImageNotFound(f"No image record {job_id}."))
     return JSONResponse(_record_json(request, job))
 
 
 async def delete_image(request: Request) -> Response:
-    job = await services(request).service.delete_images(request.path_params["name"])
+    service = services(request).service
+    ensure_visible(request, service.get(request.path_params["name"]))
+    job = await service.delete_images(request.path_params["name"])
     return JSONResponse({"deleted": job.id, "images": [ref.name for ref in job.images]})
 
 

@@ -20,6 +20,7 @@ from starlette.types import Receive, Scope, Send
 
 from domain.errors import ImageNotFound
 from entrypoints.app_state import services
+from entrypoints.client_identity import client_of
 from entrypoints.http_errors import error_response
 
 # bytes=first-[last] or bytes=-suffix, comma-separated (RFC 9110 section 14.1.2).
@@ -128,8 +129,23 @@ def _with_range(scope: Scope, value: str | None) -> Scope:
     return {**scope, "headers": headers}
 
 
+def _visible_image(request: Request, name: str) -> bool:
+    """Whether this client may fetch the image: an admin any, others their own jobs' only."""
+    client = client_of(request)
+    if client.admin:  # no lookup on the common path: a service without keys
+        return True
+    job_id = name.split(".", 1)[0].split("-", 1)[0]  # `<job id>.png`, `<job id>-<n>.png`
+    try:
+        return client.may_see(services(request).service.history.get(job_id).owner)
+    except ImageNotFound:
+        return False
+
+
 async def get_image(request: Request) -> Response:
-    path = services(request).image_store.path_of(request.path_params["name"])
+    name = request.path_params["name"]
+    if not _visible_image(request, name):
+        raise ImageNotFound("No such image.")
+    path = services(request).image_store.path_of(name)
     try:
         # Here, not in the response: an image removed meanwhile (retention, DELETE, or
         # refused while Windows finishes removing a held file) is a 404, where Starlette's

@@ -14,6 +14,7 @@ from domain.job import Job, JobStatus
 from entrypoints.api_models import GenerationBody
 from entrypoints.app_state import services
 from entrypoints.client_identity import client_of
+from entrypoints.client_limits import ensure_visible, visible
 from entrypoints.event_stream import job_events
 from entrypoints.json_body import read_json_object
 from entrypoints.presenters import job_json
@@ -30,6 +31,7 @@ def _job_json(request: Request, job: Job) -> dict[str, object]:
 
 
 async def _read_generation_request(request: Request) -> GenerationRequest:
+    services(request).submissions.admit(client_of(request).id)
     body = validated(GenerationBody, await read_json_object(request))
     # Fields left out take the loaded model's defaults (a few-step model's), not the schema's.
     defaults = services(request).service.readiness.request_defaults()
@@ -69,16 +71,19 @@ async def create_job(request: Request) -> Response:
 
 async def list_jobs(request: Request) -> Response:
     jobs = services(request).service.queue.recent()
-    return JSONResponse({"jobs": [_job_json(request, job) for job in jobs]})
+    return JSONResponse(
+        {"jobs": [_job_json(request, job) for job in jobs if visible(request, job)]}
+    )
 
 
 async def get_job(request: Request) -> Response:
-    job = services(request).service.get(request.path_params["job_id"])
+    job = ensure_visible(request, services(request).service.get(request.path_params["job_id"]))
     return JSONResponse(_job_json(request, job))
 
 
 async def cancel_job(request: Request) -> Response:
     service = services(request).service
+    ensure_visible(request, service.get(request.path_params["job_id"]))
     job = service.cancel(request.path_params["job_id"])
     if job.status is JobStatus.RUNNING:
         with contextlib.suppress(asyncio.TimeoutError):
