@@ -7,6 +7,7 @@ variant: without keys, with a key sent as `Authorization: Bearer`, with the sess
 over one keep-alive connection: `GET /health`, `GET /health/live` and the image's PNG.
 The variants take turns in short rounds, the order rotating, so the host's drift hits all
 alike; a ratio to the reference is taken within each round (bench/request_overhead_stats.py).
+The servers: bench/demo_service.py.
 
     python -m bench.request_overhead --baseline DIR [--requests N] [--out results.json]
 """
@@ -16,8 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import secrets
-import signal
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -28,10 +27,9 @@ from typing import Any
 
 import httpx
 
+from bench.demo_service import baseline_checkout, demo_service
 from bench.models import PROJECT_ROOT
 from bench.request_overhead_stats import ROUTES, Samples, summarize
-from tests.support.live_server import environment_without_settings, free_port
-from tests.support.waiting import wait_until
 
 BASELINE, NO_KEYS, BEARER, SESSION = "baseline", "no_keys", "bearer", "session"
 _IMAGE = {"prompt": "request overhead", "seed": 1, "num_inference_steps": 1}
@@ -62,10 +60,10 @@ def run_request_overhead(
     with ExitStack() as stack:
         variants: list[Variant] = []
         if plan.baseline is not None:
-            base_url = stack.enter_context(_server(plan.baseline, work, BASELINE, {}))
+            base_url = stack.enter_context(demo_service(plan.baseline, work, BASELINE, {}))
             served_from[BASELINE] = str(plan.baseline)
             variants.append(_open_variant(stack, BASELINE, base_url))
-        base_url = stack.enter_context(_server(project, work, NO_KEYS, {}))
+        base_url = stack.enter_context(demo_service(project, work, NO_KEYS, {}))
         served_from[NO_KEYS] = str(project)
         variants.append(_open_variant(stack, NO_KEYS, base_url))
         variants += _keyed_variants(stack, project, work, skipped)
@@ -96,7 +94,9 @@ def _keyed_variants(
         skipped.update({BEARER: reason, SESSION: reason})
         return []
     key = secrets.token_urlsafe(24)
-    base_url = stack.enter_context(_server(project, work, "keyed", {"API_KEYS": f"bench:{key}"}))
+    base_url = stack.enter_context(
+        demo_service(project, work, "keyed", {"API_KEYS": f"bench:{key}"})
+    )
     refused = httpx.get(f"{base_url}/jobs", timeout=10).status_code
     if refused != 401:
         reason = f"API_KEYS set but GET /jobs without a key answered {refused}, not 401"
@@ -167,102 +167,6 @@ def _timed_ms(variant: Variant, route: str) -> float:
     return elapsed
 
 
-@contextmanager
-def _server(project: Path, work: Path, name: str, settings: dict[str, str]) -> Iterator[str]:
-    """`python -m entrypoints.cli serve` of ``project`` in demo mode; yields its base URL."""
-    port = free_port()
-    generated = work / "request-overhead" / name
-    generated.mkdir(parents=True, exist_ok=True)
-    env = environment_without_settings()
-    env.update(
-        {
-            "PYTHONPATH": str(project),  # that checkout's packages, not the editable install's
-            "ENV_FILE": "",
-            "HOST": "127.0.0.1",
-            "PORT": str(port),
-            "LOG_FORMAT": "json",
-            "LOG_LEVEL": "INFO",
-            "NO_PROXY": "127.0.0.1,localhost",
-            "HF_HUB_OFFLINE": "1",
-            "USE_MOCKS": "true",
-            "GENERATED_DIR": str(generated),
-            **settings,
-        }
-    )
-    _check_imports_from(project, env)
-    log_path = work / "logs" / f"request-overhead-{name}.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    base_url = f"http://127.0.0.1:{port}"
-    with log_path.open("w", encoding="utf-8") as log_file:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "entrypoints.cli", "serve"],
-            cwd=project,
-            env=env,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            wait_until(
-                lambda: _ready(process, base_url, log_path),
-                f"{name}'s /health/ready to answer 200",
-                timeout=120,
-                interval=0.1,
-                context=lambda: log_path.read_text(encoding="utf-8", errors="replace"),
-            )
-            yield base_url
-        finally:
-            if process.poll() is None:
-                process.send_signal(signal.SIGINT)
-                try:
-                    process.wait(timeout=60)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
-
-
-def _ready(process: subprocess.Popen[bytes], base_url: str, log_path: Path) -> bool:
-    if process.poll() is not None:
-        log = log_path.read_text(encoding="utf-8", errors="replace")
-        raise RuntimeError(f"server exited with {process.returncode}:\n{log}")
-    try:
-        return httpx.get(f"{base_url}/health/ready", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
-def _check_imports_from(project: Path, env: dict[str, str]) -> None:
-    """The server must run ``project``'s code, not the tree .venv was installed from."""
-    found = subprocess.run(
-        [sys.executable, "-c", "import entrypoints; print(entrypoints.__file__)"],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    if not Path(found).resolve().is_relative_to(project.resolve()):
-        raise RuntimeError(f"{project}: its Python imports entrypoints from {found}")
-
-
-def baseline_checkout(ref: str, work: Path) -> Path:
-    """``ref``'s files (git archive, so the working tree and its index stay untouched)."""
-    git = ["git", "-C", str(PROJECT_ROOT)]
-    sha = subprocess.run(
-        [*git, "rev-parse", "--verify", f"{ref}^{{commit}}"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    folder = work / "baselines" / sha[:12]
-    if not (folder / "entrypoints").is_dir():
-        folder.mkdir(parents=True, exist_ok=True)
-        archive = subprocess.Popen([*git, "archive", "--format=tar", sha], stdout=subprocess.PIPE)
-        subprocess.run(["tar", "-x", "-C", str(folder)], stdin=archive.stdout, check=True)
-        if archive.wait() != 0:
-            raise RuntimeError(f"git archive {sha} failed")
-    return folder
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench.request_overhead", description=__doc__)
     parser.add_argument("--project", type=Path, default=PROJECT_ROOT, help="the tree measured")
@@ -275,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     baseline = args.baseline
     if args.baseline_ref:
-        baseline = baseline_checkout(args.baseline_ref, args.work)
+        baseline = baseline_checkout(args.baseline_ref)
     plan = OverheadPlan(args.requests, args.warmup, baseline=baseline)
     result = run_request_overhead(args.project.resolve(), args.work, plan)
     from bench.report_sections import request_overhead_section

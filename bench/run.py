@@ -23,6 +23,7 @@ from typing import Any
 
 from bench.calibration import drift
 from bench.configs import ALL_CONFIGS, DEFAULT_CONFIGS, MODEL_FREE, SERVICE_ENGINES, Params
+from bench.demo_service import baseline_checkout
 from bench.machine import machine
 from bench.models import (
     DEFAULT_CACHE,
@@ -35,7 +36,7 @@ from bench.models import (
 )
 from bench.preview_cost import preview_ms
 from bench.report import markdown, ratios, write_json, write_markdown
-from bench.request_overhead import OverheadPlan, baseline_checkout
+from bench.request_overhead import OverheadPlan
 from bench.service import ScalePoint
 from bench.suite import Suite
 
@@ -185,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     baseline = args.baseline_project
     if args.baseline_ref:
-        baseline = baseline_checkout(args.baseline_ref, args.work)
+        baseline = baseline_checkout(args.baseline_ref)
     requests = args.overhead_requests
     request_plan = OverheadPlan(requests, warmup=requests // 10, baseline=baseline)
     suite = Suite(
