@@ -17,22 +17,23 @@ def serve(settings: Settings) -> int:
 
     from entrypoints.app import create_app
     from entrypoints.server_exit import end_like_ctrl_c_on_ctrl_break, guard_forced_exit
-    from entrypoints.server_options import uvicorn_options
+    from entrypoints.server_options import serving_url, uvicorn_options
 
     refusal = open_network_refusal(settings)
     if refusal is not None:
         print(refusal, file=sys.stderr)
         return 2
     try:
+        options = uvicorn_options(settings)  # checks the TLS files
         app = create_app(settings)  # configures logging: from here on, every line is a log line
     except SettingsError as error:  # API_KEYS_FILE is read here, once
         print(error, file=sys.stderr)
         return 2
     guard_forced_exit(app.state.services.lifecycle)
     log = structlog.get_logger("cli")
-    log.info("serving", url=f"http://{settings.host}:{settings.port}/")
+    log.info("serving", url=serving_url(settings))
     end_like_ctrl_c_on_ctrl_break()
-    uvicorn.run(app, **uvicorn_options(settings))
+    uvicorn.run(app, **options)
     return 0
 
 

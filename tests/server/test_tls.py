@@ -145,4 +145,6 @@ def test_the_service_serves_https_with_a_verified_handshake(
         assert client.get("/health/live").status_code == 200
     log = (tmp_path / "server.log").read_text(encoding="utf-8")
     assert f"Uvicorn running on {base_url}" in log
+    serving = next(line for line in log.splitlines() if '"serving"' in line)
+    assert f'"url": "{base_url}/"' in serving
     assert "Traceback" not in log
