@@ -45,6 +45,7 @@ def create_app(
         keys_from_settings(settings),
         session_hours=settings.session_hours,
         open_access=settings.allow_open_access,
+        failure_limit=settings.auth_failure_limit,
     )
     if settings.allow_open_access and not access.keys.enabled:
         structlog.get_logger("auth").warning(

@@ -18,7 +18,7 @@ import time
 
 import structlog
 from itsdangerous import BadSignature, TimestampSigner
-from limits import RateLimitItemPerMinute
+from limits import parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 from starlette.requests import HTTPConnection, cookie_parser
@@ -34,6 +34,7 @@ log = structlog.get_logger("auth")
 SESSION_COOKIE = "local_sd_session"
 SESSION_SALT = "local-sd-session"
 FAILURES_PER_MINUTE = 10
+DEFAULT_FAILURE_LIMIT = f"{FAILURES_PER_MINUTE}/minute"
 _CHALLENGE = b'Bearer realm="local-sd", Basic realm="local-sd"'
 # A browser answers a Basic challenge to its own fetch() with a password dialog over the
 # page's sign-in form: script requests get the Bearer challenge alone.
@@ -45,13 +46,21 @@ _PUBLIC_PREFIXES = ("/static/",)
 class Access:
     """The keys, the session signer and the failure throttle: built once per app."""
 
-    def __init__(self, keys: ApiKeys, *, session_hours: float, open_access: bool) -> None:
+    def __init__(
+        self,
+        keys: ApiKeys,
+        *,
+        session_hours: float,
+        open_access: bool,
+        failure_limit: str = DEFAULT_FAILURE_LIMIT,
+    ) -> None:
         self.keys = keys
         self.open_access = open_access
         self.session_seconds = int(session_hours * 3600)
         self._signer = TimestampSigner(keys.session_secret(), salt=SESSION_SALT)
         self._failures = MovingWindowRateLimiter(MemoryStorage())
-        self._failure_limit = RateLimitItemPerMinute(FAILURES_PER_MINUTE)
+        # AUTH_FAILURE_LIMIT, in the `limits` notation (`10/minute`).
+        self._failure_limit = parse(failure_limit)
 
     def client_for_key(self, candidate: str) -> Client | None:
         key = self.keys.match(candidate)

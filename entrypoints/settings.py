@@ -17,7 +17,14 @@ from enum import Enum
 from pathlib import Path, PurePath, PureWindowsPath
 from typing import Literal, TypeVar
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -75,6 +82,8 @@ class Settings(BaseSettings):
     allow_open_access: bool = False
     """Serve a non-loopback address without keys (logged as a WARNING at every start)."""
     session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+    auth_failure_limit: str = "10/minute"  # authentication.DEFAULT_FAILURE_LIMIT
+    """Wrong keys one address may send (`limits` notation) before it gets 429."""
     ssl_certfile: Path | None = None
     ssl_keyfile: Path | None = None
     rate_limit: str = ""
@@ -104,10 +113,10 @@ class Settings(BaseSettings):
             return value
         return value.strip().upper() if value.strip().upper() in _LEVELS else value.strip().lower()
 
-    @field_validator("rate_limit")
+    @field_validator("rate_limit", "auth_failure_limit")
     @classmethod
-    def _check_rate_limit(cls, value: str) -> str:
-        if value.strip():
+    def _check_rate_limit(cls, value: str, info: ValidationInfo) -> str:
+        if value.strip() or info.field_name == "auth_failure_limit":
             from limits import parse
 
             try:
