@@ -30,6 +30,18 @@ def _range(name: str) -> Any:
     return Field(ge=bounds["min"], le=bounds["max"], multiple_of=bounds.get("multiple_of"))
 
 
+def _integral(value: object) -> object:
+    """JSON has one number type and JSON Schema's "integer" is any number without a
+    fraction, so `2.0` is the integer 2 the published schema promises to take; `2.5`,
+    `true` and `"2"` stay refused by the strict check after this."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+Integral = BeforeValidator(_integral)
+
+
 def _text(name: str, description: str, **extra: Any) -> Any:
     max_chars = int(_BOUNDS[name]["max_chars"])
     return Field(max_length=max_chars, description=description, **extra)
@@ -48,21 +60,21 @@ class GenerationBody(BaseModel):
         str, _text("prompt", "What to draw; not only whitespace.", min_length=1, pattern=r"\S")
     ]
     negative_prompt: Annotated[str, _text("negative_prompt", "What to keep out.")] | None = None
-    num_inference_steps: Annotated[int, _range("num_inference_steps")] = Field(
+    num_inference_steps: Annotated[int, _range("num_inference_steps"), Integral] = Field(
         DEFAULT_STEPS, description="Denoising steps; a few-step model's own default if left out."
     )
     guidance_scale: Annotated[float, _range("guidance_scale")] = Field(
         DEFAULT_GUIDANCE, description="How closely to follow the prompt; the model's if left out."
     )
-    width: Annotated[int, _range("width")] = DEFAULT_SIZE
-    height: Annotated[int, _range("height")] = DEFAULT_SIZE
-    seed: Annotated[int, _range("seed")] | None = Field(
+    width: Annotated[int, _range("width"), Integral] = DEFAULT_SIZE
+    height: Annotated[int, _range("height"), Integral] = DEFAULT_SIZE
+    seed: Annotated[int, _range("seed"), Integral] | None = Field(
         None, description="null: the service picks one and reports it."
     )
     scheduler: Literal[SCHEDULERS] | None = Field(  # type: ignore[valid-type]
         None, description="null: the model's own; /health lists what the engine offers."
     )
-    num_images: Annotated[int, _range("num_images")] = Field(
+    num_images: Annotated[int, _range("num_images"), Integral] = Field(
         1, description="Images in one job, with seeds seed, seed+1, ..."
     )
 
