@@ -95,6 +95,7 @@ class Settings(BaseSettings):
     max_streams_per_client: int = Field(default=8, ge=1, le=1000)
     max_connections: int = Field(default=512, ge=8)
     keep_alive_seconds: float = Field(default=5.0, gt=0, le=300)
+    header_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
 
     @field_validator("openvino_device", mode="before")
     @classmethod
