@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tarfile
@@ -21,7 +20,7 @@ from pathlib import Path
 import httpx
 
 from bench.models import PROJECT_ROOT
-from tests.support.live_server import environment_without_settings, free_port
+from tests.support.live_server import environment_without_settings, free_port, stop_like_ctrl_c
 from tests.support.waiting import wait_until
 
 
@@ -70,13 +69,7 @@ def demo_service(project: Path, work: Path, name: str, settings: dict[str, str])
             )
             yield base_url
         finally:
-            if process.poll() is None:
-                process.send_signal(signal.SIGINT)
-                try:
-                    process.wait(timeout=60)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+            stop_like_ctrl_c(process)
 
 
 def _ready(process: subprocess.Popen[bytes], base_url: str, log_path: Path) -> bool:

@@ -120,13 +120,18 @@ def live_server(
             _wait_until_live(server, ready_timeout)
             yield server
         finally:
-            if process.poll() is None:
-                process.send_signal(signal.SIGINT)
-                try:
-                    process.wait(timeout=60)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+            stop_like_ctrl_c(process)
+
+
+def stop_like_ctrl_c(process: subprocess.Popen[Any]) -> None:
+    """SIGINT, as Ctrl+C sends, then a kill if the server has not left within a minute."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def _wait_until_live(server: LiveServer, timeout: float) -> None:
