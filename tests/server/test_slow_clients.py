@@ -1,10 +1,12 @@
-"""Idle and slow clients against a real `local-sd serve`: uvicorn's own limits and the
-event stream's send timeout and per-client cap, with the timeouts set small."""
+"""Idle and slow clients against a real `local-sd serve`: uvicorn's own limits, the bounds
+on a request's line and headers (entrypoints.bounded_http), and the event stream's send
+timeout and per-client cap, with the timeouts set small."""
 
 from __future__ import annotations
 
 import json
 import socket
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,6 +21,7 @@ pytestmark = pytest.mark.server
 ENV = {
     "USE_MOCKS": "true",
     "KEEP_ALIVE_SECONDS": "1",
+    "HEADER_TIMEOUT_SECONDS": "1",
     "SSE_SEND_TIMEOUT_SECONDS": "1",
     "MAX_STREAMS_PER_CLIENT": "2",
     "MAX_CONNECTIONS": "8",
@@ -71,6 +74,39 @@ def _request(path: str) -> bytes:
     return f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode()
 
 
+def _read_answer(sock: socket.socket, buffered: bytes = b"") -> tuple[bytes, bytes, bytes]:
+    """One answer with a Content-Length: its head, its body and what came after it."""
+    sock.settimeout(30)
+    while b"\r\n\r\n" not in buffered:
+        chunk = sock.recv(65536)
+        assert chunk, f"the server closed the connection after {buffered!r}"
+        buffered += chunk
+    head, _, rest = buffered.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    while len(rest) < length:
+        chunk = sock.recv(65536)
+        assert chunk, "the server closed the connection mid-answer"
+        rest += chunk
+    return head, rest[:length], rest[length:]
+
+
+def _closed_by_server(sock: socket.socket) -> bool:
+    """Whether the server has ended the connection, without waiting for it to."""
+    sock.setblocking(False)
+    try:
+        return sock.recv(65536) == b""
+    except BlockingIOError:
+        return False
+    except ConnectionError:
+        return True
+    finally:
+        sock.setblocking(True)
+
+
 def _submit(server: LiveServer, body: dict[str, object]) -> str:
     answer = httpx.post(f"{server.base_url}/jobs", json=body, timeout=10)
     assert answer.status_code == 202, answer.text
@@ -97,20 +133,83 @@ def test_endless_headers_are_refused_once_past_the_limit(server: LiveServer) -> 
         # Headers that never end: the server stops buffering them at its limit.
         sock.sendall(b"X-Padding: " + b"a" * 40_000)
         received = _read_until_closed(sock, timeout=30)
-    assert received.startswith(b"HTTP/1.1 400 ")
+    head, _, body = received.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 431 ")
+    assert json.loads(body)["error"]["type"] == "headers_too_large"
+
+
+def test_a_client_that_connects_and_sends_nothing_is_closed_after_the_header_timeout(
+    server: LiveServer,
+) -> None:
+    with _connect(server) as sock:
+        received = _read_until_closed(sock, timeout=30)
+    assert received == b""
+    assert "request_headers_timed_out" in server.log()
+
+
+def test_a_client_trickling_its_headers_is_closed_after_the_header_timeout(
+    server: LiveServer,
+) -> None:
+    with _connect(server) as sock:
+        sock.sendall(b"GET /health/live HTTP/1.1\r\n")
+        # A byte every 50 ms, forever: the headers never end, and no byte is the last
+        # for long, so only a timeout on the whole of them ends this.
+        trickle = iter(b"X-Padding: " + b"a" * 100_000)
+        sent = 0
+        while not _closed_by_server(sock):
+            try:
+                sock.sendall(bytes([next(trickle)]))
+            except ConnectionError:
+                break
+            sent += 1
+            time.sleep(0.05)
+    assert sent < 100_000
+
+
+def test_a_keep_alive_client_is_unaffected_by_the_header_timeout(server: LiveServer) -> None:
+    # Requests one after another on one connection for longer than the header timeout.
+    with _connect(server) as sock:
+        started, answers = time.monotonic(), 0
+        while time.monotonic() - started < 3:
+            sock.sendall(_request("/health/live"))
+            head, _, rest = _read_answer(sock)
+            assert head.startswith(b"HTTP/1.1 200 ") and rest == b""
+            answers += 1
+        assert not _closed_by_server(sock)
+    assert answers > 1
+
+
+def test_pipelined_requests_are_answered_in_order(server: LiveServer) -> None:
+    with _connect(server) as sock:
+        sock.sendall(
+            _request("/health/live") + _request("/no-such-page") + _request("/health/ready")
+        )
+        statuses, rest = [], b""
+        for _ in range(3):
+            head, _, rest = _read_answer(sock, rest)
+            statuses.append(head.split(b" ")[1])
+    assert statuses == [b"200", b"404", b"200"]
 
 
 def test_past_max_connections_requests_get_503_until_connections_close(
     server: LiveServer,
 ) -> None:
-    # Connections that never send a request hold their place (no uvicorn timeout applies
-    # before a request's headers are complete): with 8 open, a request gets 503.
-    silent = [_connect(server) for _ in range(8)]
+    # Requests whose bodies never arrive hold their place (a body has no timeout): with 8
+    # open, a request gets 503.
+    waiting = [_connect(server) for _ in range(8)]
     try:
-        refused = httpx.get(f"{server.base_url}/health/live", timeout=10)
-        assert refused.status_code == 503
+        for sock in waiting:
+            sock.sendall(
+                b"POST /jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                b"Content-Length: 100\r\n\r\n{"
+            )
+        wait_until(
+            lambda: httpx.get(f"{server.base_url}/health/live", timeout=10).status_code == 503,
+            "a request past MAX_CONNECTIONS to get 503",
+            context=server.log,
+        )
     finally:
-        for sock in silent:
+        for sock in waiting:
             sock.close()
     wait_until(
         lambda: httpx.get(f"{server.base_url}/health/live", timeout=10).status_code == 200,
