@@ -1,7 +1,7 @@
 """The API keys clients present: parsed once from the settings, compared in constant time.
 
-An entry is `key`, `name:key` or `name:key:admin`. Unnamed keys are called `key1`, `key2`, ...
-in the order they appear; a lone key is admin. The name is what logs, limits and session
+An entry is `key`, `name:key` or `name:key:admin`. A lone key may go unnamed (it is `key1`)
+and is admin; with several, each needs a name. The name is what logs, limits and session
 cookies carry: a key itself never leaves this module in a message, a log line or a repr.
 """
 
@@ -124,12 +124,15 @@ def _keys_from(entries: Iterable[_Entry]) -> ApiKeys:
     keys: list[ApiKey] = []
     names: set[str] = set()
     digests: set[bytes] = set()
-    unnamed = 0
     lone = len(parsed) == 1
     for name, secret, admin, where in parsed:
-        if name is None:
-            unnamed += 1
-            name = f"key{unnamed}"
+        if name is None and not lone:
+            # A name by position would move to the next key when one is removed, and with
+            # it the jobs and images that name owns.
+            raise SettingsError(
+                f"Invalid setting {where}: with several keys each needs a name (name:key)."
+            )
+        name = name or "key1"
         if name in names:
             raise SettingsError(f"Invalid setting {where}: the name {name!r} is used twice.")
         digest = hashlib.sha256(secret.encode()).digest()

@@ -27,6 +27,7 @@ from application.model_lifecycle import ModelLifecycle
 from application.ports import HistoryStore, ImageBackend, ImageStore, ModelStore
 from domain.retention import RetentionPolicy
 from entrypoints.client_limits import SubmissionLimit
+from entrypoints.network_addresses import is_loopback
 from entrypoints.settings import Settings
 
 
@@ -103,12 +104,9 @@ def build(
 
 
 def shared(settings: Settings) -> bool:
-    """Whether several people may use the service: keys are set, or it listens beyond loopback."""
+    """Whether several people may use the service: keys are set, or it serves the network."""
     keys = settings.api_keys is not None or settings.api_keys_file is not None
-    return keys or settings.host not in LOOPBACK_ADDRESSES
-
-
-LOOPBACK_ADDRESSES = ("127.0.0.1", "::1", "localhost")
+    return keys or settings.allow_open_access or not is_loopback(settings.host)
 
 
 def file_image_store(settings: Settings) -> ImageStore:

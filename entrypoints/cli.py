@@ -39,23 +39,13 @@ def serve(settings: Settings) -> int:
 
 def open_network_refusal(settings: Settings) -> str | None:
     """Why `serve` must not start: a network address without keys, unless allowed."""
+    from entrypoints.network_addresses import is_loopback
     from entrypoints.remedies import HOW_TO_SET_A_KEY
 
     keys = settings.api_keys is not None or settings.api_keys_file is not None
-    if keys or settings.allow_open_access or _is_loopback(settings.host):
+    if keys or settings.allow_open_access or is_loopback(settings.host):
         return None
     return f"Refusing to listen on {settings.host} (HOST) without API keys. {HOW_TO_SET_A_KEY}"
-
-
-def _is_loopback(host: str) -> bool:
-    import ipaddress
-
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False  # a host name: it may resolve to anything
 
 
 def download(settings: Settings, force: bool) -> int:

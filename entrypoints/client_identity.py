@@ -32,6 +32,10 @@ def anonymous_client(scope: Scope) -> Client:
 
 
 def client_of(connection: HTTPConnection) -> Client:
-    """The client the middleware identified, or the anonymous one by address."""
+    """The client the middleware identified. Without one (a public route's anonymous caller
+    on a service with keys) the address, seeing nothing but what nobody owns: a route made
+    public by mistake must not hand out everything."""
     client = connection.scope.get("state", {}).get("client")
-    return client if isinstance(client, Client) else anonymous_client(connection.scope)
+    if isinstance(client, Client):
+        return client
+    return Client(id=anonymous_client(connection.scope).id, admin=False)

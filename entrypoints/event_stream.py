@@ -19,12 +19,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from domain.errors import RateLimited
 from entrypoints.app_state import services
 from entrypoints.client_identity import client_of
 from entrypoints.client_limits import ensure_visible
-from entrypoints.http_errors import HttpError
 from entrypoints.presenters import event_json
 
+# A slot frees when a stream ends, which the client decides: a guess, not a promise.
+STREAM_SLOT_RETRY_SECONDS = 5
 # At the server's exit every job is cancelled and each stream ends with its final event
 # within a step; only a wedged engine needs sse-starlette to cut a stream off.
 STREAM_SHUTDOWN_GRACE_SECONDS = 30.0
@@ -98,8 +100,9 @@ async def job_events(request: Request) -> Response:
     streams = open_streams(request.app)
     limit = built.settings.max_streams_per_client
     if not streams.try_open(client, limit):
-        raise HttpError(
-            429, f"This client already has {limit} event streams open; close one and try again."
+        raise RateLimited(
+            f"This client already has {limit} event streams open; close one and try again.",
+            retry_after_seconds=STREAM_SLOT_RETRY_SECONDS,
         )
     try:
         ensure_visible(request, built.service.get(request.path_params["job_id"]))

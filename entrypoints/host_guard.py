@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from entrypoints.http_errors import send_error
+from entrypoints.network_addresses import normal_address
 
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 _UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -48,7 +49,7 @@ def allowed_name(value: str) -> str:
     brackets, an IPv6 address (bare or bracketed) in its compressed form."""
     value = value.strip()
     if _is_address(value):
-        return _normal_address(value)
+        return normal_address(value)
     parsed = parse_authority(value)
     return parsed[0] if parsed else ""
 
@@ -98,7 +99,7 @@ class HostGuardMiddleware:
         server = scope.get("server")
         if not server or not _is_address(host):
             return False
-        return host == _normal_address(str(server[0]))
+        return host == normal_address(str(server[0]))
 
 
 def _same_origin(origin: str, host: tuple[str, int | None], scope: Scope) -> bool:
@@ -121,13 +122,6 @@ def _is_address(host: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _normal_address(value: str) -> str:
-    try:
-        return ipaddress.ip_address(value).compressed
-    except ValueError:
-        return value.lower()
 
 
 def _request_id(scope: Scope) -> str | None:

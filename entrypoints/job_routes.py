@@ -31,8 +31,9 @@ def _job_json(request: Request, job: Job) -> dict[str, object]:
 
 
 async def _read_generation_request(request: Request) -> GenerationRequest:
-    services(request).submissions.admit(client_of(request).id)
     body = validated(GenerationBody, await read_json_object(request))
+    # Counted once the body is a request: a client's typo must not use up its rate.
+    services(request).submissions.admit(client_of(request).id)
     # Fields left out take the loaded model's defaults (a few-step model's), not the schema's.
     defaults = services(request).service.readiness.request_defaults()
     return GenerationRequest.from_mapping(body.model_dump(exclude_unset=True), defaults)

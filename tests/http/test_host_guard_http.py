@@ -147,8 +147,22 @@ def test_address_the_connection_arrived_on_is_an_allowed_host(tmp_path: Path) ->
         assert client.get("/health", headers={"host": "192.0.2.8:8000"}).status_code == 403
 
 
+def test_an_ipv4_client_of_a_dual_stack_socket_names_the_address_it_connected_to(
+    tmp_path: Path,
+) -> None:
+    # `HOST=::` takes IPv4 connections too; their local address arrives IPv4-mapped.
+    app = create_app(make_settings(tmp_path, use_mocks=True, allow_open_access=True))
+    status, body = asyncio.run(
+        _raw_request(app, "GET", [(b"host", b"192.0.2.7:8000")], ("::ffff:192.0.2.7", 8000))
+    )
+    assert status == 200, body
+
+
 async def _raw_request(
-    app: Any, method: str, headers: list[tuple[bytes, bytes]]
+    app: Any,
+    method: str,
+    headers: list[tuple[bytes, bytes]],
+    server: tuple[str, int] = ("127.0.0.1", 80),
 ) -> tuple[int, bytes]:
     """One request with exactly these headers (HTTP clients merge duplicates)."""
     scope = {
@@ -163,7 +177,7 @@ async def _raw_request(
         "root_path": "",
         "headers": [*headers, (b"content-type", b"application/json")],
         "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 80),
+        "server": server,
     }
     messages: list[dict[str, Any]] = []
     sent = False

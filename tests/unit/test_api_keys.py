@@ -25,13 +25,9 @@ def test_no_setting_means_no_keys(tmp_path: Path) -> None:
     assert not keys(tmp_path).enabled
 
 
-def test_entries_with_and_without_names(tmp_path: Path) -> None:
-    found = keys(tmp_path, api_keys="first-key, alice:alice-key, second-key, root:root-key:admin")
-    assert len(found) == 4
-    assert [(found.match(k) or _none()).name for k in ("first-key", "second-key")] == [
-        "key1",
-        "key2",
-    ]
+def test_entries_with_names(tmp_path: Path) -> None:
+    found = keys(tmp_path, api_keys="alice:alice-key, root:root-key:admin")
+    assert len(found) == 2
     alice, root = found.match("alice-key"), found.match("root-key")
     assert alice is not None and (alice.name, alice.admin) == ("alice", False)
     assert root is not None and (root.name, root.admin) == ("root", True)
@@ -39,6 +35,15 @@ def test_entries_with_and_without_names(tmp_path: Path) -> None:
     assert found.match("alice-key ") is None
     assert found.match("") is None
     assert found.named("alice") == alice
+
+
+def test_a_lone_key_needs_no_name_but_several_keys_do(tmp_path: Path) -> None:
+    lone = keys(tmp_path, api_keys="just-a-key").match("just-a-key")
+    assert lone is not None and (lone.name, lone.admin) == ("key1", True)
+    # Named by position, removing one key would give its name, and the jobs and images
+    # that name owns, to the next.
+    with pytest.raises(SettingsError, match="entry 1: with several keys each needs a name"):
+        keys(tmp_path, api_keys="first-key, alice:alice-key")
 
 
 def test_a_lone_key_is_admin(tmp_path: Path) -> None:
@@ -50,12 +55,14 @@ def test_a_lone_key_is_admin(tmp_path: Path) -> None:
 
 def test_file_entries_follow_the_setting(tmp_path: Path) -> None:
     path = tmp_path / "keys.txt"
-    path.write_text("\ufeff# the studio\r\n\r\nann:ann-key\r\n  ben-key  \r\n", encoding="utf-8")
+    path.write_text(
+        "\ufeff# the studio\r\n\r\nann:ann-key\r\n  ben:ben-key  \r\n", encoding="utf-8"
+    )
     found = keys(tmp_path, api_keys="zed:zed-key", api_keys_file=path)
     assert [(found.match(k) or _none()).name for k in ("zed-key", "ann-key", "ben-key")] == [
         "zed",
         "ann",
-        "key1",
+        "ben",
     ]
 
 
@@ -74,7 +81,7 @@ def test_no_key_is_ever_shown(tmp_path: Path) -> None:
         ("alice:", "API_KEYS entry 1"),
         ("alice:k\u00e9y", "API_KEYS entry 1"),
         ("alice:one-key,alice:two-key", "API_KEYS entry 2"),
-        ("one-key,bob:one-key", "API_KEYS entry 2"),
+        ("ann:one-key,bob:one-key", "API_KEYS entry 2"),
         (" , ", "API_KEYS"),
     ],
 )
