@@ -64,10 +64,10 @@ def create_app(
         routes=ROUTES,
         middleware=[
             Middleware(RequestContextMiddleware),
-            # Before the Host check: a request that came in over the network to a service
-            # without keys hears how to set one, whatever Host it sent.
-            Middleware(AuthenticationMiddleware, access=access),
+            # The Host check first: a DNS-rebinding page's requests (a foreign Host) must
+            # never count as wrong keys, or a web page could lock this address out.
             Middleware(HostGuardMiddleware, allowed_hosts=allowed_hosts(settings)),
+            Middleware(AuthenticationMiddleware, access=access),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan_for(services),

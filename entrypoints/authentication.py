@@ -12,9 +12,9 @@ from __future__ import annotations
 import base64
 import binascii
 import ipaddress
-import json
 import math
 import time
+from functools import lru_cache
 
 import structlog
 from itsdangerous import BadSignature, TimestampSigner
@@ -26,7 +26,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from entrypoints.api_keys import ApiKeys
 from entrypoints.client_identity import Client, anonymous_client
-from entrypoints.http_errors import error_body
+from entrypoints.http_errors import send_error
+from entrypoints.network_addresses import normal_address
 from entrypoints.remedies import HOW_TO_SET_A_KEY
 
 log = structlog.get_logger("auth")
@@ -39,6 +40,7 @@ _CHALLENGE = b'Bearer realm="local-sd", Basic realm="local-sd"'
 # A browser answers a Basic challenge to its own fetch() with a password dialog over the
 # page's sign-in form: script requests get the Bearer challenge alone.
 _SCRIPT_CHALLENGE = b'Bearer realm="local-sd"'
+_VERIFIED_SESSIONS_KEPT = 1024
 _PUBLIC_PATHS = frozenset({"/health/live", "/health/ready", "/session"})
 _PUBLIC_PREFIXES = ("/static/",)
 
@@ -58,6 +60,7 @@ class Access:
         self.open_access = open_access
         self.session_seconds = int(session_hours * 3600)
         self._signer = TimestampSigner(keys.session_secret(), salt=SESSION_SALT)
+        self._verified_sessions: dict[str, tuple[str, float]] = {}
         self._failures = MovingWindowRateLimiter(MemoryStorage())
         # AUTH_FAILURE_LIMIT, in the `limits` notation (`10/minute`).
         self._failure_limit = parse(failure_limit)
@@ -71,11 +74,20 @@ class Access:
 
     def client_for_session(self, value: str) -> Client | None:
         """The session's client while its signature and age hold and its key still exists."""
-        try:
-            name = self._signer.unsign(value, max_age=self.session_seconds).decode()
-        except (BadSignature, UnicodeDecodeError):
+        verified = self._verified_sessions.get(value)
+        if verified is None:
+            try:
+                signed, moment = self._signer.unsign(value, return_timestamp=True)
+                verified = (signed.decode(), moment.timestamp())
+            except (BadSignature, UnicodeDecodeError):
+                return None
+            # A browser sends the same cookie with every request: its HMAC is checked once.
+            if len(self._verified_sessions) >= _VERIFIED_SESSIONS_KEPT:
+                self._verified_sessions.clear()
+            self._verified_sessions[value] = verified
+        if time.time() - verified[1] > self.session_seconds:
             return None
-        key = self.keys.named(name)
+        key = self.keys.named(verified[0])
         return Client(key.name, key.admin) if key else None
 
     def throttled(self, address: str) -> int | None:
@@ -204,15 +216,15 @@ def _arrived_on_loopback(scope: Scope) -> bool:
     """Whether the connection's local address is loopback; a unix socket or a test
     transport (no address, or a name) is local too."""
     server = scope.get("server")
-    if not server:
-        return True
+    return not server or _local_address_is_loopback(str(server[0]))
+
+
+@lru_cache(maxsize=64)
+def _local_address_is_loopback(host: str) -> bool:
     try:
-        address = ipaddress.ip_address(str(server[0]).split("%")[0])
+        return ipaddress.ip_address(normal_address(host)).is_loopback
     except ValueError:
-        return True
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return address.is_loopback
+        return True  # a unix socket's path, a test transport's name
 
 
 async def _refuse(scope: Scope, send: Send, refusal: tuple[int, str, int | None]) -> None:
@@ -237,16 +249,4 @@ async def _send_error(
     headers: list[tuple[bytes, bytes]] | None = None,
 ) -> None:
     request_id = scope.get("state", {}).get("request_id")
-    body = json.dumps(error_body(status_type, message, request_id)).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                *(headers or []),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    await send_error(send, status, status_type, message, request_id, headers)

@@ -172,7 +172,12 @@ EXCEPTION_HANDLERS = {
 
 
 async def send_error(
-    send: Send, status: int, status_type: str, message: str, request_id: str | None
+    send: Send,
+    status: int,
+    status_type: str,
+    message: str,
+    request_id: str | None,
+    headers: list[tuple[bytes, bytes]] | None = None,
 ) -> None:
     """Send an error response straight from ASGI middleware, outside any route."""
     body = json.dumps(error_body(status_type, message, request_id)).encode()
@@ -183,6 +188,7 @@ async def send_error(
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
+                *(headers or []),
             ],
         }
     )

@@ -198,6 +198,17 @@ def test_sign_out_expires_the_cookie(client: TestClient) -> None:
     assert client.get("/session").json()["signed_in"] is False
 
 
+def test_a_rebinding_page_cannot_lock_the_address_out(client: TestClient) -> None:
+    # A DNS-rebinding page sends the user's own requests with its Host and bogus keys:
+    # refused for the Host, they never count as wrong keys.
+    for _ in range(FAILURES_PER_MINUTE * 2):
+        refused = client.get(
+            "/jobs", headers={"host": "evil.example", "authorization": "Bearer guess"}
+        )
+        assert refused.status_code == 403
+    assert client.get("/jobs", headers=ALICE).status_code == 200
+
+
 @pytest.mark.parametrize(
     "body", [{"key": "wrong"}, {}, {"key": 1}, {"key": "bob-key-0123456789", "x": 1}]
 )
