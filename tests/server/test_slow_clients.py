@@ -254,7 +254,7 @@ def test_a_client_holds_at_most_max_streams_per_client(server: LiveServer) -> No
         with client.stream("GET", url) as first, client.stream("GET", url) as second:
             assert (first.status_code, second.status_code) == (200, 200)
             third = client.get(url)
-            assert third.status_code == 429
+            assert third.status_code == 429 and third.headers["retry-after"] == "5"
             error = third.json()["error"]
             assert error["type"] == "rate_limited" and "2 event streams" in error["message"]
         # Both closed: the client's slots come back once the server sees them go.
