@@ -61,6 +61,8 @@ class Access:
         self.session_seconds = int(session_hours * 3600)
         self._signer = TimestampSigner(keys.session_secret(), salt=SESSION_SALT)
         self._verified_sessions: dict[str, tuple[str, float]] = {}
+        # Signed out before they expired; kept in memory only (a restart forgets them).
+        self._revoked_sessions: set[str] = set()
         self._failures = MovingWindowRateLimiter(MemoryStorage())
         # AUTH_FAILURE_LIMIT, in the `limits` notation (`10/minute`).
         self._failure_limit = parse(failure_limit)
@@ -70,10 +72,15 @@ class Access:
         return Client(key.name, key.admin) if key else None
 
     def session_value(self, client: Client) -> str:
-        return self._signer.sign(client.id).decode()
+        value = self._signer.sign(client.id).decode()
+        # Signed within the second of a sign-out, the new cookie equals the revoked one.
+        self._revoked_sessions.discard(value)
+        return value
 
     def client_for_session(self, value: str) -> Client | None:
         """The session's client while its signature and age hold and its key still exists."""
+        if value in self._revoked_sessions:
+            return None
         verified = self._verified_sessions.get(value)
         if verified is None:
             try:
@@ -89,6 +96,14 @@ class Access:
             return None
         key = self.keys.named(verified[0])
         return Client(key.name, key.admin) if key else None
+
+    def revoke_session(self, value: str) -> None:
+        if self.client_for_session(value) is None:
+            return  # forged or expired already: nothing to remember
+        if len(self._revoked_sessions) >= _VERIFIED_SESSIONS_KEPT:
+            self._revoked_sessions.clear()  # bounded; the oldest would soon expire anyway
+        self._revoked_sessions.add(value)
+        self._verified_sessions.pop(value, None)
 
     def throttled(self, address: str) -> int | None:
         """Seconds until ``address`` may try a key again, or None when it may now."""

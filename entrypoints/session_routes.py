@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from domain.errors import FieldError, InvalidRequest
+from entrypoints.api_models import SessionKey
 from entrypoints.authentication import (
     SESSION_COOKIE,
     access_of,
@@ -19,6 +19,7 @@ from entrypoints.authentication import (
 )
 from entrypoints.http_errors import error_response
 from entrypoints.json_body import read_json_object
+from entrypoints.request_validation import validated
 
 
 async def session_state(request: Request) -> Response:
@@ -35,13 +36,7 @@ async def session_state(request: Request) -> Response:
 
 async def sign_in(request: Request) -> Response:
     access = access_of(request)
-    body = await read_json_object(request)
-    key = body.get("key")
-    problems = [FieldError(name, "Unknown field.") for name in body if name != "key"]
-    if not isinstance(key, str) or not key:
-        raise InvalidRequest([FieldError("key", "Required: the API key, a string."), *problems])
-    if problems:
-        raise InvalidRequest(problems)
+    key = validated(SessionKey, await read_json_object(request)).key
     if not access.keys.enabled:
         # Nothing to sign in to, and nothing wrong with asking: every request is let in
         # already, so the client gets the outcome it wanted (no cookie, no key checked).
@@ -75,6 +70,10 @@ async def sign_in(request: Request) -> Response:
 
 
 async def sign_out(request: Request) -> Response:
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        # A copy of the cookie (another tab, a script) must not outlive the sign-out.
+        access_of(request).revoke_session(cookie)
     response = Response(status_code=204)
     response.delete_cookie(
         SESSION_COOKIE,

@@ -355,3 +355,14 @@ def _signed(name: str, secret: bytes, age_seconds: int) -> str:
             return int(time.time()) - age_seconds
 
     return Then(secret, salt=SESSION_SALT).sign(name).decode()
+
+
+def test_a_copy_of_the_cookie_does_not_outlive_sign_out(client: TestClient) -> None:
+    assert client.post("/session", json={"key": "alice-key-0123456789"}).status_code == 204
+    copied = client.cookies[SESSION_COOKIE]
+    assert client.delete("/session").status_code == 204
+    client.cookies.set(SESSION_COOKIE, copied)
+    assert_unauthorized(client.get("/jobs"))
+    # Signing in again at once works, though the new cookie may equal the old one.
+    assert client.post("/session", json={"key": "alice-key-0123456789"}).status_code == 204
+    assert client.get("/jobs").status_code == 200
