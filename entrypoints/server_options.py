@@ -90,7 +90,8 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
 def http_protocol(settings: Settings) -> dict[str, Any]:
     """uvicorn's `http` option, and its header size limit when that is an option of its own."""
     try:
-        from entrypoints.bounded_http import UvicornChanged, bounded_protocol
+        from entrypoints.bounded_http import UvicornChanged
+        from entrypoints.bounded_http_check import bounded_protocol
     except ImportError as error:  # httptools not installed, or uvicorn's module moved
         reason = f"{type(error).__name__}: {error}"
     else:

@@ -15,7 +15,8 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
 from entrypoints import server_options
-from entrypoints.bounded_http import BoundedHttpToolsProtocol, _try_bounds, bounded_protocol
+from entrypoints.bounded_http import BoundedHttpToolsProtocol
+from entrypoints.bounded_http_check import _try_bounds, bounded_protocol
 from entrypoints.settings import Settings
 
 LIMIT = 1024
@@ -318,12 +319,12 @@ def test_the_server_runs_the_bounded_protocol() -> None:
 def test_without_the_bounded_protocol_the_server_runs_h11_with_its_limit(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from entrypoints import bounded_http
+    from entrypoints import bounded_http, bounded_http_check
 
     def changed(max_header_bytes: int, header_timeout_seconds: float) -> Any:
         raise bounded_http.UvicornChanged("endless headers were not refused")
 
-    monkeypatch.setattr(bounded_http, "bounded_protocol", changed)
+    monkeypatch.setattr(bounded_http_check, "bounded_protocol", changed)
     options = server_options.uvicorn_options(Settings())
     assert options["http"] == "h11"
     assert options["h11_max_incomplete_event_size"] == 32 * 1024
