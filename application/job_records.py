@@ -21,8 +21,15 @@ def _moment(value: object) -> datetime | None:
     return datetime.fromisoformat(value) if isinstance(value, str) else None
 
 
-def job_record(job: Job, model: Mapping[str, object], engine: Mapping[str, str]) -> dict[str, Any]:
-    return {
+def job_record(
+    job: Job,
+    model: Mapping[str, object],
+    engine: Mapping[str, str],
+    *,
+    accepted_seq: int | None = None,
+) -> dict[str, Any]:
+    """``accepted_seq`` is the job's place in the order of acceptance (see `History`)."""
+    record = {
         "record_version": RECORD_VERSION,
         "job_id": job.id,
         "status": job.status.value,
@@ -45,6 +52,15 @@ def job_record(job: Job, model: Mapping[str, object], engine: Mapping[str, str])
         "model": dict(model),
         "engine": dict(engine),
     }
+    if accepted_seq is not None:
+        record["accepted_seq"] = accepted_seq
+    return record
+
+
+def accepted_seq(record: Mapping[str, Any]) -> int | None:
+    """The record's place in the order of acceptance; None in records from before it."""
+    value = record.get("accepted_seq")
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def job_from_record(record: Mapping[str, Any]) -> Job | None:

@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+import errno
+import threading
+from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,6 +17,7 @@ from domain.generation_request import GenerationRequest
 from domain.job import ImageRef, Job, JobStatus
 from domain.retention import RetentionPolicy, expired_jobs
 from tests.support.fakes import FakeHistoryStore, FakeImageStore
+from tests.support.waiting import wait_until
 
 NOW = datetime(2026, 6, 1, tzinfo=timezone.utc)
 MODEL = ModelStatus("OpenVINO/m", Path("/m"), cached=True, revision="abc")
@@ -135,3 +140,84 @@ def test_retention_after_records_deletes_images_and_records() -> None:
     removed = history.apply_retention(NOW)
     assert [job.id for job in removed] == ["j0", "j1"]
     assert sorted(store.records) == ["j2"]
+
+
+def test_a_failed_record_is_written_again_while_no_other_write_comes() -> None:
+    """A freed disk heals on its own: the record does not wait for the next job."""
+    store = FakeHistoryStore(write_errors=[OSError(errno.ENOSPC, "No space left on device")])
+    history = History(store, FakeImageStore(), RetentionPolicy(), retry_seconds=0.01)
+    try:
+        history.record_soon(finished_job("done", 1)).result()
+        assert not store.write_errors  # the write failed
+        wait_until(lambda: "done" in store.records, "the record written again")
+    finally:
+        history.close()
+    assert store.records["done"]["status"] == "succeeded"
+
+
+def test_close_writes_a_failed_record_again() -> None:
+    store = FakeHistoryStore(write_errors=[OSError(errno.ENOSPC, "No space left on device")])
+    history = History(store, FakeImageStore(), RetentionPolicy())
+    history.record_soon(finished_job("done", 1)).result()
+    assert "done" not in store.records
+    history.close()
+    assert store.records["done"]["status"] == "succeeded"
+
+
+class BlockedStore(FakeHistoryStore):
+    """Every write waits until the test releases it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writing = threading.Event()
+        self.release = threading.Event()
+
+    def write(self, job_id: str, record: Mapping[str, Any]) -> None:
+        self.writing.set()
+        self.release.wait()
+        super().write(job_id, record)
+
+
+def test_the_event_loops_calls_never_wait_for_a_write_in_progress() -> None:
+    store = BlockedStore()
+    history = History(store, FakeImageStore(), RetentionPolicy())
+    history.record_soon(finished_job("slow", 2))
+    returned = threading.Event()
+
+    def from_the_event_loop() -> None:
+        history.record_soon(finished_job("next", 1))
+        history.with_images(10)
+        history.jobs()
+        history.get("slow")
+        returned.set()
+
+    try:
+        assert store.writing.wait(10)
+        threading.Thread(target=from_the_event_loop, daemon=True).start()
+        # The bound only keeps a broken build from hanging: a lock held across the
+        # write would block these calls until the release below.
+        assert returned.wait(10), "record_soon waited for the store"
+        assert store.records == {}
+    finally:
+        store.release.set()
+        history.close()
+    assert sorted(store.records) == ["next", "slow"]
+
+
+def test_jobs_of_one_moment_keep_their_order_and_pages_skip_none() -> None:
+    store, images = FakeHistoryStore(), FakeImageStore()
+    history = History(store, images, RetentionPolicy())
+    names = ["k", "c", "x", "a", "m"]  # recorded in this order, all at the same moment
+    for name in names:
+        history.record(finished_job(name, 1), MODEL, {})
+    assert [job.id for job in history.jobs()] == names[::-1]
+    pages: list[str] = []
+    before: str | None = None
+    while page := history.with_images(2, before=before):
+        pages += [job.id for job in page]
+        before = page[-1].id
+    assert pages == names[::-1]
+    again = History(store, images, RetentionPolicy())
+    again.recover(NOW)
+    assert [job.id for job in again.jobs()] == names[::-1]
+    assert [store.records[name]["accepted_seq"] for name in names] == [0, 1, 2, 3, 4]
