@@ -4,6 +4,9 @@ Modules in the order a job meets them (a test checks this list against the files
   ports             what the application needs from adapters: backend, stores, progress
   readiness         is there a backend now, and if not, why (a Problem); its defaults
   job_queue         accepting and queueing: checks, seed, the waiting line, jobs by id
+  acceptance_records  a job runs and is answered only once its record is on disk
+  queue_pace        the pace of recent jobs: Retry-After for a full line
+  recent_jobs       jobs by id: every unfinished one, the newest finished ones
   free_space        free disk space where the service writes: cached readings, the floor
   job_events        publishing events: per-job streams, the snapshot a late subscriber gets
   worker_loop       the loop: takes queued jobs in order, survives each, stops cleanly
@@ -12,7 +15,9 @@ Modules in the order a job meets them (a test checks this list against the files
   engine_thread     one job, engine-thread side: render every image, then store them
   image_metadata    provenance inside each PNG: AUTOMATIC1111's text and JSON
   history           recording history: records as jobs start and end, recovery, retention
+  record_writer     the one thread that writes records in order; retries failed ones
   job_records       a job as a JSON record and back
+  job_outcome       what a caller who waited for a job is told when it did not succeed
   generation_service  the object graph of the above, and what spans its parts
   model_lifecycle   from "no model" to "ready": check, download, load
   health            what /health reports, as plain data

@@ -14,31 +14,24 @@ import secrets
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 
+from application.acceptance_records import refusal
 from application.cancellation import Cancellation
 from application.free_space import FreeBytes, FreeSpace, free_bytes_at
 from application.health import DeviceReport, HealthReport
 from application.history import History
 from application.job_events import JobEvent, JobEventBroker
+from application.job_outcome import outcome_error
 from application.job_queue import JobQueue
 from application.job_run import JobRun
 from application.ports import ImageStore, ModelStore
 from application.readiness import Readiness
 from application.worker_loop import WorkerLoop
-from domain.errors import (
-    GenerationCancelled,
-    GenerationFailed,
-    GenerationTimeout,
-    ImageNotFound,
-    InsufficientStorage,
-    JobNotFound,
-    Problem,
-    Remedy,
-    ServiceUnavailable,
-)
+from domain.errors import ImageNotFound, JobNotFound, Problem, Remedy
 from domain.generation_request import SEED_MAX
-from domain.job import Job, JobErrorType, JobStatus
+from domain.job import Job, JobStatus
 
 
 def utc_now() -> datetime:
@@ -90,8 +83,9 @@ class GenerationService:
             new_job_id=new_job_id,
             new_seed=new_seed,
             per_client=max_queued_per_client,
-            on_accepted=record,
+            on_accepted=history.record_accepted,
             check_storage=self.free_space.check,
+            refuse=partial(refusal, folder=image_store.directory, free_space=self.free_space),
         )
         self.cancellation = Cancellation(self.queue, clock, record)
         job_run = JobRun(
@@ -202,30 +196,9 @@ class GenerationService:
 
     def raise_for_outcome(self, job: Job) -> None:
         """The error a caller who waited for ``job`` gets, if it did not succeed."""
-        if job.status is JobStatus.SUCCEEDED:
-            return
-        if job.status is JobStatus.QUEUED:
-            raise ServiceUnavailable(
-                f"The service is shutting down: job {job.id} stays queued and runs when the "
-                "service is back."
-            )
-        if job.status is JobStatus.CANCELLED and self.queue.closed:
-            raise ServiceUnavailable(
-                "The service is shutting down: the job was cancelled. Submit it again once the "
-                "service is back."
-            )
-        if job.status is JobStatus.CANCELLED:
-            raise GenerationCancelled("The job was cancelled.")
-        error = job.error
-        if error is None:
-            raise GenerationFailed("The job did not finish.")
-        if error.type is JobErrorType.TIMEOUT:
-            raise GenerationTimeout(error.message, error.remedies)
-        if error.type in (JobErrorType.UNAVAILABLE, JobErrorType.INTERRUPTED):
-            raise ServiceUnavailable(error.message, remedies=error.remedies)
-        if error.type is JobErrorType.INSUFFICIENT_STORAGE:
-            raise InsufficientStorage(error.message, error.remedies)
-        raise GenerationFailed(error.message, error.remedies)
+        error = outcome_error(job, shutting_down=self.queue.closed)
+        if error is not None:
+            raise error
 
     async def delete_images(self, job_id: str) -> Job:
         # In the history's writer thread: a record write queued before cannot bring it back.

@@ -5,31 +5,33 @@ has room; it then becomes a `Job` with its seed fixed, is recorded on disk, wait
 order, and stays listed (by id, newest last) after it ends, until newer jobs push the
 oldest finished ones out. Jobs that waited when the service last stopped come back into
 the line first (`restore`), before any new request is accepted.
+
+A job runs only once its acceptance record is on disk; one whose record cannot be
+written is taken back and refused (`accept_recorded`), never run or kept in memory only.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future
 from datetime import datetime
-from statistics import fmean
 
 import structlog
 
+from application.acceptance_records import PendingRecords, refusal
 from application.job_events import JobEvent, JobEventBroker, final_event, snapshot_event
+from application.queue_pace import QueuePace
 from application.readiness import Readiness
-from domain.errors import ClientQueueFull, JobNotFound, QueueFull, ServiceUnavailable
+from application.recent_jobs import RecentJobs
+from domain.errors import ClientQueueFull, DomainError, QueueFull, ServiceUnavailable
 from domain.generation_request import GenerationRequest
 from domain.job import Job, JobStatus
 
 log = structlog.get_logger("service")
 
 RECENT_JOBS_KEPT = 200
-PACE_FROM_LAST_JOBS = 10
-GUESSED_SECONDS_PER_STEP = 1.0
-"""Before any job finished in this run, and before the running one made a step."""
-RETRY_AFTER_BOUNDS = (1, 3600)
 
 
 class JobQueue:
@@ -44,8 +46,9 @@ class JobQueue:
         new_seed: Callable[[], int],
         keep_recent: int = RECENT_JOBS_KEPT,
         per_client: int | None = None,
-        on_accepted: Callable[[Job], object] = lambda job: None,
+        on_accepted: Callable[[Job], Future[None] | None] = lambda job: None,
         check_storage: Callable[[], None] = lambda: None,
+        refuse: Callable[[Exception], DomainError] = refusal,
     ) -> None:
         self.capacity = capacity
         self.per_client = per_client
@@ -55,16 +58,17 @@ class JobQueue:
         self._clock = clock
         self._new_job_id = new_job_id
         self._new_seed = new_seed
-        self._keep_recent = keep_recent
         self._on_accepted = on_accepted
-        """Records the new job on disk (without waiting for the write)."""
+        """Starts writing the new job's record; the future fails if it cannot be written."""
         self._check_storage = check_storage
+        self._refuse = refuse
+        """The error for a job whose acceptance record could not be written."""
         """Raises InsufficientStorage while the disk is below its floor."""
-        self._step_seconds: deque[float] = deque(maxlen=PACE_FROM_LAST_JOBS)
-        """Seconds per step of the last jobs that succeeded: the pace Retry-After uses."""
-        self._jobs: OrderedDict[str, Job] = OrderedDict()
+        self._pace = QueuePace(clock)
+        self._jobs = RecentJobs(keep_recent)
         self._waiting: deque[Job] = deque()
         self._finished: dict[str, asyncio.Event] = {}
+        self._recording = PendingRecords(on_failed=self._take_back)
         self._log_context: dict[str, dict[str, object]] = {}
         self._wakeup = asyncio.Event()
         self.closed = False
@@ -82,7 +86,7 @@ class JobQueue:
         if len(self._waiting) >= self.capacity:
             raise QueueFull(
                 f"The queue is full ({len(self._waiting)} jobs waiting). Try again shortly.",
-                retry_after_seconds=self._retry_after(ahead=0),
+                retry_after_seconds=self._pace.retry_after(self.running, ()),
             )
         if owner is not None and self.per_client is not None:
             places = [i for i, waiting in enumerate(self._waiting) if waiting.owner == owner]
@@ -90,7 +94,9 @@ class JobQueue:
                 raise ClientQueueFull(
                     f"You already have {len(places)} jobs waiting, as many as one client may "
                     "queue. Try again when one has started.",
-                    retry_after_seconds=self._retry_after(ahead=places[0]),
+                    retry_after_seconds=self._pace.retry_after(
+                        self.running, list(self._waiting)[: places[0]]
+                    ),
                 )
         seed = request.seed if request.seed is not None else self._new_seed()
         job = Job(
@@ -103,7 +109,9 @@ class JobQueue:
         # The worker logs this job's lines with the submitting request's id.
         self._log_context[job.id] = structlog.contextvars.get_contextvars()
         self._line_up(job)
-        self._on_accepted(job)
+        recording = self._on_accepted(job)
+        if recording is not None:
+            self._recording.add(job, recording)
         self._events.publish(job.id, self.snapshot(job))
         log.info(
             "job_queued",
@@ -113,6 +121,32 @@ class JobQueue:
             images=request.num_images,
         )
         return job
+
+    async def accept_recorded(self, request: GenerationRequest, owner: str | None = None) -> Job:
+        """``accept``, returned once the job's record is on disk, so a kill right after the
+        answer does not lose the job. One whose record cannot be written is taken back:
+        InsufficientStorage for a full disk, ServiceUnavailable for another failure."""
+        job = self.accept(request, owner)
+        error = await self._recording.wait(job)
+        if error is None:
+            return job
+        raise self._refuse(error) from error
+
+    def _take_back(self, job: Job, error: Exception) -> None:
+        if job in self._waiting:
+            self._waiting.remove(job)
+            self.publish_positions()
+        self._jobs.discard(job.id)
+        self._log_context.pop(job.id, None)
+        finished = self._finished.pop(job.id, None)
+        if finished is not None:
+            finished.set()
+        log.error(
+            "job_refused_not_recorded",
+            job_id=job.id,
+            error_type=type(error).__name__,
+            detail=str(error),
+        )
 
     def restore(self, jobs: Iterable[Job]) -> None:
         """Queue again, in this order, jobs that waited when the service last stopped.
@@ -135,10 +169,9 @@ class JobQueue:
             )
 
     def _line_up(self, job: Job) -> None:
-        self._jobs[job.id] = job
+        self._jobs.add(job)
         self._finished[job.id] = asyncio.Event()
         self._waiting.append(job)
-        self._forget_old()
         self._wakeup.set()
 
     # The waiting line -------------------------------------------------------
@@ -152,9 +185,14 @@ class JobQueue:
 
         None is handed out once the service stops: the waiting jobs stay for the restart.
         """
-        while not self._waiting or self.closed:
-            self._wakeup.clear()
-            await self._wakeup.wait()
+        while True:
+            while not self._waiting or self.closed:
+                self._wakeup.clear()
+                await self._wakeup.wait()
+            if not self._recording.pending(self._waiting[0]):
+                break
+            # Not before its record is on disk: a job refused for want of disk never runs.
+            await self._recording.wait(self._waiting[0])
         job = self._waiting.popleft()
         self.running = job
         return job, self._log_context.pop(job.id, {})
@@ -188,8 +226,7 @@ class JobQueue:
         """The job is final: tell its subscribers, and wake whoever waits for it."""
         if self.running is job:
             self.running = None
-        if job.status is JobStatus.SUCCEEDED and job.duration_ms and job.total_steps:
-            self._step_seconds.append(job.duration_ms / 1000 / job.total_steps)
+        self._pace.job_finished(job)
         self._events.publish(job.id, final_event(job))
         finished = self._finished.pop(job.id, None)
         if finished is not None:
@@ -206,60 +243,17 @@ class JobQueue:
     # Jobs by id -------------------------------------------------------------
 
     def get(self, job_id: str) -> Job:
-        job = self._jobs.get(job_id)
-        if job is None:
-            raise JobNotFound(f"No job {job_id}.")
-        return job
+        return self._jobs.get(job_id)
 
     def recent(self) -> list[Job]:
         """Newest first."""
-        return list(reversed(self._jobs.values()))
+        return self._jobs.newest_first()
 
     def remember(self, job: Job) -> None:
         """Add a finished job from an earlier run, so `/jobs` still knows it."""
-        self._jobs[job.id] = job
-        self._forget_old()
+        self._jobs.add(job)
 
     def forget(self, jobs: list[Job]) -> None:
         """History removed these jobs: their image URLs are gone, so are the jobs."""
         for job in jobs:
-            self._jobs.pop(job.id, None)
-
-    def _retry_after(self, ahead: int) -> int:
-        low, high = RETRY_AFTER_BOUNDS
-        return int(min(high, max(low, round(self._seconds_until_started(ahead)))))
-
-    def _seconds_until_started(self, ahead: int) -> float:
-        """When the job ``ahead`` places from the front of the line should start: what
-        is left of the running job, then the steps of the jobs before it, at the pace of
-        the last jobs (or of the running one, before any finished)."""
-        now = self._clock()
-        per_step = self._seconds_per_step(now)
-        seconds = 0.0
-        running = self.running
-        if running is not None and not running.status.is_final:
-            eta = running.eta_seconds(now)
-            left = running.total_steps - running.step
-            seconds += eta if eta is not None else left * per_step
-        seconds += sum(job.total_steps for job in list(self._waiting)[:ahead]) * per_step
-        return seconds
-
-    def _seconds_per_step(self, now: datetime) -> float:
-        if self._step_seconds:
-            return fmean(self._step_seconds)
-        running = self.running
-        if running is not None and running.started_at is not None and running.step > 0:
-            return (now - running.started_at).total_seconds() / running.step
-        return GUESSED_SECONDS_PER_STEP
-
-    def _forget_old(self) -> None:
-        """Drop the oldest finished jobs beyond the limit; unfinished ones always stay."""
-        excess = len(self._jobs) - self._keep_recent
-        if excess <= 0:
-            return
-        for job_id, job in list(self._jobs.items()):
-            if excess <= 0:
-                return
-            if job.status.is_final:
-                del self._jobs[job_id]
-                excess -= 1
+            self._jobs.discard(job.id)

@@ -47,7 +47,9 @@ async def _client_gone(request: Request) -> None:
 
 async def create_image(request: Request) -> Response:
     service = services(request).service
-    job = service.queue.accept(await _read_generation_request(request), client_of(request).id)
+    job = await service.queue.accept_recorded(
+        await _read_generation_request(request), client_of(request).id
+    )
     finished = asyncio.ensure_future(service.queue.wait(job))
     gone = asyncio.ensure_future(_client_gone(request))
     await asyncio.wait({finished, gone}, return_when=asyncio.FIRST_COMPLETED)
@@ -62,7 +64,7 @@ async def create_image(request: Request) -> Response:
 
 
 async def create_job(request: Request) -> Response:
-    job = services(request).service.queue.accept(
+    job = await services(request).service.queue.accept_recorded(
         await _read_generation_request(request), client_of(request).id
     )
     return JSONResponse(

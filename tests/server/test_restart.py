@@ -6,7 +6,6 @@ order they were accepted, under the same ids and seeds.
 
 from __future__ import annotations
 
-import signal
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +47,7 @@ def test_kill_9_keeps_waiting_jobs_and_marks_the_running_one_interrupted(tmp_pat
             timeout=30,
             context=server.log,
         )
-        server.process.send_signal(signal.SIGKILL)
+        server.process.kill()  # SIGKILL on POSIX, TerminateProcess on Windows
         server.process.wait(timeout=30)
 
     waiting_ids = [job["job_id"] for job in submitted[1:]]

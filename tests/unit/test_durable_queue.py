@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import threading
+from collections.abc import Mapping
+from typing import Any
 
 import pytest
+from structlog.testing import capture_logs
 
 from application.generation_service import GenerationService
 from application.history import History
 from application.job_events import JobEvent
-from domain.errors import ClientQueueFull, QueueFull
+from domain.errors import (
+    ClientQueueFull,
+    InsufficientStorage,
+    JobNotFound,
+    QueueFull,
+    ServiceUnavailable,
+)
 from domain.job import JobErrorType, JobStatus
 from domain.retention import RetentionPolicy
 from tests.support.fakes import (
@@ -21,6 +31,38 @@ from tests.support.fakes import (
     FakeModelStore,
 )
 from tests.support.running_service import make_service, run, small, until
+
+
+class FailingStore(FakeHistoryStore):
+    """Fails the first writes of records in the given states, and says which it failed."""
+
+    def __init__(self, fail: dict[str, int]) -> None:
+        super().__init__()
+        self.fail = fail
+        self.failed: list[tuple[str, str]] = []
+
+    def write(self, job_id: str, record: Mapping[str, Any]) -> None:
+        status = str(record["status"])
+        if self.fail.get(status, 0) > 0:
+            self.fail[status] -= 1
+            self.failed.append((job_id, status))
+            raise OSError(errno.ENOSPC, "No space left on device")
+        super().write(job_id, record)
+
+
+class BlockingStore(FakeHistoryStore):
+    """Its first write waits until the test releases it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writing = threading.Event()
+        self.release = threading.Event()
+
+    def write(self, job_id: str, record: Mapping[str, Any]) -> None:
+        if not self.writing.is_set():
+            self.writing.set()
+            self.release.wait()
+        super().write(job_id, record)
 
 
 def restarted(store: FakeHistoryStore, max_queue: int = 16, **kwargs: object) -> GenerationService:
@@ -127,7 +169,7 @@ def test_retention_never_removes_a_queued_jobs_record() -> None:
 
 
 def test_a_record_that_cannot_be_written_is_written_again_with_the_next_change() -> None:
-    store = FakeHistoryStore(write_errors=[OSError(28, "No space left on device")])
+    store = FailingStore(fail={"running": 1})
     service, _ = make_service(FakeBackend(), history_store=store)
 
     async def scenario() -> None:
@@ -137,7 +179,131 @@ def test_a_record_that_cannot_be_written_is_written_again_with_the_next_change()
         await until(lambda: store.records.get(second.id, {}).get("status") == "succeeded")
 
     run(service, scenario)
+    assert store.failed == [("job0", "running")]
     assert {record["status"] for record in store.records.values()} == {"succeeded"}
+
+
+def test_a_final_record_that_failed_is_written_at_the_stop_with_no_other_write() -> None:
+    """Else the job would be "running" on disk: interrupted at the next start, its images
+    deleted, although its client was told it succeeded."""
+    store = FailingStore(fail={"succeeded": 1})
+    service, _ = make_service(FakeBackend(), history_store=store)
+
+    async def scenario() -> None:
+        job = service.queue.accept(small(num_inference_steps=1))
+        await until(lambda: (job.id, "succeeded") in store.failed, "the failed write")
+
+    run(service, scenario)
+    assert store.records["job0"]["status"] == "succeeded"
+
+
+def test_a_cancelled_jobs_record_that_failed_is_written_at_the_stop() -> None:
+    store = FailingStore(fail={"cancelled": 1})
+    service, _ = make_service(FakeBackend(hold=threading.Event()), history_store=store)
+
+    async def scenario() -> None:
+        service.queue.accept(small())
+        waiting = service.queue.accept(small())
+        await until(lambda: waiting.id in store.records, "the queued record")
+        service.cancel(waiting.id)
+        await until(lambda: (waiting.id, "cancelled") in store.failed, "the failed write")
+
+    run(service, scenario)
+    # Not queued on disk, so not run again after a restart.
+    assert store.records["job1"]["status"] == "cancelled"
+
+
+def test_a_record_still_unwritable_at_the_stop_is_logged_by_job() -> None:
+    store = FailingStore(fail={"succeeded": 100})
+    service, _ = make_service(FakeBackend(), history_store=store)
+
+    async def scenario() -> None:
+        job = service.queue.accept(small(num_inference_steps=1))
+        await until(lambda: (job.id, "succeeded") in store.failed, "the failed write")
+
+    with capture_logs() as logs:
+        run(service, scenario)
+    lost = [line for line in logs if line["event"] == "history_record_not_written"]
+    assert [(line["job_id"], line["status"]) for line in lost] == [("job0", "succeeded")]
+    assert store.records["job0"]["status"] == "running"
+
+
+def test_jobs_accepted_within_one_clock_tick_come_back_in_their_order() -> None:
+    store, images = FakeHistoryStore(), FakeImageStore()
+    ids = iter(["c", "b", "e", "a", "d"])  # not in the order of their names
+    service = GenerationService(
+        images,
+        FakeModelStore(),
+        History(store, images, RetentionPolicy()),
+        device_target="CPU",
+        timeout_seconds=30.0,
+        clock=FakeClock(),  # never moves: every job has the same created_at
+        new_job_id=lambda: next(ids),
+    )
+    service.readiness.attach(FakeBackend(hold=threading.Event()))
+
+    async def scenario() -> None:
+        for n in range(5):
+            service.queue.accept(small(prompt=f"p{n}"))
+
+        await until(lambda: service.queue.running is not None, "the first job to run")
+
+    run(service, scenario)
+    assert [job.id for job in restarted(store).history.waiting()] == ["b", "e", "a", "d"]
+
+
+def test_records_from_before_the_sequence_number_still_read_and_queue_first() -> None:
+    store, ids = stopped_with_waiting_jobs(2)
+    old = store.records[ids[2]]
+    del old["accepted_seq"]
+    old["created_at"] = store.records[ids[1]]["created_at"]
+    assert [job.id for job in restarted(store).history.waiting()] == [ids[2], ids[1]]
+
+
+def test_post_jobs_answers_once_the_record_is_on_disk() -> None:
+    store = BlockingStore()
+    service, _ = make_service(FakeBackend(hold=threading.Event()), history_store=store)
+
+    async def scenario() -> None:
+        accepting = asyncio.ensure_future(service.queue.accept_recorded(small()))
+        await asyncio.to_thread(store.writing.wait)
+        assert not accepting.done()
+        assert service.queue.running is None  # and the job does not start before either
+        store.release.set()
+        job = await accepting
+        assert job.id in store.records
+
+    run(service, scenario)
+
+
+@pytest.mark.parametrize(
+    ("error", "refusal"),
+    [
+        (OSError(errno.ENOSPC, "No space left on device"), InsufficientStorage),
+        (PermissionError(errno.EACCES, "Permission denied"), ServiceUnavailable),
+    ],
+)
+def test_a_job_whose_record_cannot_be_written_is_refused_and_never_runs(
+    error: OSError, refusal: type[Exception]
+) -> None:
+    store = FakeHistoryStore(write_errors=[error])
+    backend = FakeBackend()
+    service, images = make_service(backend, history_store=store)
+
+    async def scenario() -> None:
+        with pytest.raises(refusal) as refused:
+            await service.queue.accept_recorded(small(prompt="refused"))
+        # Where it could not be written, as a full disk's 507 says for images.
+        assert f"in {images.directory}" in str(refused.value)
+        with pytest.raises(JobNotFound):
+            service.get("job0")
+        assert service.queue.waiting == ()
+        later = await service.queue.accept_recorded(small(prompt="later"))
+        await until(lambda: later.status is JobStatus.SUCCEEDED)
+
+    run(service, scenario)
+    assert [request.prompt for request, _ in backend.calls] == ["later"]
+    assert sorted(store.records) == ["job1"]
 
 
 def test_records_reach_the_store_in_the_order_of_the_changes() -> None:
