@@ -94,6 +94,11 @@ class Settings(BaseSettings):
     sse_send_timeout_seconds: float = Field(default=30.0, gt=0)
     max_streams_per_client: int = Field(default=8, ge=1, le=1000)
     max_connections: int = Field(default=512, ge=8)
+    max_connections_per_client: int | None = Field(default=None, ge=1)
+    """Connections one address may hold; unset: a quarter of MAX_CONNECTIONS (128 at the
+    default). A share rather than a fixed number: it keeps one address from holding the whole
+    server whatever MAX_CONNECTIONS is (a fixed 64 would be all of MAX_CONNECTIONS=64), and
+    raising MAX_CONNECTIONS for a classroom behind one NAT address raises its room too."""
     keep_alive_seconds: float = Field(default=5.0, gt=0, le=300)
     header_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
 
@@ -149,6 +154,12 @@ class Settings(BaseSettings):
         if self.max_queued_per_client is not None:
             return self.max_queued_per_client
         return max(1, self.max_queue // 4)
+
+    @property
+    def connections_per_client(self) -> int:
+        if self.max_connections_per_client is not None:
+            return self.max_connections_per_client
+        return self.max_connections // 4
 
     @field_validator(
         "model_dir",
