@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from adapters.file_history_store import FileHistoryStore
 from adapters.file_image_store import FileImageStore
+from adapters.folder_lock import FolderLock
 from adapters.hf_model_store import HuggingFaceModelStore, enable_offline_mode
 from adapters.metered_ports import (
     MeteredHistoryStore,
@@ -47,6 +48,8 @@ class Services:
     """RATE_LIMIT: how often one client may submit a job."""
     metrics: ServiceMetrics
     """What `GET /metrics` shows; the ports above count into it."""
+    folder_lock: FolderLock
+    """GENERATED_DIR for this server alone: taken before its records are read."""
 
 
 def build(
@@ -100,6 +103,7 @@ def build(
         lifecycle=lifecycle,
         submissions=SubmissionLimit(settings.rate_limit),
         metrics=metrics,
+        folder_lock=folder_lock(settings, "a local-sd server"),
     )
 
 
@@ -111,6 +115,11 @@ def shared(settings: Settings) -> bool:
 
 def file_image_store(settings: Settings) -> ImageStore:
     return FileImageStore(settings.generated_dir)
+
+
+def folder_lock(settings: Settings, role: str) -> FolderLock:
+    """The lock whoever writes GENERATED_DIR's records holds (``role`` names it to others)."""
+    return FolderLock(settings.generated_dir, role)
 
 
 def history_store(settings: Settings) -> FileHistoryStore:

@@ -7,8 +7,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from entrypoints.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from adapters.folder_lock import FolderLock
 
 
 def serve(settings: Settings) -> int:
@@ -29,6 +33,10 @@ def serve(settings: Settings) -> int:
     except SettingsError as error:  # API_KEYS_FILE is read here, once
         print(error, file=sys.stderr)
         return 2
+    refusal = data_folder_refusal(app.state.services.folder_lock)
+    if refusal is not None:
+        print(refusal, file=sys.stderr)
+        return 2
     guard_forced_exit(app.state.services.lifecycle)
     log = structlog.get_logger("cli")
     log.info("serving", url=serving_url(settings))
@@ -48,6 +56,21 @@ def open_network_refusal(settings: Settings) -> str | None:
     return f"Refusing to listen on {settings.host} (HOST) without API keys. {HOW_TO_SET_A_KEY}"
 
 
+def data_folder_refusal(lock: FolderLock) -> str | None:
+    """Why `serve` must not start: another process uses GENERATED_DIR.
+
+    Taken here, before uvicorn starts, the lock gives one clean line instead of uvicorn's
+    "Application startup failed"; the lifespan then keeps the lock this takes.
+    """
+    from adapters.folder_lock import FolderInUse
+
+    try:
+        lock.acquire()
+    except FolderInUse as error:
+        return str(error)
+    return None
+
+
 def download(settings: Settings, force: bool) -> int:
     from entrypoints.model_download import run_download
 
@@ -57,15 +80,33 @@ def download(settings: Settings, force: bool) -> int:
 def retention(settings: Settings) -> int:
     from datetime import datetime, timezone
 
-    from entrypoints.bootstrap import history_for, retention_policy
+    from adapters.folder_lock import FolderInUse
+    from entrypoints.bootstrap import folder_lock, history_for, retention_policy
 
     if not retention_policy(settings).enabled:
         print("No retention policy: set RETENTION_MAX_IMAGES and/or RETENTION_MAX_AGE_DAYS.")
         return 0
-    history = history_for(settings)
-    now = datetime.now(timezone.utc)
-    history.recover(now, mark_interrupted=False)
-    removed = history.apply_retention(now)
+    # A running server applies the policy itself; deleting beside it would leave it
+    # listing and serving what is gone, so this waits for no one and refuses.
+    lock = folder_lock(settings, "the local-sd retention command")
+    try:
+        lock.acquire()
+    except FolderInUse as error:
+        print(
+            f"{settings.generated_dir} (GENERATED_DIR) is in use by {error.holder}, which "
+            "applies the retention policy itself at its start and after each job; "
+            "stop it to apply the policy now.",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        history = history_for(settings)
+        now = datetime.now(timezone.utc)
+        # The jobs that were running stay so: the next server start records them.
+        history.recover(now, mark_interrupted=False)
+        removed = history.apply_retention(now)
+    finally:
+        lock.release()
     count = sum(len(job.images) for job in removed)
     print(f"Removed {len(removed)} jobs ({count} images) from {settings.generated_dir}.")
     for job in removed:

@@ -1,8 +1,8 @@
 """The server's lifespan: what starts before the first request and stops after the last.
 
-It owns the expensive resources the wiring built (`bootstrap.Services`): the worker loop,
-the history on disk, and the model's download and load, which run in the background so
-that the server answers meanwhile.
+It owns the expensive resources the wiring built (`bootstrap.Services`): the data folder's
+lock, the worker loop, the history on disk, and the model's download and load, which run
+in the background so that the server answers meanwhile.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 import structlog
 from starlette.applications import Starlette
 
+from adapters.folder_lock import FolderInUse
 from entrypoints.bootstrap import Services
 from entrypoints.server_exit import call_on_server_exit, leave_at_once_if_model_work_runs
 
@@ -37,8 +38,27 @@ def lifespan_for(services: Services) -> Lifespan:
             background.add(task)
             task.add_done_callback(background.discard)
 
+    def lock_the_data_folder() -> None:
+        # uvicorn runs this before it binds its port: a second server on the same folder
+        # must stop here, before recovery marks the first one's running job interrupted.
+        try:
+            services.folder_lock.acquire()
+        except FolderInUse as error:
+            # Our line before uvicorn's traceback and "Application startup failed".
+            log.error("data_folder_in_use", message=str(error))
+            raise
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        lock_the_data_folder()
+        try:
+            async with running(app):
+                yield
+        finally:
+            services.folder_lock.release()
+
+    @asynccontextmanager
+    async def running(app: Starlette) -> AsyncIterator[None]:
         await asyncio.to_thread(services.history_store.remove_partial_files)
         await asyncio.to_thread(service.recover_history)
         await service.start()
