@@ -116,10 +116,10 @@ def test_a_real_full_disk_then_freed_space(small_disk: Path, tmp_path: Path) -> 
         fine = client.post("/image", json={**SMALL, "seed": 2})
         assert fine.status_code == 200, fine.text
         assert client.get(fine.json()["image_url"]).status_code == 200
-        # The failed job's record, which the full disk refused, was written since.
-        failed = client.get("/jobs").json()["jobs"][1]
-        assert failed["error"]["type"] == "insufficient_storage"
-        assert (generated / f"{failed['job_id']}.json").exists()
+        # The full disk refused the first job's record at acceptance: it was never queued.
+        assert str(generated) in full.json()["error"]["message"]
+        listed = [job["job_id"] for job in client.get("/jobs").json()["jobs"]]
+        assert listed == [fine.json()["job_id"]]
 
 
 def test_below_the_floor_on_a_real_disk_and_back(small_disk: Path, tmp_path: Path) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+from collections.abc import Mapping
+from typing import Any
 
 import pytest
 
@@ -167,8 +169,15 @@ def test_events_arrive_in_order_with_exactly_one_final_event() -> None:
     run(service, scenario)
 
 
+class FailingStartRecord(FakeHistoryStore):
+    def write(self, job_id: str, record: Mapping[str, Any]) -> None:
+        if job_id == "job0" and record["status"] == "running":
+            raise RuntimeError("history disk gone")
+        super().write(job_id, record)
+
+
 def test_a_failing_start_record_still_ends_the_job_and_the_next_job_runs() -> None:
-    store = FakeHistoryStore(write_errors=[RuntimeError("history disk gone")])
+    store = FailingStartRecord()
     service, _ = make_service(FakeBackend(), history_store=store)
 
     async def scenario() -> None:
