@@ -1,5 +1,6 @@
 """uvicorn's httptools protocol with a bound on each request's line and headers, in bytes
-and in time.
+and in time, on the rest of a body the app answered before reading, and on the connections
+one address holds.
 
 httptools, uvicorn's fastest parser, buffers a request's headers without limit (20 MB
 tried) and uvicorn times nothing out before a request's headers are complete (a client
@@ -13,14 +14,25 @@ h11 has a size limit but costs 0.3-0.6 ms a request; this subclass keeps httptoo
   limit plus one read.
 - Time: the headers must be complete within the timeout from the moment the connection
   opens, and from a later request's first byte. The wait for that first byte is uvicorn's
-  keep-alive timeout; a body has no timeout here. Time the server itself spends not
-  reading (a pipelined request waiting its turn) does not count against the client.
+  keep-alive timeout. Time the server itself spends not reading (a pipelined request
+  waiting its turn) does not count against the client.
+- A body: the app bounds what it reads (json_body: 408). When the app answers before the
+  body is complete (408, 413, 401 ...), uvicorn would go on reading and dropping the rest
+  with no timer at all; here the rest must arrive within the same timeout from the headers,
+  and the connection closes once it has (or when the time is up, at once after a 408).
+  Draining rather than closing at once lets a client still uploading read its 413 instead
+  of a connection reset.
+- Connections per address: MAX_CONNECTIONS is global, so one address could hold every
+  slot. Past `max_connections_per_client` a new connection gets 503 in the error shape and
+  is closed (one log line a minute per address). The counts live on the class that
+  `bounded_http_check.bounded_protocol` builds, one per server.
 
 Read against uvicorn 0.54.0 and httptools 0.9.0. Of uvicorn's protocol this relies on:
 the parser callbacks on_message_begin, on_headers_complete, on_message_complete;
 data_received (to feed the parser and answer its errors), connection_made,
-connection_lost; the attributes loop, transport, flow.read_paused, cycle (response_complete,
-keep_alive), client and server_state.default_headers. `bounded_http_check.bounded_protocol`
+connection_lost, on_response_complete, handle_websocket_upgrade; the attributes loop,
+transport, flow.read_paused, cycle (response_complete, keep_alive), client and
+server_state.default_headers. `bounded_http_check.bounded_protocol`
 tries the class on a fake connection first and raises UvicornChanged when any of that no
 longer holds.
 """
@@ -30,7 +42,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from typing import Any
+from typing import Any, ClassVar
 
 import structlog
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -40,6 +52,8 @@ from entrypoints.http_errors import error_body
 log = structlog.get_logger("http")
 
 HEADERS_TOO_LARGE = "headers_too_large"
+# One line a minute per refused address is enough to see who it is.
+REFUSAL_LOG_SECONDS = 60.0
 
 
 class UvicornChanged(Exception):
@@ -49,6 +63,11 @@ class UvicornChanged(Exception):
 class BoundedHttpToolsProtocol(HttpToolsProtocol):
     max_header_bytes = 32 * 1024
     header_timeout_seconds = 10.0
+    max_connections_per_client = 128
+    # Shared by every connection of one server: open connections per address, and when
+    # each refused address was last logged.
+    open_by_address: ClassVar[dict[str, int]] = {}
+    refusals_logged: ClassVar[dict[str, float]] = {}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -60,14 +79,36 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._header_timer: asyncio.TimerHandle | None = None
         # Past a bound while an answer is still being sent: what the client sends is dropped.
         self._refusing = False
+        # The current request's body is still arriving, and by when it must have.
+        self._body_pending = False
+        self._body_due = 0.0
+        self._body_timer: asyncio.TimerHandle | None = None
+        # The address this connection counts against, until it is given back.
+        self._counted_address: str | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        address = self._address()
+        if address is not None:
+            held = self.open_by_address.get(address, 0)
+            if held >= self.max_connections_per_client:
+                self._refuse_connection(address)
+                return
+            self.open_by_address[address] = held + 1
+            self._counted_address = address
         self._arm_header_timer()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._give_back_slot()
         self._cancel_header_timer()
+        self._cancel_body_timer()
         super().connection_lost(exc)
+
+    def handle_websocket_upgrade(self) -> None:
+        # The connection passes to another protocol, whose connection_lost is not ours.
+        self._give_back_slot()
+        self._cancel_header_timer()
+        super().handle_websocket_upgrade()
 
     def data_received(self, data: bytes) -> None:
         if self._refusing:
@@ -107,11 +148,35 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._headers_due = False
         self._header_room = None
         self._cancel_header_timer()
+        # Cleared at once by on_message_complete when there is no body, before any answer.
+        self._body_pending = True
+        self._body_due = self.loop.time() + self.header_timeout_seconds
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:
         self._header_room = self.max_header_bytes
+        self._body_pending = False
+        if self._body_timer is not None:
+            # The rest of an answered request's body is in: uvicorn armed no keep-alive
+            # timer for what follows (each read cancels it), so the connection ends here.
+            self._cancel_body_timer()
+            self.transport.close()
+            return
         super().on_message_complete()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        # Answered before its body was complete (a later pipelined request is not parsed
+        # while an answer is pending, so self.cycle is the one answered).
+        if not (self._body_pending and self.cycle.response_complete):
+            return
+        if self.transport.is_closing():
+            return
+        remaining = self._body_due - self.loop.time()
+        if remaining <= 0:
+            self.transport.close()
+        else:
+            self._body_timer = self.loop.call_later(remaining, self._body_timed_out)
 
     # The bounds
     def _arm_header_timer(self) -> None:
@@ -141,6 +206,52 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         if not self._answering():
             self.transport.close()
 
+    def _cancel_body_timer(self) -> None:
+        if self._body_timer is not None:
+            self._body_timer.cancel()
+            self._body_timer = None
+
+    def _body_timed_out(self) -> None:
+        self._body_timer = None
+        if self.transport.is_closing():
+            return
+        self._report(
+            "request_body_timed_out",
+            seconds=self.header_timeout_seconds,
+            address=self._address(),
+        )
+        self.transport.close()
+
+    def _refuse_connection(self, address: str) -> None:
+        self._refusing = True
+        now = self.loop.time()
+        last = self.refusals_logged.get(address)
+        if last is None or now - last >= REFUSAL_LOG_SECONDS:
+            for other, logged in list(self.refusals_logged.items()):
+                if now - logged >= REFUSAL_LOG_SECONDS:
+                    del self.refusals_logged[other]
+            self.refusals_logged[address] = now
+            self._report(
+                "connections_per_client_exceeded",
+                limit=self.max_connections_per_client,
+                address=address,
+            )
+        message = (
+            f"This address holds {self.max_connections_per_client} connections already: "
+            "close some and retry."
+        )
+        self._send_error_and_close(b"503 Service Unavailable", "service_unavailable", message)
+
+    def _give_back_slot(self) -> None:
+        address, self._counted_address = self._counted_address, None
+        if address is None:
+            return
+        left = self.open_by_address.get(address, 1) - 1
+        if left > 0:
+            self.open_by_address[address] = left
+        else:
+            self.open_by_address.pop(address, None)
+
     def _refuse_large_headers(self) -> None:
         self._report(
             "request_headers_too_large", limit_bytes=self.max_header_bytes, address=self._address()
@@ -150,9 +261,14 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         message = (
             f"The request line and headers are larger than {self.max_header_bytes // 1024} KiB."
         )
+        self._send_error_and_close(
+            b"431 Request Header Fields Too Large", HEADERS_TOO_LARGE, message
+        )
+
+    def _send_error_and_close(self, status: bytes, status_type: str, message: str) -> None:
         request_id = uuid.uuid4().hex
-        body = json.dumps(error_body(HEADERS_TOO_LARGE, message, request_id)).encode()
-        content = [b"HTTP/1.1 431 Request Header Fields Too Large\r\n"]
+        body = json.dumps(error_body(status_type, message, request_id)).encode()
+        content = [b"HTTP/1.1 " + status + b"\r\n"]
         for name, value in self.server_state.default_headers:
             content += [name, b": ", value, b"\r\n"]
         content += [

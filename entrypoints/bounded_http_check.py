@@ -15,16 +15,23 @@ from entrypoints.bounded_http import BoundedHttpToolsProtocol, UvicornChanged
 
 
 def bounded_protocol(
-    max_header_bytes: int, header_timeout_seconds: float
+    max_header_bytes: int, header_timeout_seconds: float, max_connections_per_client: int
 ) -> type[BoundedHttpToolsProtocol]:
-    """The protocol class to hand uvicorn as `http=`, tried on a fake connection first.
+    """The protocol class to hand uvicorn as `http=`, tried on a fake connection first; its
+    connections share their counts per address (one class per server).
 
     Raises UvicornChanged when the installed uvicorn does not bound headers with it.
     """
     protocol = type(
         "BoundedHttpToolsProtocol",
         (BoundedHttpToolsProtocol,),
-        {"max_header_bytes": max_header_bytes, "header_timeout_seconds": header_timeout_seconds},
+        {
+            "max_header_bytes": max_header_bytes,
+            "header_timeout_seconds": header_timeout_seconds,
+            "max_connections_per_client": max_connections_per_client,
+            "open_by_address": {},
+            "refusals_logged": {},
+        },
     )
     try:
         problem = _try_bounds(protocol)
@@ -45,6 +52,10 @@ def _try_bounds(protocol: type[BoundedHttpToolsProtocol]) -> str | None:
 
     class Probe(protocol):  # type: ignore[valid-type,misc]
         reported: list[str] = []
+        # Its own counts: the probe's connections are not the server's.
+        max_connections_per_client = 1
+        open_by_address: dict[str, int] = {}
+        refusals_logged: dict[str, float] = {}
 
         def _report(self, event: str, **fields: object) -> None:
             self.reported.append(event)
@@ -68,14 +79,32 @@ def _try_bounds(protocol: type[BoundedHttpToolsProtocol]) -> str | None:
     connection.connection_lost(None)
     if not silent.closed:
         return "a silent connection was not closed after the header timeout"
-    if Probe.reported != ["request_headers_too_large", "request_headers_timed_out"]:
+
+    loop = _ProbeLoop()
+    first, second = _ProbeTransport(("192.0.2.1", 1)), _ProbeTransport(("192.0.2.1", 2))
+    held = Probe(config=config, server_state=ServerState(), app_state={}, _loop=loop)
+    held.connection_made(first)
+    refused = Probe(config=config, server_state=ServerState(), app_state={}, _loop=loop)
+    refused.connection_made(second)
+    refused.connection_lost(None)
+    held.connection_lost(None)
+    if not (second.written.startswith(b"HTTP/1.1 503 ") and second.closed):
+        return "a connection past the per-address cap was not refused"
+    if Probe.open_by_address:
+        return f"connections not given back: {Probe.open_by_address}"
+    expected = [
+        "request_headers_too_large",
+        "request_headers_timed_out",
+        "connections_per_client_exceeded",
+    ]
+    if Probe.reported != expected:
         return f"unexpected log events {Probe.reported}"
     return None
 
 
 class _ProbeTransport(asyncio.Transport):
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, peer: tuple[str, int] | None = None) -> None:
+        super().__init__({"peername": peer} if peer else None)
         self.written = b""
         self.closed = False
 
@@ -109,6 +138,9 @@ class _ProbeLoop:
 
     def __init__(self) -> None:
         self.timers: list[_ProbeTimer] = []
+
+    def time(self) -> float:
+        return 0.0
 
     def call_later(self, delay: float, callback: Callable[[], None]) -> _ProbeTimer:
         timer = _ProbeTimer(callback)

@@ -1,7 +1,8 @@
-"""Reading a JSON request body safely: media type, size limit, syntax."""
+"""Reading a JSON request body safely: media type, size limit, time limit, syntax."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from starlette.requests import Request
 
 from domain.errors import FieldError, InvalidRequest
+from entrypoints.app_state import services
 from entrypoints.http_errors import HttpError
 
 MAX_BODY_BYTES = 64 * 1024
@@ -19,7 +21,7 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 async def read_json_object(request: Request, limit: int = MAX_BODY_BYTES) -> dict[str, Any]:
-    """The body as a JSON object; 415, 413 or 400 before any work is done on it.
+    """The body as a JSON object; 415, 413, 408 or 400 before any work is done on it.
 
     Requiring ``application/json`` also keeps cross-site "simple" form posts out.
     """
@@ -29,20 +31,39 @@ async def read_json_object(request: Request, limit: int = MAX_BODY_BYTES) -> dic
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise HttpError(413, f"The body is larger than {limit // 1024} KiB.")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise HttpError(413, f"The body is larger than {limit // 1024} KiB.")
-        chunks.append(chunk)
+    # A body that never arrives would hold its connection, and its place among
+    # MAX_CONNECTIONS, for good: it gets the time its headers had. (asyncio.wait_for, not
+    # asyncio.timeout, which Python 3.10 lacks.) bounded_http closes the connection after
+    # the 408, when the rest of the body is still missing.
+    seconds = services(request).settings.header_timeout_seconds
     try:
-        data = json.loads(b"".join(chunks))
+        body = await asyncio.wait_for(_read_body(request, limit), seconds)
+    except asyncio.TimeoutError:
+        raise HttpError(
+            408, f"The body did not arrive within {seconds:g} seconds of its headers."
+        ) from None
+    try:
+        data = json.loads(body)
     except (ValueError, RecursionError):
         raise HttpError(400, "The body is not valid JSON.") from None
     if not isinstance(data, dict):
         raise InvalidRequest([FieldError("body", "Must be a JSON object.")])
     _refuse_lone_surrogates(data, "body")
     return data
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HttpError(413, f"The body is larger than {_size(limit)}.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _size(limit: int) -> str:
+    return f"{limit // 1024} KiB" if limit % 1024 == 0 else f"{limit} bytes"
 
 
 def _refuse_lone_surrogates(value: object, field: str) -> None:

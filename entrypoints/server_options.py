@@ -3,13 +3,18 @@
 The limits are uvicorn's own (README "Slow and idle clients" says which remain):
 - KEEP_ALIVE_SECONDS closes a connection idle after its last answer;
 - MAX_CONNECTIONS bounds open connections plus running requests: past it every new
-  request gets uvicorn's plain-text 503 at once, before our app;
+  request gets uvicorn's plain-text 503 at once, before our app; MAX_CONNECTIONS_PER_CLIENT
+  bounds one address's share of them (entrypoints.bounded_http, 503 in the error shape);
 - a request's line and headers are bounded in size (431 past MAX_HEADER_BYTES) and in
   time (HEADER_TIMEOUT_SECONDS) by entrypoints.bounded_http, uvicorn's httptools protocol
   with those bounds: uvicorn has no header timeout at all, httptools no size limit (20 MB
-  of headers, tried), and h11, which has one, costs 0.3-0.6 ms a request. Should that
-  protocol not fit the installed uvicorn, the server runs h11 with its incomplete-event
-  limit (400 past it, no header timeout) rather than start without a size bound.
+  of headers, tried), and h11, which has one, costs 0.3-0.6 ms a request. The same
+  protocol bounds the rest of a body the app answered early. Should that protocol not fit
+  the installed uvicorn, the server runs h11 with its incomplete-event limit (400 past it,
+  no header timeout, no per-address cap) rather than start without a size bound;
+- under TLS a socket that never starts its handshake is held for asyncio's handshake
+  timeout (60 s; uvicorn 0.54 does not expose `ssl_handshake_timeout`); it reaches no
+  protocol until then, so it takes no place among MAX_CONNECTIONS, only a file descriptor.
 """
 
 from __future__ import annotations
@@ -72,6 +77,13 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         # handler configure_logging installed and come out in LOG_FORMAT like ours.
         "log_config": None,
         **http_protocol(settings),
+        # The service has no WebSocket routes: an Upgrade request is served as plain HTTP
+        # by the bounded protocol instead of leaving it for an unbounded one.
+        "ws": "none",
+        # uvicorn would take X-Forwarded-For from 127.0.0.1 as the client's address: any
+        # local process could then pick the address the wrong-key throttle and the
+        # per-client limits count (README: behind a proxy all clients share its address).
+        "proxy_headers": False,
         "timeout_keep_alive": settings.keep_alive_seconds,
         "limit_concurrency": settings.max_connections,
         # At the exit uvicorn waits for every connection to close, and one whose client
@@ -96,7 +108,11 @@ def http_protocol(settings: Settings) -> dict[str, Any]:
         reason = f"{type(error).__name__}: {error}"
     else:
         try:
-            protocol = bounded_protocol(MAX_HEADER_BYTES, settings.header_timeout_seconds)
+            protocol = bounded_protocol(
+                MAX_HEADER_BYTES,
+                settings.header_timeout_seconds,
+                settings.connections_per_client,
+            )
         except UvicornChanged as error:
             reason = str(error)
         else:

@@ -36,7 +36,8 @@ async def session_state(request: Request) -> Response:
 
 async def sign_in(request: Request) -> Response:
     access = access_of(request)
-    key = validated(SessionKey, await read_json_object(request)).key
+    # Public, so small: a key is a few dozen bytes.
+    key = validated(SessionKey, await read_json_object(request, limit=1024)).key
     if not access.keys.enabled:
         # Nothing to sign in to, and nothing wrong with asking: every request is let in
         # already, so the client gets the outcome it wanted (no cookie, no key checked).

@@ -404,3 +404,52 @@ def test_a_client_that_leaves_mid_body_is_not_a_server_error(tmp_path: Path, pat
     assert [e for e in logs if e["log_level"] in ("error", "critical", "exception")] == []
     assert [e["status"] for e in logs if e["event"] == "request"] == [499]
     assert any(e["event"] == "client_disconnected" and e["log_level"] == "info" for e in logs)
+
+
+@pytest.mark.parametrize("path", ["/image", "/jobs", "/session"])
+def test_a_body_that_stops_arriving_gets_408_after_the_header_timeout(
+    tmp_path: Path, path: str
+) -> None:
+    app = create_app(make_settings(tmp_path, use_mocks=True, header_timeout_seconds=0.2))
+    first = True
+    never = asyncio.Event()
+
+    async def receive() -> Message:
+        nonlocal first
+        if first:
+            first = False
+            return {"type": "http.request", "body": b'{"prompt": "a lightho', "more_body": True}
+        await never.wait()  # the rest of the body never comes
+        raise AssertionError("unreachable")
+
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"application/json")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+    asyncio.run(app(scope, receive, send))
+    assert [m["status"] for m in sent if m["type"] == "http.response.start"] == [408]
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    error = assert_error_shape(json.loads(body), "request_timeout")
+    assert "0.2 seconds" in str(error["message"])
+
+
+def test_the_public_session_route_takes_a_small_body(mock_client: TestClient) -> None:
+    response = mock_client.post("/session", json={"key": "k" * 2000})
+    assert response.status_code == 413
+    error = assert_error_shape(response.json(), "payload_too_large")
+    assert "1 KiB" in str(error["message"])

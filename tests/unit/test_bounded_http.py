@@ -23,8 +23,8 @@ LIMIT = 1024
 
 
 class Transport(asyncio.Transport):
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        super().__init__({"peername": ("192.0.2.7", 50000), "sockname": ("127.0.0.1", 8000)})
+    def __init__(self, loop: asyncio.AbstractEventLoop, peer: str = "192.0.2.7") -> None:
+        super().__init__({"peername": (peer, 50000), "sockname": ("127.0.0.1", 8000)})
         self.loop = loop
         self.protocol: asyncio.Protocol | None = None
         self.written = b""
@@ -70,26 +70,34 @@ class Loop:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         self.timers: list[Timer] = []
+        self.skipped = 0.0
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._loop, name)
+
+    def time(self) -> float:
+        """The loop's clock, plus the time a test says has passed."""
+        return self._loop.time() + self.skipped
 
     def call_later(self, delay: float, callback: Callable[[], None]) -> Timer:
         timer = Timer(callback)
         self.timers.append(timer)
         return timer
 
-    def header_timers(self) -> list[Timer]:
+    def header_timers(self, name: str = "_headers_timed_out") -> list[Timer]:
         """The header timers armed and not cancelled (not uvicorn's keep-alive timer)."""
         return [
             timer
             for timer in self.timers
-            if not timer.cancelled and timer.callback.__name__ == "_headers_timed_out"
+            if not timer.cancelled and timer.callback.__name__ == name
         ]
 
-    def fire(self) -> None:
-        """Runs the header timers armed so far, as if their time had come."""
-        for timer in self.header_timers():
+    def body_timers(self) -> list[Timer]:
+        return self.header_timers("_body_timed_out")
+
+    def fire(self, name: str = "_headers_timed_out") -> None:
+        """Runs the header (or body) timers armed so far, as if their time had come."""
+        for timer in self.header_timers(name):
             timer.cancelled = True
             timer.callback()
 
@@ -108,11 +116,18 @@ async def echo(scope: Any, receive: Any, send: Any) -> None:
 
 
 class Connection:
-    def __init__(self, app: Callable[..., Awaitable[None]] = echo) -> None:
+    def __init__(
+        self,
+        app: Callable[..., Awaitable[None]] = echo,
+        protocol: type[BoundedHttpToolsProtocol] | None = None,
+        peer: str = "192.0.2.7",
+        skipped: float = 0.0,
+    ) -> None:
         running = asyncio.get_running_loop()
         self.loop = Loop(running)
-        self.transport = Transport(running)
-        protocol = bounded_protocol(LIMIT, 10.0)
+        self.loop.skipped = skipped
+        self.transport = Transport(running, peer)
+        protocol = protocol or bounded_protocol(LIMIT, 10.0, 4)
         config = Config(app=app, ws="none", lifespan="off", log_config=None)
         self.protocol = protocol(
             config=config, server_state=ServerState(), app_state={}, _loop=self.loop
@@ -309,11 +324,16 @@ def test_a_protocol_that_does_not_bound_headers_is_found_out() -> None:
 
 
 def test_the_server_runs_the_bounded_protocol() -> None:
-    options = server_options.uvicorn_options(Settings(header_timeout_seconds=3))
+    options = server_options.uvicorn_options(
+        Settings(header_timeout_seconds=3, max_connections=100)
+    )
     protocol = options["http"]
     assert issubclass(protocol, BoundedHttpToolsProtocol)
     assert (protocol.max_header_bytes, protocol.header_timeout_seconds) == (32 * 1024, 3)
+    assert protocol.max_connections_per_client == 25  # a quarter of MAX_CONNECTIONS
     assert "h11_max_incomplete_event_size" not in options
+    # X-Forwarded-For from a local process must not pick the client's address.
+    assert options["proxy_headers"] is False
 
 
 def test_without_the_bounded_protocol_the_server_runs_h11_with_its_limit(
@@ -321,10 +341,129 @@ def test_without_the_bounded_protocol_the_server_runs_h11_with_its_limit(
 ) -> None:
     from entrypoints import bounded_http, bounded_http_check
 
-    def changed(max_header_bytes: int, header_timeout_seconds: float) -> Any:
+    def changed(*limits: float) -> Any:
         raise bounded_http.UvicornChanged("endless headers were not refused")
 
     monkeypatch.setattr(bounded_http_check, "bounded_protocol", changed)
     options = server_options.uvicorn_options(Settings())
     assert options["http"] == "h11"
     assert options["h11_max_incomplete_event_size"] == 32 * 1024
+
+
+async def answer_at_once(scope: Any, receive: Any, send: Any) -> None:
+    """Answers without reading the body, as a route refusing it (401, 413) does."""
+    body = b"{}"
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"2")]
+    await send({"type": "http.response.start", "status": 413, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def post(length: int) -> bytes:
+    return f"POST /jobs HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\n\r\n".encode()
+
+
+def test_the_rest_of_a_body_answered_early_is_read_then_the_connection_closes() -> None:
+    async def test() -> None:
+        connection = Connection(answer_at_once)
+        connection.send(post(10) + b"01234")
+        await connection.until(lambda: len(connection.transport.answers()) == 1, "an answer")
+        assert connection.transport.answers()[0].startswith(b"413 ")
+        # The client may still be uploading: it reads its answer, no reset.
+        assert not connection.transport.closed and len(connection.loop.body_timers()) == 1
+        connection.send(b"56789")
+        assert connection.transport.closed and connection.loop.body_timers() == []
+
+    run(test)
+
+
+def test_the_rest_of_a_body_answered_early_must_arrive_in_time() -> None:
+    async def test() -> None:
+        connection = Connection(answer_at_once)
+        connection.send(post(100) + b"{")
+        await connection.until(lambda: len(connection.transport.answers()) == 1, "an answer")
+        connection.send(b"a")  # a byte now and then would keep uvicorn's connection for good
+        assert not connection.transport.closed
+        connection.loop.fire("_body_timed_out")
+        assert connection.transport.closed
+
+    run(test)
+
+
+def test_an_answer_after_the_body_s_time_is_up_closes_the_connection_at_once() -> None:
+    async def test() -> None:
+        release = asyncio.Event()
+
+        async def late(scope: Any, receive: Any, send: Any) -> None:
+            await release.wait()  # as json_body does, until the 408
+            await answer_at_once(scope, receive, send)
+
+        connection = Connection(late)
+        connection.send(post(100) + b"{")
+        connection.loop.skipped = 10.0
+        release.set()
+        await connection.until(lambda: connection.transport.closed, "the connection to close")
+        assert len(connection.transport.answers()) == 1
+        assert connection.loop.body_timers() == []
+
+    run(test)
+
+
+def test_a_body_complete_before_the_answer_keeps_the_connection() -> None:
+    async def test() -> None:
+        connection = Connection(answer_at_once)
+        connection.send(post(10) + b"0123456789" + get("/next"))
+        await connection.until(lambda: len(connection.transport.answers()) == 2, "2 answers")
+        assert not connection.transport.closed and connection.loop.body_timers() == []
+
+    run(test)
+
+
+def test_past_the_per_address_cap_a_connection_gets_503_and_is_closed() -> None:
+    async def test() -> None:
+        protocol = bounded_protocol(LIMIT, 10.0, 2)
+        held = [Connection(protocol=protocol), Connection(protocol=protocol)]
+        refused = Connection(protocol=protocol)
+        other = Connection(protocol=protocol, peer="192.0.2.8")
+        assert refused.transport.closed and not other.transport.closed
+        head, _, body = refused.transport.written.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 503 Service Unavailable\r\n")
+        assert b"connection: close" in head
+        error = json.loads(body)["error"]
+        assert error["type"] == "service_unavailable" and "2 connections" in error["message"]
+        refused.send(get("/ignored"))  # nothing is read from a refused connection
+        assert len(refused.transport.answers()) == 1
+        await asyncio.sleep(0)  # the refused connection's connection_lost runs
+        assert protocol.open_by_address == {"192.0.2.7": 2, "192.0.2.8": 1}
+        held[0].transport.close()
+        await asyncio.sleep(0)
+        assert protocol.open_by_address == {"192.0.2.7": 1, "192.0.2.8": 1}
+        again = Connection(protocol=protocol)
+        again.send(get("/after"))
+        await again.until(lambda: len(again.transport.answers()) == 1, "an answer")
+        assert again.transport.answers()[0].startswith(b"200 ")
+        for connection in (held[1], other, again):
+            connection.transport.close()
+        await asyncio.sleep(0)
+        assert protocol.open_by_address == {}
+
+    run(test)
+
+
+def test_refusals_are_logged_once_a_minute_per_address() -> None:
+    async def test() -> None:
+        reported: list[tuple[str, object]] = []
+
+        class Recording(bounded_protocol(LIMIT, 10.0, 1)):  # type: ignore[misc]
+            def _report(self, event: str, **fields: object) -> None:
+                reported.append((event, fields["address"]))
+
+        Connection(protocol=Recording)
+        for _ in range(3):
+            Connection(protocol=Recording)
+        Connection(protocol=Recording, peer="192.0.2.8")
+        Connection(protocol=Recording, peer="192.0.2.8")
+        Connection(protocol=Recording, skipped=60.0)
+        event = "connections_per_client_exceeded"
+        assert reported == [(event, "192.0.2.7"), (event, "192.0.2.8"), (event, "192.0.2.7")]
+
+    run(test)
