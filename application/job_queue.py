@@ -127,10 +127,15 @@ class JobQueue:
         answer does not lose the job. One whose record cannot be written is taken back:
         InsufficientStorage for a full disk, ServiceUnavailable for another failure."""
         job = self.accept(request, owner)
+        await self.recorded(job)
+        return job
+
+    async def recorded(self, job: Job) -> None:
+        """Returns once the record of a job just accepted is on disk; raises and takes the
+        job back when it cannot be written."""
         error = await self._recording.wait(job)
-        if error is None:
-            return job
-        raise self._refuse(error) from error
+        if error is not None:
+            raise self._refuse(error) from error
 
     def _take_back(self, job: Job, error: Exception) -> None:
         if job in self._waiting:

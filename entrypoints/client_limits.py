@@ -28,8 +28,9 @@ class SubmissionLimit:
         self._item: RateLimitItem | None = parse(rate) if rate.strip() else None
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
 
-    def admit(self, client_id: str) -> None:
-        if self._item is None or self._limiter.hit(self._item, client_id):
+    def check(self, client_id: str) -> None:
+        """Raises RateLimited when the client has used up its rate; counts nothing."""
+        if self._item is None or self._limiter.test(self._item, client_id):
             return
         reset_at = self._limiter.get_window_stats(self._item, client_id).reset_time
         raise RateLimited(
@@ -37,6 +38,11 @@ class SubmissionLimit:
             "Try again when the Retry-After header says.",
             retry_after_seconds=max(1, math.ceil(reset_at - time.time())),
         )
+
+    def count(self, client_id: str) -> None:
+        """One submission accepted: only those use up the rate, not refused ones."""
+        if self._item is not None:
+            self._limiter.hit(self._item, client_id)
 
 
 def visible(connection: HTTPConnection, job: Job) -> bool:

@@ -32,11 +32,21 @@ def _job_json(request: Request, job: Job) -> dict[str, object]:
 
 async def _read_generation_request(request: Request) -> GenerationRequest:
     body = validated(GenerationBody, await read_json_object(request))
-    # Counted once the body is a request: a client's typo must not use up its rate.
-    services(request).submissions.admit(client_of(request).id)
     # Fields left out take the loaded model's defaults (a few-step model's), not the schema's.
     defaults = services(request).service.readiness.request_defaults()
     return GenerationRequest.from_mapping(body.model_dump(exclude_unset=True), defaults)
+
+
+async def _accept(request: Request) -> Job:
+    """Queue the request's job, answered once its record is on disk. Only jobs accepted use
+    up the client's RATE_LIMIT: a typo or a full queue costs it nothing."""
+    generation = await _read_generation_request(request)
+    built, client = services(request), client_of(request).id
+    built.submissions.check(client)
+    job = built.service.queue.accept(generation, client)
+    built.submissions.count(client)  # no await since the check: no other request in between
+    await built.service.queue.recorded(job)
+    return job
 
 
 async def _client_gone(request: Request) -> None:
@@ -47,9 +57,7 @@ async def _client_gone(request: Request) -> None:
 
 async def create_image(request: Request) -> Response:
     service = services(request).service
-    job = await service.queue.accept_recorded(
-        await _read_generation_request(request), client_of(request).id
-    )
+    job = await _accept(request)
     finished = asyncio.ensure_future(service.queue.wait(job))
     gone = asyncio.ensure_future(_client_gone(request))
     await asyncio.wait({finished, gone}, return_when=asyncio.FIRST_COMPLETED)
@@ -64,9 +72,7 @@ async def create_image(request: Request) -> Response:
 
 
 async def create_job(request: Request) -> Response:
-    job = await services(request).service.queue.accept_recorded(
-        await _read_generation_request(request), client_of(request).id
-    )
+    job = await _accept(request)
     return JSONResponse(
         _job_json(request, job), status_code=202, headers={"Location": f"/jobs/{job.id}"}
     )

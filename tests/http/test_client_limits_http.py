@@ -75,6 +75,14 @@ def test_the_submission_rate_is_per_client(tmp_path: Path) -> None:
         assert client.post("/jobs", json=SMALL, headers=BOB).status_code == 202
 
 
+def test_refused_submissions_do_not_use_up_the_rate(tmp_path: Path) -> None:
+    with shared_client(tmp_path, rate_limit="1/minute") as client:
+        for _ in range(3):
+            assert client.post("/jobs", json={"prompt": ""}, headers=ALICE).status_code == 422
+        assert client.post("/jobs", json=SMALL, headers=ALICE).status_code == 202
+        assert client.post("/jobs", json=SMALL, headers=ALICE).status_code == 429
+
+
 def test_one_client_cannot_fill_the_queue(tmp_path: Path) -> None:
     # A paced demo backend keeps the first job running while the others wait.
     with shared_client(tmp_path, max_queue=8, mock_step_seconds=1.0) as client:

@@ -15,19 +15,27 @@ from tests.support.running_service import make_service, small
 
 def test_a_client_past_its_rate_is_refused_with_a_wait_and_others_are_not() -> None:
     limit = SubmissionLimit("2/minute")
-    limit.admit("teacher")
-    limit.admit("teacher")
+    for _ in range(2):
+        limit.check("teacher")
+        limit.count("teacher")
     with pytest.raises(RateLimited) as refused:
-        limit.admit("teacher")
+        limit.check("teacher")
     assert 1 <= refused.value.retry_after_seconds <= 60
     assert "2 per 1 minute" in refused.value.message
-    limit.admit("student")
+    limit.check("student")
+
+
+def test_only_what_is_counted_uses_up_the_rate() -> None:
+    limit = SubmissionLimit("1/minute")
+    for _ in range(5):
+        limit.check("teacher")  # refused elsewhere (a typo, a full queue): never counted
 
 
 def test_no_rate_admits_everything() -> None:
     limit = SubmissionLimit("")
     for _ in range(1000):
-        limit.admit("anyone")
+        limit.check("anyone")
+        limit.count("anyone")
 
 
 def test_one_client_cannot_fill_the_queue() -> None:
