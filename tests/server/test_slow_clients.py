@@ -1,6 +1,8 @@
 """Idle and slow clients against a real `local-sd serve`: uvicorn's own limits, the bounds
-on a request's line and headers (entrypoints.bounded_http), and the event stream's send
-timeout and per-client cap, with the timeouts set small."""
+on a request's line, headers and body and on one address's connections
+(entrypoints.bounded_http, json_body), and the event stream's send timeout and per-client
+cap, with the timeouts set small. Other loopback addresses (127.0.0.2 ...) stand in for
+other machines."""
 
 from __future__ import annotations
 
@@ -25,7 +27,16 @@ ENV = {
     "SSE_SEND_TIMEOUT_SECONDS": "1",
     "MAX_STREAMS_PER_CLIENT": "2",
     "MAX_CONNECTIONS": "8",
+    "MAX_CONNECTIONS_PER_CLIENT": "8",
     "PREVIEW_EVERY": "1",
+}
+# Connections held until the test closes them: timeouts longer than any test here.
+CROWDED_ENV = {
+    "USE_MOCKS": "true",
+    "KEEP_ALIVE_SECONDS": "120",
+    "HEADER_TIMEOUT_SECONDS": "120",
+    "MAX_CONNECTIONS": "8",
+    "MAX_CONNECTIONS_PER_CLIENT": "3",
 }
 # Enough events to fill the socket buffers of a client that never reads: a preview image
 # at every one of 400 steps.
@@ -51,12 +62,27 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         yield running
 
 
-def _connect(server: LiveServer, receive_buffer: int | None = None) -> socket.socket:
+@pytest.fixture(scope="module")
+def crowded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    folder = tmp_path_factory.mktemp("crowded")
+    env = {
+        **CROWDED_ENV,
+        "MODEL_DIR": str(folder / "models"),
+        "GENERATED_DIR": str(folder / "generated"),
+    }
+    with live_server(env, folder / "server.log") as running:
+        yield running
+
+
+def _connect(
+    server: LiveServer, receive_buffer: int | None = None, source: str = "127.0.0.1"
+) -> socket.socket:
     host, port = server.base_url.removeprefix("http://").split(":")
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     if receive_buffer is not None:
         # Set before connecting, so the window the client offers stays small.
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+    sock.bind((source, 0))
     sock.connect((host, int(port)))
     return sock
 
@@ -191,31 +217,106 @@ def test_pipelined_requests_are_answered_in_order(server: LiveServer) -> None:
     assert statuses == [b"200", b"404", b"200"]
 
 
+def _live_status(server: LiveServer, source: str = "127.0.0.1") -> int:
+    """The status of GET /health/live on a new connection from `source`."""
+    with _connect(server, source=source) as sock:
+        sock.sendall(_request("/health/live"))
+        received = _read_until_closed_or_answered(sock)
+    return int(received.split(b" ")[1])
+
+
+def _read_until_closed_or_answered(sock: socket.socket) -> bytes:
+    sock.settimeout(30)
+    received = b""
+    while b"\r\n\r\n" not in received and (chunk := sock.recv(65536)):
+        received += chunk
+    return received
+
+
 def test_past_max_connections_requests_get_503_until_connections_close(
-    server: LiveServer,
+    crowded: LiveServer,
 ) -> None:
-    # Requests whose bodies never arrive hold their place (a body has no timeout): with 8
-    # open, a request gets 503.
-    waiting = [_connect(server) for _ in range(8)]
+    # 8 silent connections from three addresses, each within its share of 3.
+    sources = ["127.0.0.2"] * 3 + ["127.0.0.3"] * 3 + ["127.0.0.4"] * 2
+    waiting = [_connect(crowded, source=source) for source in sources]
     try:
-        for sock in waiting:
-            sock.sendall(
-                b"POST /jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                b"Content-Length: 100\r\n\r\n{"
-            )
         wait_until(
-            lambda: httpx.get(f"{server.base_url}/health/live", timeout=10).status_code == 503,
+            lambda: _live_status(crowded) == 503,
             "a request past MAX_CONNECTIONS to get 503",
-            context=server.log,
+            context=crowded.log,
         )
     finally:
         for sock in waiting:
             sock.close()
     wait_until(
-        lambda: httpx.get(f"{server.base_url}/health/live", timeout=10).status_code == 200,
+        lambda: _live_status(crowded) == 200,
         "the server to answer again once the silent connections closed",
-        context=server.log,
+        context=crowded.log,
     )
+
+
+def test_one_address_holds_at_most_its_share_of_connections(crowded: LiveServer) -> None:
+    held = [_connect(crowded, source="127.0.0.5") for _ in range(3)]
+    try:
+        with _connect(crowded, source="127.0.0.5") as refused:
+            received = _read_until_closed(refused, timeout=30)
+        head, _, body = received.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 503 ")
+        error = json.loads(body)["error"]
+        assert error["type"] == "service_unavailable" and "3 connections" in error["message"]
+        # Other addresses are served meanwhile.
+        assert _live_status(crowded, source="127.0.0.6") == 200
+        held.pop().close()
+        # The closed connection's place is given back once the server sees it go.
+        wait_until(
+            lambda: _live_status(crowded, source="127.0.0.5") == 200,
+            "a connection from the address to be served again",
+            context=crowded.log,
+        )
+    finally:
+        for sock in held:
+            sock.close()
+    assert crowded.log().count("connections_per_client_exceeded") == 1
+
+
+def test_a_body_that_stops_arriving_gets_408_and_the_connection_closes(
+    server: LiveServer,
+) -> None:
+    # The public sign-in route, which reads its body before any check.
+    with _connect(server) as sock:
+        sock.sendall(
+            b"POST /session HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 100\r\n\r\n{"
+        )
+        received = _read_until_closed(sock, timeout=30)
+    head, _, body = received.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 408 ")
+    assert json.loads(body)["error"]["type"] == "request_timeout"
+
+
+def test_a_body_answered_early_closes_the_connection_when_it_stops_arriving(
+    server: LiveServer,
+) -> None:
+    with _connect(server) as sock:
+        sock.sendall(
+            b"POST /jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 1000000\r\n\r\n{"
+        )
+        # 413 at once from the declared length; then the rest of the body has the rest of
+        # the header timeout to arrive. A byte now and then keeps uvicorn's own keep-alive
+        # timer from ever running: only that bound ends the connection.
+        head, _, _ = _read_answer(sock)
+        assert head.startswith(b"HTTP/1.1 413 ")
+        sent = 0
+        while not _closed_by_server(sock):
+            try:
+                sock.sendall(b" ")
+            except ConnectionError:
+                break
+            sent += 1
+            time.sleep(0.1)
+    assert sent < 1_000_000
+    assert "request_body_timed_out" in server.log()
 
 
 def test_a_stream_client_that_never_reads_is_disconnected_and_the_job_goes_on(
@@ -257,6 +358,9 @@ def test_a_client_holds_at_most_max_streams_per_client(server: LiveServer) -> No
             assert third.status_code == 429 and third.headers["retry-after"] == "5"
             error = third.json()["error"]
             assert error["type"] == "rate_limited" and "2 event streams" in error["message"]
+            # X-Forwarded-For from a local process does not make it another client.
+            forwarded = client.get(url, headers={"X-Forwarded-For": "192.0.2.99"})
+            assert forwarded.status_code == 429
         # Both closed: the client's slots come back once the server sees them go.
         wait_until(
             lambda: (
