@@ -22,9 +22,8 @@ h11 has a size limit but costs 0.3-0.6 ms a request; this subclass keeps httptoo
   and the connection closes once it has (or when the time is up, at once after a 408).
   Draining rather than closing at once lets a client still uploading read its 413 instead
   of a connection reset.
-- Connections per address: MAX_CONNECTIONS is global, so one address could hold every
-  slot. Past `max_connections_per_client` a new connection gets 503 in the error shape and
-  is closed (one log line a minute per address). The counts live on the class that
+- Connections per address (address_shares): past its share a new connection gets 503 in
+  the error shape and is closed. The counts live on the class that
   `bounded_http_check.bounded_protocol` builds, one per server.
 
 Read against uvicorn 0.54.0 and httptools 0.9.0. Of uvicorn's protocol this relies on:
@@ -47,13 +46,12 @@ from typing import Any, ClassVar
 import structlog
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from entrypoints.address_shares import AddressShares
 from entrypoints.http_errors import error_body
 
 log = structlog.get_logger("http")
 
 HEADERS_TOO_LARGE = "headers_too_large"
-# One line a minute per refused address is enough to see who it is.
-REFUSAL_LOG_SECONDS = 60.0
 
 
 class UvicornChanged(Exception):
@@ -63,11 +61,8 @@ class UvicornChanged(Exception):
 class BoundedHttpToolsProtocol(HttpToolsProtocol):
     max_header_bytes = 32 * 1024
     header_timeout_seconds = 10.0
-    max_connections_per_client = 128
-    # Shared by every connection of one server: open connections per address, and when
-    # each refused address was last logged.
-    open_by_address: ClassVar[dict[str, int]] = {}
-    refusals_logged: ClassVar[dict[str, float]] = {}
+    # Shared by every connection of one server.
+    shares: ClassVar[AddressShares] = AddressShares(128)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -90,11 +85,9 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         super().connection_made(transport)
         address = self._address()
         if address is not None:
-            held = self.open_by_address.get(address, 0)
-            if held >= self.max_connections_per_client:
+            if not self.shares.take(address):
                 self._refuse_connection(address)
                 return
-            self.open_by_address[address] = held + 1
             self._counted_address = address
         self._arm_header_timer()
 
@@ -224,33 +217,16 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def _refuse_connection(self, address: str) -> None:
         self._refusing = True
-        now = self.loop.time()
-        last = self.refusals_logged.get(address)
-        if last is None or now - last >= REFUSAL_LOG_SECONDS:
-            for other, logged in list(self.refusals_logged.items()):
-                if now - logged >= REFUSAL_LOG_SECONDS:
-                    del self.refusals_logged[other]
-            self.refusals_logged[address] = now
-            self._report(
-                "connections_per_client_exceeded",
-                limit=self.max_connections_per_client,
-                address=address,
-            )
-        message = (
-            f"This address holds {self.max_connections_per_client} connections already: "
-            "close some and retry."
-        )
+        limit = self.shares.limit
+        if self.shares.refusal_to_log(address, self.loop.time()):
+            self._report("connections_per_client_exceeded", limit=limit, address=address)
+        message = f"This address holds {limit} connections already: close some and retry."
         self._send_error_and_close(b"503 Service Unavailable", "service_unavailable", message)
 
     def _give_back_slot(self) -> None:
         address, self._counted_address = self._counted_address, None
-        if address is None:
-            return
-        left = self.open_by_address.get(address, 1) - 1
-        if left > 0:
-            self.open_by_address[address] = left
-        else:
-            self.open_by_address.pop(address, None)
+        if address is not None:
+            self.shares.give_back(address)
 
     def _refuse_large_headers(self) -> None:
         self._report(

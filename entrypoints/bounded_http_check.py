@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+from entrypoints.address_shares import AddressShares
 from entrypoints.bounded_http import BoundedHttpToolsProtocol, UvicornChanged
 
 
@@ -28,9 +29,7 @@ def bounded_protocol(
         {
             "max_header_bytes": max_header_bytes,
             "header_timeout_seconds": header_timeout_seconds,
-            "max_connections_per_client": max_connections_per_client,
-            "open_by_address": {},
-            "refusals_logged": {},
+            "shares": AddressShares(max_connections_per_client),
         },
     )
     try:
@@ -53,9 +52,7 @@ def _try_bounds(protocol: type[BoundedHttpToolsProtocol]) -> str | None:
     class Probe(protocol):  # type: ignore[valid-type,misc]
         reported: list[str] = []
         # Its own counts: the probe's connections are not the server's.
-        max_connections_per_client = 1
-        open_by_address: dict[str, int] = {}
-        refusals_logged: dict[str, float] = {}
+        shares = AddressShares(1)
 
         def _report(self, event: str, **fields: object) -> None:
             self.reported.append(event)
@@ -90,8 +87,8 @@ def _try_bounds(protocol: type[BoundedHttpToolsProtocol]) -> str | None:
     held.connection_lost(None)
     if not (second.written.startswith(b"HTTP/1.1 503 ") and second.closed):
         return "a connection past the per-address cap was not refused"
-    if Probe.open_by_address:
-        return f"connections not given back: {Probe.open_by_address}"
+    if Probe.shares.open:
+        return f"connections not given back: {Probe.shares.open}"
     expected = [
         "request_headers_too_large",
         "request_headers_timed_out",

@@ -330,7 +330,7 @@ def test_the_server_runs_the_bounded_protocol() -> None:
     protocol = options["http"]
     assert issubclass(protocol, BoundedHttpToolsProtocol)
     assert (protocol.max_header_bytes, protocol.header_timeout_seconds) == (32 * 1024, 3)
-    assert protocol.max_connections_per_client == 25  # a quarter of MAX_CONNECTIONS
+    assert protocol.shares.limit == 25  # a quarter of MAX_CONNECTIONS
     assert "h11_max_incomplete_event_size" not in options
     # X-Forwarded-For from a local process must not pick the client's address.
     assert options["proxy_headers"] is False
@@ -433,10 +433,10 @@ def test_past_the_per_address_cap_a_connection_gets_503_and_is_closed() -> None:
         refused.send(get("/ignored"))  # nothing is read from a refused connection
         assert len(refused.transport.answers()) == 1
         await asyncio.sleep(0)  # the refused connection's connection_lost runs
-        assert protocol.open_by_address == {"192.0.2.7": 2, "192.0.2.8": 1}
+        assert protocol.shares.open == {"192.0.2.7": 2, "192.0.2.8": 1}
         held[0].transport.close()
         await asyncio.sleep(0)
-        assert protocol.open_by_address == {"192.0.2.7": 1, "192.0.2.8": 1}
+        assert protocol.shares.open == {"192.0.2.7": 1, "192.0.2.8": 1}
         again = Connection(protocol=protocol)
         again.send(get("/after"))
         await again.until(lambda: len(again.transport.answers()) == 1, "an answer")
@@ -444,7 +444,7 @@ def test_past_the_per_address_cap_a_connection_gets_503_and_is_closed() -> None:
         for connection in (held[1], other, again):
             connection.transport.close()
         await asyncio.sleep(0)
-        assert protocol.open_by_address == {}
+        assert protocol.shares.open == {}
 
     run(test)
 
