@@ -58,7 +58,7 @@ def errors(*statuses: int) -> dict[int, Answer]:
 
 
 _RETRY_AFTER = {429: {"Retry-After": "Seconds to wait before trying again."}}
-_BODY_ERRORS = errors(400, 413, 415, 422)
+_BODY_ERRORS = errors(400, 408, 413, 415, 422)
 _PNG = Media("image/png", "The PNG, with its generation parameters in text chunks.")
 
 OPERATIONS: dict[tuple[str, str], Operation] = {

@@ -223,7 +223,9 @@ class ReadyAnswer(BaseModel):
 class SessionKey(_Answer):
     """The body of `POST /session`."""
 
-    key: str = Field(min_length=1, description="An API key; answered with a session cookie.")
+    key: str = Field(
+        min_length=1, max_length=512, description="An API key; answered with a session cookie."
+    )
 
 
 class SessionState(_Answer):
