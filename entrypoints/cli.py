@@ -68,6 +68,8 @@ def data_folder_refusal(lock: FolderLock) -> str | None:
         lock.acquire()
     except FolderInUse as error:
         return str(error)
+    except OSError as error:  # an unwritable folder, or a file system without locks
+        return f"Cannot lock {lock.folder} (GENERATED_DIR): {error.strerror or error}."
     return None
 
 

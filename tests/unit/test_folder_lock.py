@@ -270,3 +270,16 @@ def test_retention_refuses_beside_a_server_and_runs_alone(
     assert cli.retention(settings) == 0
     assert "Removed 0 jobs" in capsys.readouterr().out
     assert not (settings.generated_dir / LOCK_FILE_NAME).exists()  # released
+
+
+def test_serve_says_in_one_line_when_the_folder_cannot_be_locked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(uvicorn, "run", RecordingRun())
+    (tmp_path / "a-file").write_text("not a folder")
+    settings = make_settings(tmp_path, use_mocks=True, generated_dir=tmp_path / "a-file")
+
+    assert cli.serve(settings) == 2
+
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"Cannot lock {tmp_path / 'a-file'}"), lines
