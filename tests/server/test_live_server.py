@@ -60,7 +60,8 @@ def test_mock_server_generates_serves_logs_and_stops_cleanly(tmp_path: Path) -> 
         picture.load()
         assert (picture.format, picture.size) == ("PNG", (320, 192))
         files = sorted(p.name for p in (tmp_path / "generated").iterdir())
-        assert files == [f"{body['job_id']}.json", f"{body['job_id']}.png"]
+        # With the lock that keeps a second server off this folder.
+        assert files == [".server.lock", f"{body['job_id']}.json", f"{body['job_id']}.png"]
         assert httpx.get(f"{server.base_url}/", timeout=10).status_code == 200
         health = httpx.get(f"{server.base_url}/health", timeout=10).json()
         assert health["version"] == (pyproject_version() or health["version"])
