@@ -1,6 +1,6 @@
 """One process at a time in a data folder: an exclusive lock the OS releases with the process.
 
-Two servers on one GENERATED_DIR would each recover the other's running job as
+Two servers on one data folder would each recover the other's running job as
 "interrupted" and run the same queue twice; uvicorn even runs a second server's start-up
 (recovery, worker) before its port bind fails. So whoever writes the folder's records holds
 `.server.lock` in it first, for as long as it runs. The lock is the OS's own (`flock` on
@@ -37,10 +37,8 @@ class FolderInUse(Exception):
     def __init__(self, folder: Path, holder: str) -> None:
         self.folder = folder
         self.holder = holder
-        super().__init__(
-            f"{folder} (GENERATED_DIR) is in use by {holder}: stop that one first, "
-            "or give this one a GENERATED_DIR of its own."
-        )
+        # Facts only: entrypoints.remedies words what to do about it.
+        super().__init__(f"{folder} is in use by {holder}.")
 
 
 class LockPrimitive(Protocol):

@@ -63,11 +63,12 @@ def data_folder_refusal(lock: FolderLock) -> str | None:
     "Application startup failed"; the lifespan then keeps the lock this takes.
     """
     from adapters.folder_lock import FolderInUse
+    from entrypoints.remedies import data_folder_in_use
 
     try:
         lock.acquire()
     except FolderInUse as error:
-        return str(error)
+        return data_folder_in_use(error.folder, error.holder)
     except OSError as error:  # an unwritable folder, or a file system without locks
         return f"Cannot lock {lock.folder} (GENERATED_DIR): {error.strerror or error}."
     return None

@@ -16,6 +16,7 @@ from starlette.applications import Starlette
 
 from adapters.folder_lock import FolderInUse
 from entrypoints.bootstrap import Services
+from entrypoints.remedies import data_folder_in_use
 from entrypoints.server_exit import call_on_server_exit, leave_at_once_if_model_work_runs
 
 log = structlog.get_logger("app")
@@ -45,7 +46,7 @@ def lifespan_for(services: Services) -> Lifespan:
             services.folder_lock.acquire()
         except FolderInUse as error:
             # Our line before uvicorn's traceback and "Application startup failed".
-            log.error("data_folder_in_use", message=str(error))
+            log.error("data_folder_in_use", message=data_folder_in_use(error.folder, error.holder))
             raise
 
     @asynccontextmanager

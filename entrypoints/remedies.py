@@ -8,6 +8,7 @@ setting or a `make` target touches this file (and `settings.py`) only.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from domain.errors import Problem, Remedy
 from entrypoints.settings import Settings
@@ -89,3 +90,11 @@ HOW_TO_SET_A_KEY = (
     "or API_KEYS_FILE and send it as 'Authorization: Bearer <key>', "
     "or set ALLOW_OPEN_ACCESS=true to serve the network without keys."
 )
+
+
+def data_folder_in_use(folder: Path, holder: str) -> str:
+    """A second server (or the retention command) finds the data folder locked."""
+    return (
+        f"{folder} (GENERATED_DIR) is in use by {holder}: stop that one first, "
+        "or give this one a GENERATED_DIR of its own."
+    )

@@ -28,6 +28,7 @@ from adapters.folder_lock import (
 )
 from entrypoints import cli
 from entrypoints.app import create_app
+from entrypoints.remedies import data_folder_in_use
 from tests.conftest import make_settings
 
 STARTED = "2026-06-01T10:00:00+02:00"
@@ -47,10 +48,11 @@ def test_a_second_lock_on_the_folder_is_refused_with_one_line_naming_the_holder(
     with pytest.raises(FolderInUse) as refused:
         holder(tmp_path / "generated", role="the local-sd retention command").acquire()
 
-    line = str(refused.value)
+    assert refused.value.folder == tmp_path / "generated"
+    assert refused.value.holder == f"a local-sd server (pid {os.getpid()}, started {STARTED})"
+    line = data_folder_in_use(refused.value.folder, refused.value.holder)
     assert "\n" not in line
     assert str(tmp_path / "generated") in line and "GENERATED_DIR" in line
-    assert f"a local-sd server (pid {os.getpid()}, started {STARTED})" in line
     assert first.path.read_bytes() == written  # the refused one wrote nothing
     first.release()
 
