@@ -10,8 +10,9 @@ from starlette.middleware import Middleware
 
 from application.ports import ImageBackend, ImageStore, ModelStore
 from entrypoints import bootstrap
+from entrypoints.access import Access
 from entrypoints.api_keys import keys_from_settings
-from entrypoints.authentication import Access, AuthenticationMiddleware
+from entrypoints.authentication import AuthenticationMiddleware
 from entrypoints.host_guard import LOOPBACK_NAMES, HostGuardMiddleware
 from entrypoints.http_errors import EXCEPTION_HANDLERS
 from entrypoints.lifespan import lifespan_for

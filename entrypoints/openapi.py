@@ -15,9 +15,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
+from entrypoints.access import access_of
 from entrypoints.api_contract import OPERATIONS, Answer, Media, Operation, errors
 from entrypoints.api_models import ErrorAnswer
-from entrypoints.authentication import access_of
 from entrypoints.version import service_version
 
 _REF = "#/components/schemas/{model}"

@@ -10,13 +10,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from entrypoints.access import access_of
 from entrypoints.api_models import SessionKey
-from entrypoints.authentication import (
-    SESSION_COOKIE,
-    access_of,
-    address_of,
-    signed_in_client,
-)
+from entrypoints.authentication import SESSION_COOKIE, address_of, signed_in_client
 from entrypoints.http_errors import error_response
 from entrypoints.json_body import read_json_object
 from entrypoints.request_validation import validated

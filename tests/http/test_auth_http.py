@@ -17,9 +17,10 @@ from itsdangerous import TimestampSigner
 from pydantic import SecretStr
 from starlette.testclient import TestClient
 
+from entrypoints.access import FAILURES_PER_MINUTE, SESSION_SALT
 from entrypoints.api_keys import keys_from_settings
 from entrypoints.app import create_app
-from entrypoints.authentication import FAILURES_PER_MINUTE, SESSION_COOKIE, SESSION_SALT
+from entrypoints.authentication import SESSION_COOKIE
 from tests.conftest import make_settings
 
 KEYS = "alice:alice-key-0123456789,bob:bob-key-0123456789"
