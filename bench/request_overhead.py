@@ -104,11 +104,14 @@ def _keyed_variants(
         return []
     bearer = stack.enter_context(_client(base_url, {"Authorization": f"Bearer {key}"}))
     variants = [Variant(BEARER, bearer, _paths(bearer))]
-    session = stack.enter_context(_client(base_url, {}))
-    answer = session.post("/session", json={"key": key})
-    if not answer.is_success or not session.cookies:
+    answer = httpx.post(f"{base_url}/session", json={"key": key}, timeout=10)
+    if not answer.is_success or not answer.cookies:
         skipped[SESSION] = f"POST /session answered {answer.status_code} without a cookie"
         return variants
+    # Sent as a fixed header, as a browser does: httpx's cookie jar would add its own
+    # time (http.cookiejar, per request) to the server's.
+    cookie = "; ".join(f"{name}={value}" for name, value in answer.cookies.items())
+    session = stack.enter_context(_client(base_url, {"Cookie": cookie}))
     # The cookie names the same client as the key, so the Bearer variant's image is its own.
     variants.append(Variant(SESSION, session, variants[0].paths))
     return variants
