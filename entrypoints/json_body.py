@@ -28,9 +28,8 @@ async def read_json_object(request: Request, limit: int = MAX_BODY_BYTES) -> dic
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type != "application/json":
         raise HttpError(415, "Send the body as JSON with Content-Type: application/json.")
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise HttpError(413, f"The body is larger than {limit // 1024} KiB.")
+    if _declared_too_large(request.headers.get("content-length"), limit):
+        raise HttpError(413, f"The body is larger than {_size(limit)}.")
     # A body that never arrives would hold its connection, and its place among
     # MAX_CONNECTIONS, for good: it gets the time its headers had. (asyncio.wait_for, not
     # asyncio.timeout, which Python 3.10 lacks.) bounded_http closes the connection after
@@ -50,6 +49,14 @@ async def read_json_object(request: Request, limit: int = MAX_BODY_BYTES) -> dic
         raise InvalidRequest([FieldError("body", "Must be a JSON object.")])
     _refuse_lone_surrogates(data, "body")
     return data
+
+
+def _declared_too_large(declared: str | None, limit: int) -> bool:
+    # ASCII digits only ("²" is a digit to str.isdigit, not to int), and a length too long
+    # for int() to read is too large for any limit.
+    if declared is None or not (declared.isascii() and declared.isdigit()):
+        return False
+    return len(declared) > len(str(limit)) or int(declared) > limit
 
 
 async def _read_body(request: Request, limit: int) -> bytes:

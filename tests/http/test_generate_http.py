@@ -369,6 +369,49 @@ def test_validation_messages_state_the_whole_rule(mock_client: TestClient) -> No
     }
 
 
+def json_post_scope(path: str, *headers: tuple[bytes, bytes]) -> dict[str, object]:
+    """A JSON POST as uvicorn hands it over, for the receive/send a test controls."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"application/json"), *headers],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+
+
+@pytest.mark.parametrize(
+    ("length", "status"),
+    [
+        (b"\xb2", 400),  # not a length: the body is read as it comes, and is not JSON
+        (b"9" * 5000, 413),
+    ],
+)
+def test_a_content_length_int_cannot_read_is_not_a_server_error(
+    tmp_path: Path, length: bytes, status: int
+) -> None:
+    # A server in front may pass what uvicorn's parser would refuse: "²" is a digit to
+    # str.isdigit, and int() refuses 5,000 digits.
+    app = create_app(make_settings(tmp_path, use_mocks=True))
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b'{"prompt": ', "more_body": False}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    asyncio.run(app(json_post_scope("/jobs", (b"content-length", length)), receive, send))
+    assert [m["status"] for m in sent if m["type"] == "http.response.start"] == [status]
+
+
 @pytest.mark.parametrize("path", ["/image", "/jobs"])
 def test_a_client_that_leaves_mid_body_is_not_a_server_error(tmp_path: Path, path: str) -> None:
     app = create_app(make_settings(tmp_path, use_mocks=True))
@@ -384,20 +427,7 @@ def test_a_client_that_leaves_mid_body_is_not_a_server_error(tmp_path: Path, pat
     async def send(message: Message) -> None:
         sent.append(message)
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": b"",
-        "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"application/json")],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-    }
+    scope = json_post_scope(path)
     with capture_logs() as logs:
         asyncio.run(app(scope, receive, send))
     assert [m["status"] for m in sent if m["type"] == "http.response.start"] == [499]
@@ -427,20 +457,7 @@ def test_a_body_that_stops_arriving_gets_408_after_the_header_timeout(
     async def send(message: Message) -> None:
         sent.append(message)
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": b"",
-        "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"application/json")],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-    }
+    scope = json_post_scope(path)
     asyncio.run(app(scope, receive, send))
     assert [m["status"] for m in sent if m["type"] == "http.response.start"] == [408]
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
