@@ -109,8 +109,7 @@ def build(
 
 def shared(settings: Settings) -> bool:
     """Whether several people may use the service: keys are set, or it serves the network."""
-    keys = settings.api_keys is not None or settings.api_keys_file is not None
-    return keys or settings.allow_open_access or not is_loopback(settings.host)
+    return settings.keys_configured or settings.allow_open_access or not is_loopback(settings.host)
 
 
 def file_image_store(settings: Settings) -> ImageStore:

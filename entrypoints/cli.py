@@ -50,8 +50,7 @@ def open_network_refusal(settings: Settings) -> str | None:
     from entrypoints.network_addresses import is_loopback
     from entrypoints.remedies import HOW_TO_SET_A_KEY
 
-    keys = settings.api_keys is not None or settings.api_keys_file is not None
-    if keys or settings.allow_open_access or is_loopback(settings.host):
+    if settings.keys_configured or settings.allow_open_access or is_loopback(settings.host):
         return None
     return f"Refusing to listen on {settings.host} (HOST) without API keys. {HOW_TO_SET_A_KEY}"
 

@@ -150,6 +150,11 @@ class Settings(BaseSettings):
         return value
 
     @property
+    def keys_configured(self) -> bool:
+        """API_KEYS or API_KEYS_FILE is set (whether they hold valid keys is checked later)."""
+        return self.api_keys is not None or self.api_keys_file is not None
+
+    @property
     def queued_per_client(self) -> int:
         if self.max_queued_per_client is not None:
             return self.max_queued_per_client
