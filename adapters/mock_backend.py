@@ -17,7 +17,7 @@ from types import MappingProxyType
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from application.ports import CancelCheck, ProgressCallback, RenderedImage
+from application.ports import CancelCheck, EditImages, ProgressCallback, RenderedImage
 from domain.errors import GenerationCancelled, Problem
 from domain.generation_request import SCHEDULERS, GenerationRequest
 
@@ -42,6 +42,7 @@ class MockBackend:
         seed: int,
         on_progress: ProgressCallback,
         should_cancel: CancelCheck,
+        edit: EditImages | None = None,
     ) -> RenderedImage:
         total = request.num_inference_steps
         pixels = _pattern(request, seed)

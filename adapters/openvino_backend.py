@@ -19,7 +19,7 @@ import structlog
 from adapters.engine_steps import EngineSteps
 from adapters.openvino_devices import driver_remedy, shorten_runtime_error
 from adapters.openvino_engine import Engine
-from application.ports import CancelCheck, ProgressCallback, RenderedImage
+from application.ports import CancelCheck, EditImages, ProgressCallback, RenderedImage
 from domain.errors import GenerationCancelled, Problem, Remedy
 from domain.generation_request import GenerationRequest
 
@@ -80,6 +80,7 @@ class OpenVINOBackend:
         seed: int,
         on_progress: ProgressCallback,
         should_cancel: CancelCheck,
+        edit: EditImages | None = None,
     ) -> RenderedImage:
         steps = EngineSteps(request.num_inference_steps, on_progress, should_cancel)
         if should_cancel():

@@ -26,7 +26,7 @@ from application.job_events import JobEvent, JobEventBroker
 from application.job_outcome import outcome_error
 from application.job_queue import JobQueue
 from application.job_run import JobRun
-from application.ports import ImageStore, ModelStore
+from application.ports import EditPixels, ImageStore, ModelStore
 from application.readiness import Readiness
 from application.worker_loop import WorkerLoop
 from domain.errors import ImageNotFound, JobNotFound, Problem, Remedy
@@ -56,6 +56,7 @@ class GenerationService:
         model_dir: Path | None = None,
         min_free_mb: int = 0,
         free_bytes: FreeBytes = free_bytes_at,
+        edit_pixels: EditPixels | None = None,
     ) -> None:
         self._images = image_store
         self._models = model_store
@@ -99,6 +100,7 @@ class GenerationService:
             forget=self.queue.forget,
             free_space=self.free_space,
             shutting_down=lambda: self.queue.closed,
+            edit_pixels=edit_pixels,
         )
         self._loop = WorkerLoop(
             self.queue, job_run, self.cancellation, self.readiness, clock, record

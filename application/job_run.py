@@ -25,7 +25,14 @@ from application.engine_thread import ImagesNotStored, preview_data_url, render_
 from application.free_space import FreeSpace, is_disk_full
 from application.history import INTERRUPTED, History
 from application.job_events import JobEvent, JobEventBroker, progress_data
-from application.ports import ImageBackend, ImageStore, ModelStatus, ModelStore, PreviewSource
+from application.ports import (
+    EditPixels,
+    ImageBackend,
+    ImageStore,
+    ModelStatus,
+    ModelStore,
+    PreviewSource,
+)
 from domain.errors import GenerationCancelled, Remedy
 from domain.job import Job, JobError, JobErrorType
 
@@ -86,6 +93,7 @@ class JobRun:
         *,
         free_space: FreeSpace | None = None,
         shutting_down: Callable[[], bool] = lambda: False,
+        edit_pixels: EditPixels | None = None,
     ) -> None:
         self._images = images
         self._models = models
@@ -97,6 +105,8 @@ class JobRun:
         self._forget = forget
         self._free_space = free_space
         self._shutting_down = shutting_down
+        self._edit_pixels = edit_pixels
+        """Reads an edit's input images; None in services that only take text."""
         """True once the service stops: a job it stops is interrupted, not cancelled."""
         # One thread: one inference at a time per loaded pipeline.
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="generation")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -40,6 +41,20 @@ class ProgressCallback(Protocol):
     """
 
     def __call__(self, step: int, total: int, preview: PreviewSource | None = None) -> None: ...
+
+
+@dataclass(frozen=True)
+class EditImages:
+    """What an image-to-image or inpainting run starts from, already at the output size
+    (the request's ``resize_mode`` applied): the backend uses these as they are."""
+
+    width: int
+    height: int
+    init_rgb: bytes
+    """8-bit RGB, row-major, ``width * height * 3`` bytes."""
+    mask: bytes | None = None
+    """Inpainting only: 8-bit grey, ``width * height`` bytes, 255 repaints and 0 keeps;
+    ``invert_mask`` and ``mask_blur`` already applied."""
 
 
 CancelCheck = Callable[[], bool]
@@ -83,11 +98,69 @@ class ImageBackend(Protocol):
         seed: int,
         on_progress: ProgressCallback,
         should_cancel: CancelCheck,
+        edit: EditImages | None = None,
     ) -> RenderedImage:
         """Generate one image. Blocking; the service calls it from a worker thread.
 
+        ``edit`` is given exactly when ``request.mode`` is not text-to-image; progress
+        totals are ``request.denoising_steps``, the steps that really run.
         Raises ``GenerationCancelled`` when ``should_cancel`` turned true.
         """
+
+
+class EditPixels(Protocol):
+    """Pixel work around an edit, outside any engine: reading the inputs at the output
+    size, and finishing an inpainted image as AUTOMATIC1111 does."""
+
+    def prepare(self, request: GenerationRequest) -> EditImages | None:
+        """The request's input image (and mask) at its output size; None for text-to-image.
+
+        Raises ``UploadNotFound`` when a stored input has gone since the job was accepted.
+        """
+
+    def finish(self, image: RenderedImage, edit: EditImages) -> RenderedImage:
+        """For inpainting, the input's own pixels pasted back outside the (blurred) mask,
+        so what the mask keeps is not changed by the VAE; else ``image`` unchanged."""
+
+
+@dataclass(frozen=True)
+class StoredUpload:
+    """An uploaded input image, stored normalised as an 8-bit RGB PNG."""
+
+    id: str
+    sha256: str
+    """Of the stored PNG."""
+    width: int
+    height: int
+    size_bytes: int
+    source_format: str
+    """What the client sent: ``PNG``, ``JPEG`` or ``WEBP``."""
+    created_at: datetime
+    owner: str | None = None
+    """The client that uploaded it (as ``Job.owner``); None: anyone's."""
+
+
+class UploadStore(Protocol):
+    """Input images clients uploaded (or gave inline, or picked from the gallery)."""
+
+    @property
+    def directory(self) -> Path: ...
+
+    def add(self, data: bytes, owner: str | None, field: str = "file") -> StoredUpload:
+        """Check, normalise and store an image. Raises ``InvalidImage`` (naming ``field``)
+        for anything it will not take, leaving nothing behind."""
+
+    def get(self, upload_id: str) -> StoredUpload | None:
+        """The upload, or None when there is none (a malformed id included)."""
+
+    def path_of(self, upload_id: str) -> Path | None:
+        """The stored PNG, never a path outside the store."""
+
+    def all(self) -> list[StoredUpload]:
+        """Every upload, newest first."""
+
+    def delete(self, upload_id: str) -> bool:
+        """Remove an upload; False when there was none."""
 
 
 @dataclass(frozen=True)

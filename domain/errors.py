@@ -188,3 +188,22 @@ class ModelDownloadFailed(DomainError):
     ) -> None:
         super().__init__(message, remedies)
         self.kind = DownloadFailure(kind)
+
+
+class InvalidImage(DomainError):
+    """Bytes given as an input image that the service will not use: not an image, a damaged
+    or unsupported one, one too large to decode safely, or a mask that does not fit its image.
+
+    ``field`` names where it came from (``"file"`` for an upload, ``"init_image"``,
+    ``"mask_image"``); ``too_large`` marks a file over the upload size limit (413, not 422).
+    """
+
+    def __init__(self, field: str, message: str, *, too_large: bool = False) -> None:
+        super().__init__(message)
+        self.field = field
+        self.too_large = too_large
+        self.details = [FieldError(field, message)]
+
+
+class UploadNotFound(DomainError):
+    """No uploaded image with that id exists (or it is another client's)."""

@@ -1,4 +1,4 @@
-"""What a user asks for: one validated text-to-image request.
+"""What a user asks for: one validated request, text-to-image or an edit of an image.
 
 Validation lives here, once, so every entry point (HTTP, CLI, tests) applies
 the same bounds. JSON types are checked strictly: a boolean is not a number,
@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from domain.errors import FieldError, InvalidRequest
+from domain.input_image import DEFAULT_RESIZE_MODE, RESIZE_MODES, EditMode, InputImage
 
 PROMPT_MAX_CHARS = 1000
 STEPS_MIN, STEPS_MAX = 1, 100
@@ -20,10 +21,14 @@ GUIDANCE_MIN, GUIDANCE_MAX = 0.0, 20.0
 SIZE_MIN, SIZE_MAX, SIZE_MULTIPLE = 64, 1024, 8
 SEED_MIN, SEED_MAX = 0, 2**32 - 1
 IMAGES_MIN, IMAGES_MAX = 1, 4
+STRENGTH_MIN, STRENGTH_MAX = 0.0, 1.0
+MASK_BLUR_MIN, MASK_BLUR_MAX = 0, 64
 
 DEFAULT_STEPS = 20
 DEFAULT_GUIDANCE = 7.5
 DEFAULT_SIZE = 512
+DEFAULT_STRENGTH = 0.75
+DEFAULT_MASK_BLUR = 4
 SCHEDULER_LABELS = {
     "pndm": "PNDM",
     "euler": "Euler",
@@ -47,12 +52,19 @@ def request_bounds() -> dict[str, dict[str, int | float]]:
         "height": dict(size),
         "seed": {"min": SEED_MIN, "max": SEED_MAX},
         "num_images": {"min": IMAGES_MIN, "max": IMAGES_MAX},
+        "strength": {"min": STRENGTH_MIN, "max": STRENGTH_MAX},
+        "mask_blur": {"min": MASK_BLUR_MIN, "max": MASK_BLUR_MAX},
     }
 
 
 @dataclass(frozen=True)
 class GenerationRequest:
-    """A text-to-image request whose every field is within bounds."""
+    """A request whose every field is within bounds.
+
+    With ``init_image`` it is image-to-image, with ``mask_image`` too inpainting (white
+    repaints, black keeps); ``mode`` says which. Edit fields of a text-to-image request are
+    kept but change nothing.
+    """
 
     prompt: str
     negative_prompt: str | None = None
@@ -65,6 +77,15 @@ class GenerationRequest:
     """None means the model's own scheduler_config.json."""
     num_images: int = 1
     """Images in one job, with seeds ``seed``, ``seed + 1``, ..."""
+    init_image: InputImage | None = None
+    strength: float = DEFAULT_STRENGTH
+    """How far from the input the result may go: 0 keeps it, 1 ignores it."""
+    mask_image: InputImage | None = None
+    mask_blur: int = DEFAULT_MASK_BLUR
+    """Pixels of blur on the mask's edge, so a repainted area blends in."""
+    invert_mask: bool = False
+    resize_mode: str = DEFAULT_RESIZE_MODE
+    """How an input of another shape than the output is fitted (see RESIZE_MODES)."""
 
     def __post_init__(self) -> None:
         errors = _check_all(asdict(self))
@@ -82,15 +103,44 @@ class GenerationRequest:
         """
         errors = [FieldError(name, "Unknown field.") for name in data if name not in _FIELD_CHECKS]
         values = {**(defaults or {}), **data}
+        for name in ("init_image", "mask_image"):
+            if isinstance(values.get(name), Mapping):
+                try:
+                    values[name] = InputImage.from_mapping(values[name])
+                except (KeyError, TypeError, ValueError) as error:
+                    errors.append(FieldError(name, f"Not a stored input image: {error}."))
+                    values.pop(name)
+        init = values.get("init_image")
+        if isinstance(init, InputImage) and not ("width" in data and "height" in data):
+            values["width"], values["height"] = output_size(
+                init.width, init.height, data.get("width"), data.get("height")
+            )
         errors.extend(_check_all(values))
         if errors:
             raise InvalidRequest(errors)
+        if "strength" in values:
+            values["strength"] = float(values["strength"])
         values["prompt"] = values["prompt"].strip()
         negative = values.get("negative_prompt")
         values["negative_prompt"] = negative.strip() or None if isinstance(negative, str) else None
         if "guidance_scale" in values:
             values["guidance_scale"] = float(values["guidance_scale"])
         return cls(**values)
+
+    @property
+    def mode(self) -> EditMode:
+        if self.init_image is None:
+            return EditMode.TEXT_TO_IMAGE
+        return EditMode.IMAGE_TO_IMAGE if self.mask_image is None else EditMode.INPAINTING
+
+    @property
+    def denoising_steps(self) -> int:
+        """The steps the engine really runs per image: all of them from text, and
+        ``int(steps * strength)`` from an image (diffusers' rule, which both engines
+        follow). 0 means no denoising at all: the result is the input, resized."""
+        if self.init_image is None:
+            return self.num_inference_steps
+        return min(int(self.num_inference_steps * self.strength), self.num_inference_steps)
 
     def with_seed(self, seed: int) -> GenerationRequest:
         return replace(self, seed=seed)
@@ -100,7 +150,11 @@ class GenerationRequest:
         return [(seed + index) % (SEED_MAX + 1) for index in range(self.num_images)]
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        values = asdict(self)
+        for name in ("init_image", "mask_image"):
+            image = getattr(self, name)
+            values[name] = None if image is None else image.to_dict()
+        return values
 
 
 def _check_all(values: Mapping[str, Any]) -> list[FieldError]:
@@ -113,7 +167,56 @@ def _check_all(values: Mapping[str, Any]) -> list[FieldError]:
         message = check(values[name])
         if message:
             errors.append(FieldError(name, message))
+    errors.extend(_check_images(values.get("init_image"), values.get("mask_image")))
     return errors
+
+
+def _check_images(init: object, mask: object) -> list[FieldError]:
+    if mask is not None and init is None:
+        return [FieldError("mask_image", "A mask needs an init_image to repaint.")]
+    if (
+        isinstance(init, InputImage)
+        and isinstance(mask, InputImage)
+        and (mask.width, mask.height) != (init.width, init.height)
+    ):
+        return [
+            FieldError(
+                "mask_image",
+                f"The mask is {mask.width}x{mask.height} but the image is "
+                f"{init.width}x{init.height}: they must be the same size.",
+            )
+        ]
+    return []
+
+
+def _round_to_multiple(value: float) -> int:
+    return max(SIZE_MIN, min(SIZE_MAX, round(value / SIZE_MULTIPLE) * SIZE_MULTIPLE))
+
+
+def output_size(
+    input_width: int, input_height: int, width: int | None = None, height: int | None = None
+) -> tuple[int, int]:
+    """The output size for an input of ``input_width`` x ``input_height``.
+
+    Neither given: the input's size, scaled (keeping its shape) to fit within the request
+    bounds, then each side rounded to a multiple of 8. One given: the other follows the
+    input's shape. Both given: those. A bad given value is returned as it is, for the
+    field check to report.
+    """
+    if width is not None and height is not None:
+        return width, height
+    aspect = input_width / input_height
+    if _is_int(width):
+        assert isinstance(width, int)
+        return width, _round_to_multiple(width / aspect)
+    if _is_int(height):
+        assert isinstance(height, int)
+        return _round_to_multiple(height * aspect), height
+    if width is not None or height is not None:
+        return width or DEFAULT_SIZE, height or DEFAULT_SIZE
+    scale = min(1.0, SIZE_MAX / max(input_width, input_height))
+    scale = max(scale, SIZE_MIN / min(input_width, input_height))
+    return _round_to_multiple(input_width * scale), _round_to_multiple(input_height * scale)
 
 
 def _is_int(value: object) -> bool:
@@ -182,6 +285,30 @@ def _check_scheduler(value: object) -> str | None:
     return f"Must be one of {', '.join(SCHEDULERS)}, or null for the model's own."
 
 
+def _check_input_image(value: object) -> str | None:
+    if value is None or isinstance(value, InputImage):
+        return None
+    return "Must be a stored input image or null."
+
+
+def _check_strength(value: object) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return "Must be a number."
+    if not math.isfinite(value) or not STRENGTH_MIN <= value <= STRENGTH_MAX:
+        return f"Must be between {STRENGTH_MIN:g} and {STRENGTH_MAX:g}."
+    return None
+
+
+def _check_bool(value: object) -> str | None:
+    return None if isinstance(value, bool) else "Must be true or false."
+
+
+def _check_resize_mode(value: object) -> str | None:
+    if value in RESIZE_MODES:
+        return None
+    return f"Must be one of {', '.join(RESIZE_MODES)}."
+
+
 _FIELD_CHECKS: dict[str, Callable[[object], str | None]] = {
     "prompt": _check_prompt,
     "negative_prompt": _check_negative_prompt,
@@ -192,4 +319,10 @@ _FIELD_CHECKS: dict[str, Callable[[object], str | None]] = {
     "seed": _check_seed,
     "scheduler": _check_scheduler,
     "num_images": _int_in_range(IMAGES_MIN, IMAGES_MAX),
+    "init_image": _check_input_image,
+    "strength": _check_strength,
+    "mask_image": _check_input_image,
+    "mask_blur": _int_in_range(MASK_BLUR_MIN, MASK_BLUR_MAX),
+    "invert_mask": _check_bool,
+    "resize_mode": _check_resize_mode,
 }

@@ -94,7 +94,7 @@ class Job:
 
     def __post_init__(self) -> None:
         if not self.total_steps:
-            self.total_steps = self.request.num_inference_steps * self.request.num_images
+            self.total_steps = self.request.denoising_steps * self.request.num_images
 
     def start(self, now: datetime, provider: str, device: str, mock: bool) -> None:
         self._move_to(JobStatus.RUNNING)

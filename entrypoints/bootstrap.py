@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from adapters.edit_pixels import PillowEditPixels
 from adapters.file_history_store import FileHistoryStore
 from adapters.file_image_store import FileImageStore
+from adapters.file_upload_store import FileUploadStore
 from adapters.folder_lock import FolderLock
 from adapters.hf_model_store import HuggingFaceModelStore, enable_offline_mode
 from adapters.metered_ports import (
@@ -25,7 +27,7 @@ from adapters.service_metrics import ServiceMetrics
 from application.generation_service import GenerationService
 from application.history import History
 from application.model_lifecycle import ModelLifecycle
-from application.ports import HistoryStore, ImageBackend, ImageStore, ModelStore
+from application.ports import HistoryStore, ImageBackend, ImageStore, ModelStore, UploadStore
 from domain.retention import RetentionPolicy
 from entrypoints.client_limits import SubmissionLimit
 from entrypoints.network_addresses import is_loopback
@@ -40,6 +42,8 @@ class Services:
     service: GenerationService
     image_store: ImageStore
     history_store: FileHistoryStore
+    upload_store: UploadStore
+    """Input images for image-to-image and inpainting."""
     fixed_backend: ImageBackend | None
     """A backend ready at once (the mock, or a test's fake): attached at start."""
     lifecycle: ModelLifecycle | None
@@ -58,11 +62,13 @@ def build(
     backend: ImageBackend | None = None,
     model_store: ModelStore | None = None,
     image_store: ImageStore | None = None,
+    upload_store: UploadStore | None = None,
     load_backend: Callable[[], ImageBackend] | None = None,
 ) -> Services:
     """Everything the settings choose; tests pass fakes for any port."""
     metrics = ServiceMetrics()
     images = MeteredImageStore(image_store or file_image_store(settings), metrics)
+    uploads = upload_store or file_upload_store(settings)
     models = MeteredModelStore(model_store or hub_model_store(settings), metrics)
     records = history_store(settings)
     service = GenerationService(
@@ -77,6 +83,7 @@ def build(
         preview_every=settings.preview_every,
         model_dir=settings.model_dir,
         min_free_mb=settings.min_free_disk_mb,
+        edit_pixels=PillowEditPixels(uploads),
     )
     metrics.watch(
         queue_depth=lambda: len(service.queue.waiting),
@@ -99,6 +106,7 @@ def build(
         service=service,
         image_store=images,
         history_store=records,
+        upload_store=uploads,
         fixed_backend=backend,
         lifecycle=lifecycle,
         submissions=SubmissionLimit(settings.rate_limit),
@@ -114,6 +122,11 @@ def shared(settings: Settings) -> bool:
 
 def file_image_store(settings: Settings) -> ImageStore:
     return FileImageStore(settings.generated_dir)
+
+
+def file_upload_store(settings: Settings) -> UploadStore:
+    # Inside GENERATED_DIR, so the folder lock and the data-folder settings cover them too.
+    return FileUploadStore(settings.generated_dir / "uploads", settings.max_upload_mb * 2**20)
 
 
 def folder_lock(settings: Settings, role: str) -> FolderLock:

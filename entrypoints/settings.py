@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     preview_every: int = Field(default=5, ge=0, le=100)
     retention_max_images: int | None = Field(default=None, ge=0)
     retention_max_age_days: float | None = Field(default=None, gt=0)
+    max_upload_mb: int = Field(default=20, ge=1, le=200)
+    """The largest input image accepted, as a file (an upload or inline base64)."""
 
     # Sharing on a network (README "Sharing on a network").
     api_keys: SecretStr | None = None
