@@ -7,30 +7,18 @@ only from the event loop's thread.
 
 from __future__ import annotations
 
+from entrypoints.capped_counts import CappedCounts
+
 # One line a minute per refused address is enough to see who it is.
 REFUSAL_LOG_SECONDS = 60.0
 
 
-class AddressShares:
+class AddressShares(CappedCounts):
+    """Connections per address, and when a refusal is worth a log line."""
+
     def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.open: dict[str, int] = {}
+        super().__init__(limit)
         self._logged: dict[str, float] = {}
-
-    def take(self, address: str) -> bool:
-        """Counts a new connection from the address; False, uncounted, past its share."""
-        held = self.open.get(address, 0)
-        if held >= self.limit:
-            return False
-        self.open[address] = held + 1
-        return True
-
-    def give_back(self, address: str) -> None:
-        left = self.open.get(address, 1) - 1
-        if left > 0:
-            self.open[address] = left
-        else:
-            self.open.pop(address, None)
 
     def refusal_to_log(self, address: str, now: float) -> bool:
         """Whether a refusal of the address at `now` (seconds) gets a log line."""

@@ -29,6 +29,7 @@ from application.history import History
 from application.model_lifecycle import ModelLifecycle
 from application.ports import HistoryStore, ImageBackend, ImageStore, ModelStore, UploadStore
 from domain.retention import RetentionPolicy
+from entrypoints.capped_counts import CappedCounts
 from entrypoints.client_limits import SubmissionLimit
 from entrypoints.network_addresses import is_loopback
 from entrypoints.settings import Settings
@@ -54,6 +55,8 @@ class Services:
     """What `GET /metrics` shows; the ports above count into it."""
     folder_lock: FolderLock
     """GENERATED_DIR for this server alone: taken before its records are read."""
+    open_streams: CappedCounts
+    """MAX_STREAMS_PER_CLIENT: the job event streams each client holds open."""
 
 
 def build(
@@ -112,6 +115,7 @@ def build(
         submissions=SubmissionLimit(settings.rate_limit),
         metrics=metrics,
         folder_lock=folder_lock(settings, "a local-sd server"),
+        open_streams=CappedCounts(settings.max_streams_per_client),
     )
 
 

@@ -8,19 +8,18 @@ the stream (the job goes on). One client may hold MAX_STREAMS_PER_CLIENT streams
 from __future__ import annotations
 
 import json
-from collections import Counter
 from collections.abc import AsyncIterator
 
 import structlog
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from sse_starlette.sse import SendTimeoutError
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from domain.errors import RateLimited
 from entrypoints.app_state import services
+from entrypoints.capped_counts import CappedCounts
 from entrypoints.client_identity import client_of
 from entrypoints.client_limits import ensure_visible
 from entrypoints.presenters import event_json
@@ -34,43 +33,13 @@ STREAM_SHUTDOWN_GRACE_SECONDS = 30.0
 log = structlog.get_logger("http")
 
 
-class OpenStreams:
-    """How many event streams each client holds open, in one app."""
-
-    def __init__(self) -> None:
-        self._by_client: Counter[str] = Counter()
-
-    def try_open(self, client: str, limit: int) -> bool:
-        if self._by_client[client] >= limit:
-            return False
-        self._by_client[client] += 1
-        return True
-
-    def close(self, client: str) -> None:
-        self._by_client[client] -= 1
-        if self._by_client[client] <= 0:
-            del self._by_client[client]
-
-    def held_by(self, client: str) -> int:
-        return self._by_client[client]
-
-
-def open_streams(app: Starlette) -> OpenStreams:
-    """The app's count, made at its first stream (the app's state holds it)."""
-    streams = getattr(app.state, "open_streams", None)
-    if not isinstance(streams, OpenStreams):
-        streams = OpenStreams()
-        app.state.open_streams = streams
-    return streams
-
-
 class JobEventStream(EventSourceResponse):
     """An event stream that gives its client's slot back when it ends, however it ends."""
 
     def __init__(
         self,
         events: AsyncIterator[ServerSentEvent],
-        streams: OpenStreams,
+        streams: CappedCounts,
         client: str,
         send_timeout: float,
     ) -> None:
@@ -91,24 +60,23 @@ class JobEventStream(EventSourceResponse):
             # unfinished makes uvicorn close the connection, with a line of its own.
             log.info("stream_closed_client_not_reading", seconds=self.send_timeout)
         finally:
-            self._streams.close(self._client)
+            self._streams.give_back(self._client)
 
 
 async def job_events(request: Request) -> Response:
     built = services(request)
     client = client_of(request).id
-    streams = open_streams(request.app)
-    limit = built.settings.max_streams_per_client
-    if not streams.try_open(client, limit):
+    streams = built.open_streams
+    if not streams.take(client):
         raise RateLimited(
-            f"This client already has {limit} event streams open; close one and try again.",
+            f"This client already has {streams.limit} event streams open; close one and try again.",
             retry_after_seconds=STREAM_SLOT_RETRY_SECONDS,
         )
     try:
         ensure_visible(request, built.service.get(request.path_params["job_id"]))
         events = built.service.subscribe(request.path_params["job_id"])
     except BaseException:
-        streams.close(client)
+        streams.give_back(client)
         raise
 
     async def stream() -> AsyncIterator[ServerSentEvent]:
