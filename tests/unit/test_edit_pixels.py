@@ -1,0 +1,239 @@
+"""PillowEditPixels: the inputs of an edit at the output size, and inpainting's paste-back."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from adapters.edit_pixels import PillowEditPixels
+from application.ports import EditImages, RenderedImage, StoredUpload
+from domain.errors import UploadNotFound
+from domain.generation_request import GenerationRequest
+from domain.input_image import InputImage
+
+RED, GREEN, BLUE = (255, 0, 0), (0, 255, 0), (0, 0, 255)
+
+
+@dataclass
+class DictUploadStore:
+    """Uploads as PNG files in a folder, found by id; ``path_of`` answers even for a file
+    removed behind the store's back, as a real store's lookup may just before a delete."""
+
+    directory: Path
+    uploads: dict[str, tuple[Path, StoredUpload]] = field(default_factory=dict)
+
+    def put(self, upload_id: str, image: Image.Image) -> InputImage:
+        path = self.directory / f"{upload_id}.png"
+        image.save(path, format="PNG")
+        sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
+        stored = StoredUpload(
+            upload_id, sha256, image.width, image.height, path.stat().st_size, "PNG",
+            datetime.now(timezone.utc),
+        )  # fmt: skip
+        self.uploads[upload_id] = (path, stored)
+        return InputImage(upload_id, sha256, image.width, image.height)
+
+    def add(self, data: bytes, owner: str | None, field: str = "file") -> StoredUpload:
+        raise NotImplementedError
+
+    def get(self, upload_id: str) -> StoredUpload | None:
+        entry = self.uploads.get(upload_id)
+        return None if entry is None else entry[1]
+
+    def path_of(self, upload_id: str) -> Path | None:
+        entry = self.uploads.get(upload_id)
+        return None if entry is None else entry[0]
+
+    def all(self) -> list[StoredUpload]:
+        return [stored for _, stored in self.uploads.values()]
+
+    def delete(self, upload_id: str) -> bool:
+        return self.uploads.pop(upload_id, None) is not None
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> DictUploadStore:
+    return DictUploadStore(tmp_path)
+
+
+def banded(
+    size: tuple[int, int], colours: tuple[tuple[int, ...], ...], mode: str = "RGB"
+) -> Image.Image:
+    """Three bands along the long side: the outer quarters ``colours[0]`` and ``[2]``,
+    the middle half ``colours[1]``."""
+    width, height = size
+    image = Image.new(mode, size, colours[1])
+    if width >= height:
+        image.paste(colours[0], (0, 0, width // 4, height))
+        image.paste(colours[2], (width - width // 4, 0, width, height))
+    else:
+        image.paste(colours[0], (0, 0, width, height // 4))
+        image.paste(colours[2], (0, height - height // 4, width, height))
+    return image
+
+
+def rgb_of(edit: EditImages) -> np.ndarray:
+    return np.frombuffer(edit.init_rgb, np.uint8).reshape(edit.height, edit.width, 3)
+
+
+def mask_of(edit: EditImages) -> np.ndarray:
+    assert edit.mask is not None
+    return np.frombuffer(edit.mask, np.uint8).reshape(edit.height, edit.width)
+
+
+def near(pixel: np.ndarray, colour: tuple[int, ...], tolerance: int = 3) -> bool:
+    return bool(np.all(np.abs(pixel.astype(int) - np.array(colour)) <= tolerance))
+
+
+def edit_request(
+    init: InputImage, mask: InputImage | None = None, **fields: Any
+) -> GenerationRequest:
+    return GenerationRequest(
+        prompt="a heron", init_image=init, mask_image=mask, width=64, height=64, **fields
+    )
+
+
+def test_text_to_image_needs_no_pixels(store: DictUploadStore) -> None:
+    assert PillowEditPixels(store).prepare(GenerationRequest(prompt="a heron")) is None
+
+
+@pytest.mark.parametrize("portrait", [False, True], ids=["landscape", "portrait"])
+def test_fill_covers_the_output_and_crops_the_long_side_evenly(
+    store: DictUploadStore, portrait: bool
+) -> None:
+    size = (64, 128) if portrait else (128, 64)
+    init = store.put("a", banded(size, (RED, GREEN, BLUE)))
+    edit = PillowEditPixels(store).prepare(edit_request(init, resize_mode="fill"))
+    assert edit is not None and (edit.width, edit.height, edit.mask) == (64, 64, None)
+    pixels = rgb_of(edit)
+    # Scale 1, 32 px cropped from each end: exactly the green middle half is left.
+    for y, x in [(0, 0), (0, 63), (63, 0), (63, 63), (32, 32)]:
+        assert near(pixels[y, x], GREEN), (y, x, pixels[y, x])
+
+
+@pytest.mark.parametrize("portrait", [False, True], ids=["landscape", "portrait"])
+def test_fit_shows_the_whole_input_and_stretches_its_edges_into_the_bands(
+    store: DictUploadStore, portrait: bool
+) -> None:
+    size = (64, 128) if portrait else (128, 64)
+    init = store.put("a", banded(size, (RED, GREEN, BLUE)))
+    edit = PillowEditPixels(store).prepare(edit_request(init, resize_mode="fit"))
+    assert edit is not None and (edit.width, edit.height) == (64, 64)
+    pixels = rgb_of(edit) if not portrait else rgb_of(edit).transpose(1, 0, 2)
+    # Scaled by 1/2 to 64x32, placed at rows 16..47; the bands repeat its edge rows.
+    assert near(pixels[32, 2], RED) and near(pixels[32, 32], GREEN) and near(pixels[32, 61], BLUE)
+    for row in range(16):
+        assert np.array_equal(pixels[row], pixels[16])
+        assert np.array_equal(pixels[63 - row], pixels[47])
+    assert near(pixels[0, 2], RED) and near(pixels[0, 61], BLUE)
+
+
+@pytest.mark.parametrize("portrait", [False, True], ids=["landscape", "portrait"])
+def test_stretch_squeezes_the_long_side(store: DictUploadStore, portrait: bool) -> None:
+    size = (64, 128) if portrait else (128, 64)
+    init = store.put("a", banded(size, (RED, GREEN, BLUE)))
+    edit = PillowEditPixels(store).prepare(edit_request(init, resize_mode="stretch"))
+    assert edit is not None
+    pixels = rgb_of(edit) if not portrait else rgb_of(edit).transpose(1, 0, 2)
+    # Every band kept, each half as long: red 0..15, green 16..47, blue 48..63, full height.
+    for y in (0, 32, 63):
+        assert near(pixels[y, 4], RED) and near(pixels[y, 32], GREEN) and near(pixels[y, 59], BLUE)
+
+
+def test_an_input_of_the_output_size_is_read_as_it_is(store: DictUploadStore) -> None:
+    source = Image.fromarray(np.random.default_rng(1).integers(0, 256, (64, 64, 3), np.uint8))
+    init = store.put("a", source)
+    for mode in ("fill", "fit", "stretch"):
+        edit = PillowEditPixels(store).prepare(edit_request(init, resize_mode=mode))
+        assert edit is not None and edit.init_rgb == source.tobytes()
+
+
+def test_the_mask_takes_the_images_geometry_and_its_luminance(store: DictUploadStore) -> None:
+    white, black = (255, 255, 255), (0, 0, 0)
+    init = store.put("a", banded((128, 64), (RED, GREEN, BLUE)))
+    # An RGB mask (as the upload store normalises it): white over the red band only.
+    mask = store.put("m", banded((128, 64), (white, black, black)))
+    request = edit_request(init, mask, resize_mode="fit", mask_blur=0)
+    edit = PillowEditPixels(store).prepare(request)
+    assert edit is not None
+    pixels, grey = rgb_of(edit), mask_of(edit)
+    reds = np.all(np.abs(pixels.astype(int) - RED) <= 3, axis=-1)
+    assert reds.sum() > 0
+    assert np.all(grey[reds] >= 250) and np.all(grey[pixels[..., 1] > 250] <= 5)
+
+
+def test_invert_and_blur(store: DictUploadStore) -> None:
+    init = store.put("a", Image.new("RGB", (64, 64), GREEN))
+    half = Image.new("L", (64, 64), 0)
+    half.paste(255, (32, 0, 64, 64))
+    mask = store.put("m", half)
+    pixels = PillowEditPixels(store)
+
+    hard = pixels.prepare(edit_request(init, mask, mask_blur=0))
+    assert hard is not None and hard.mask == half.tobytes()
+
+    inverted = pixels.prepare(edit_request(init, mask, mask_blur=0, invert_mask=True))
+    assert inverted is not None
+    assert np.array_equal(mask_of(inverted), 255 - np.asarray(half))
+
+    soft = pixels.prepare(edit_request(init, mask, mask_blur=4))
+    assert soft is not None
+    row = mask_of(soft)[32].astype(int)
+    assert row[0] == 0 and row[63] == 255
+    assert 0 < row[31] < row[32] < 255  # the hard edge became a ramp
+    assert np.all(np.diff(row) >= 0)
+
+
+def test_finish_pastes_the_original_back_outside_the_mask() -> None:
+    original = np.full((64, 64, 3), 40, np.uint8)
+    generated = np.full((64, 64, 3), 200, np.uint8)
+    mask = np.zeros((64, 64), np.uint8)
+    mask[:, 32:] = 255
+    mask[:, 28:32] = [32, 64, 96, 127]  # a blurred edge
+    edit = EditImages(64, 64, original.tobytes(), mask.tobytes())
+    image = RenderedImage(64, 64, generated.tobytes(), 7, {"unet_per_call": 12.5})
+
+    done = PillowEditPixels(DictUploadStore(Path())).finish(image, edit)
+
+    assert (done.seed, done.timings_ms) == (7, {"unet_per_call": 12.5})
+    out = np.frombuffer(done.rgb, np.uint8).reshape(64, 64, 3)
+    assert np.all(out[:, :28] == 40)  # kept: the input's own bytes
+    assert np.all(out[:, 32:] == 200)  # repainted
+    # The overlay doubles the blurred mask, as AUTOMATIC1111's: from 25% to all generated.
+    edge = out[0, 28:32, 0].astype(int)
+    assert edge.tolist() == [40 + round(160 * a / 255) for a in (64, 128, 192, 254)]
+
+
+def test_finish_leaves_an_image_to_image_result_alone() -> None:
+    image = RenderedImage(64, 64, bytes(64 * 64 * 3), 1)
+    edit = EditImages(64, 64, bytes([9]) * (64 * 64 * 3))
+    assert PillowEditPixels(DictUploadStore(Path())).finish(image, edit) is image
+
+
+def test_a_missing_upload_is_not_found(store: DictUploadStore) -> None:
+    init = store.put("a", Image.new("RGB", (64, 64), GREEN))
+    store.delete("a")
+    with pytest.raises(UploadNotFound, match="no longer stored"):
+        PillowEditPixels(store).prepare(edit_request(init))
+
+
+def test_an_upload_whose_file_went_is_not_found(store: DictUploadStore) -> None:
+    init = store.put("a", Image.new("RGB", (64, 64), GREEN))
+    store.uploads["a"][0].unlink()
+    with pytest.raises(UploadNotFound, match="no longer stored"):
+        PillowEditPixels(store).prepare(edit_request(init))
+
+
+def test_a_changed_upload_is_not_taken_for_the_one_accepted(store: DictUploadStore) -> None:
+    init = store.put("a", Image.new("RGB", (64, 64), GREEN))
+    mask = store.put("m", Image.new("L", (64, 64), 255))
+    store.put("m", Image.new("L", (64, 64), 0))
+    with pytest.raises(UploadNotFound, match="mask_image upload m has changed"):
+        PillowEditPixels(store).prepare(edit_request(init, mask))
