@@ -127,9 +127,20 @@ TURNS = (INTERLEAVED, SERVICE_OVERHEAD)
 # needs no model, and like TURNS it has a section of its own rather than a row of s/image.
 REQUEST_OVERHEAD = "request_overhead"
 MODEL_FREE = (REQUEST_OVERHEAD,)
-OWN_SECTIONS = (*TURNS, REQUEST_OVERHEAD)
-ALL_CONFIGS = (*RAW_CONFIGS, *EXTRA_RAW_CONFIGS, *SERVICE_CONFIGS, *TURNS, REQUEST_OVERHEAD)
-DEFAULT_CONFIGS = (*RAW_CONFIGS, *SERVICE_CONFIGS, *TURNS, REQUEST_OVERHEAD)
+# Text, image-to-image and inpainting on the service's engine, one loaded model, one worker
+# process (bench/edit_modes.py): a section of rows and the memory of serving all three.
+# The optimum engine's is not in the default list.
+EDIT_MODES = {"edit_modes": "genai", "edit_modes_optimum": "optimum"}
+OWN_SECTIONS = (*TURNS, REQUEST_OVERHEAD, *EDIT_MODES)
+ALL_CONFIGS = (
+    *RAW_CONFIGS,
+    *EXTRA_RAW_CONFIGS,
+    *EDIT_MODES,
+    *SERVICE_CONFIGS,
+    *TURNS,
+    REQUEST_OVERHEAD,
+)
+DEFAULT_CONFIGS = (*RAW_CONFIGS, "edit_modes", *SERVICE_CONFIGS, *TURNS, REQUEST_OVERHEAD)
 # The raw configurations whose fastest one the service is held against.
 # The fp16 export is another model (an opt-in), so it is not among them.
 RAW_OPENVINO = ("optimum_int8", "optimum_int8_static", "genai_int8_dynamic", "genai_int8_static")

@@ -27,11 +27,11 @@ def run_raw(
     job = raw_job(config, model_dir, work, params, device)
     cache_dir = Path(job["cache_dir"])
     try:
-        result = _worker({**job, "mode": "measure"}, work, f"{config}-measure")
+        result = worker({**job, "mode": "measure"}, work, f"{config}-measure")
         result["load_seconds_cold"] = result.pop("load_seconds")
         result["load_seconds_cached"] = None
         if config not in _NO_COMPILE_CACHE:
-            again = _worker({**job, "mode": "load"}, work, f"{config}-load")
+            again = worker({**job, "mode": "load"}, work, f"{config}-load")
             result["load_seconds_cached"] = again["load_seconds"]
     finally:
         # A full-size model's blobs take ~3 GB per configuration: keep the disk for the next.
@@ -67,7 +67,9 @@ def _shape(params: Params) -> dict[str, Any]:
     }
 
 
-def _worker(job: dict[str, Any], work: Path, name: str) -> dict[str, Any]:
+def worker(
+    job: dict[str, Any], work: Path, name: str, module: str = "bench.worker"
+) -> dict[str, Any]:
     logs = work / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     job_path, out_path = work / f"{name}.job.json", work / f"{name}.result.json"
@@ -76,7 +78,7 @@ def _worker(job: dict[str, Any], work: Path, name: str) -> dict[str, Any]:
     log_path = logs / f"{name}.log"
     with log_path.open("w", encoding="utf-8") as log:
         code = subprocess.call(
-            [sys.executable, "-m", "bench.worker", str(job_path), str(out_path)],
+            [sys.executable, "-m", module, str(job_path), str(out_path)],
             cwd=PROJECT_ROOT,
             env=offline_env(),
             stdout=log,

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.configs import RAW_OPENVINO, REAL_REPO_BIN_BYTES
+from bench.edit_modes_report import edit_modes_section, edit_modes_targets
 from bench.report_sections import (
     GIB,
     gib,
@@ -69,6 +70,7 @@ def ratios(configs: dict[str, dict[str, Any]], results: dict[str, Any]) -> dict[
     rss = configs.get("service_http", {}).get("peak_rss_bytes")
     if rss:
         out["service_http_peak_rss_gib"] = _target(rss / GIB, "<=", 3.0)
+    out.update(edit_modes_targets(results))
     return out
 
 
@@ -128,6 +130,7 @@ def markdown(results: dict[str, Any]) -> str:
         *_drift_note(results),
         *_model_section(results["model"]),
         *_config_table(results["configs"]),
+        *edit_modes_section(results.get("edit_modes")),
         *_ratio_table(results["ratios"]),
         *interleaved_section(results.get("interleaved"), "on the run's request"),
         *interleaved_section(results.get("service_overhead"), "many short rounds"),

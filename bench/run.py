@@ -22,7 +22,14 @@ from pathlib import Path
 from typing import Any
 
 from bench.calibration import drift
-from bench.configs import ALL_CONFIGS, DEFAULT_CONFIGS, MODEL_FREE, SERVICE_ENGINES, Params
+from bench.configs import (
+    ALL_CONFIGS,
+    DEFAULT_CONFIGS,
+    EDIT_MODES,
+    MODEL_FREE,
+    SERVICE_ENGINES,
+    Params,
+)
 from bench.demo_service import baseline_checkout
 from bench.machine import machine
 from bench.models import (
@@ -248,6 +255,7 @@ def collect(
         "interleaved": suite.turns.get("interleaved"),
         "service_overhead": suite.turns.get("service_overhead"),
         "request_overhead": suite.turns.get("request_overhead"),
+        "edit_modes": {name: suite.turns[name] for name in EDIT_MODES if name in suite.turns},
         "skipped": suite.skipped,
         "failed": suite.failed,
         "scaling": service.get("scaling", []),
@@ -285,6 +293,7 @@ def _merged(base: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
             merged[key] = new[key]
     if new["scaling"]:
         merged["scaling"] = new["scaling"]
+    merged["edit_modes"] = {**(base.get("edit_modes") or {}), **new["edit_modes"]}
     merged["skipped"] = {
         name: why for name, why in base.get("skipped", {}).items() if name not in new["configs"]
     }

@@ -15,6 +15,7 @@ from typing import Any
 
 from bench.calibration import machine_state
 from bench.configs import (
+    EDIT_MODES,
     INTERLEAVED,
     OWN_SECTIONS,
     RAW_CONFIGS,
@@ -23,6 +24,7 @@ from bench.configs import (
     TURNS,
     Params,
 )
+from bench.edit_modes import run_edit_modes
 from bench.interleaved import run_interleaved
 from bench.models import PROJECT_ROOT, Models
 from bench.raw import run_raw
@@ -112,7 +114,10 @@ class Suite:
             return "no fp16 export (the full-size build makes one)"
         if name == "lcm_service_http" and self._models.lcm_openvino is None:
             return "no LCM export: pass --lcm-model-dir (the full-size build has one)"
-        uses_torch = name.startswith(("optimum", "stock")) or name == "service_http_optimum"
+        uses_torch = name.startswith(("optimum", "stock")) or name in (
+            "service_http_optimum",
+            "edit_modes_optimum",
+        )
         if uses_torch and not _optimum_installed():
             return 'needs the optimum extra: pip install -e ".[optimum]"'
         return None
@@ -131,6 +136,9 @@ class Suite:
                 self._log,
                 with_stock=with_stock and _optimum_installed(),
             )
+        if name in EDIT_MODES:
+            engine, openvino = EDIT_MODES[name], self._models.openvino
+            return run_edit_modes(engine, openvino, self._work, self._params, self._device)
         if name in SERVICE_ENGINES:
             lcm = name == "lcm_service_http"
             model = self._models.lcm_openvino if lcm else self._models.openvino
