@@ -3,6 +3,10 @@
 The picture depends on prompt and seed (a smooth colour field whose palette
 and waves come from both) and carries the word "mock", so nobody mistakes it
 for model output. Same request and seed, same bytes.
+
+Edits are visible too: image-to-image blends the input with that field in proportion to
+``strength``, and inpainting blends it in only where the mask repaints (the stamp drawn
+inside the mask's area, so it shows), leaving every other pixel the input's own.
 """
 
 from __future__ import annotations
@@ -44,17 +48,58 @@ class MockBackend:
         should_cancel: CancelCheck,
         edit: EditImages | None = None,
     ) -> RenderedImage:
-        total = request.num_inference_steps
-        pixels = _pattern(request, seed)
+        total = request.denoising_steps
+        pattern = _pattern(request, seed)
+        pixels = pattern if edit is None else _blend(_pixels_of(edit, request), pattern, request)
+        shown = pixels if edit is None else np.asarray(_masked(Image.fromarray(pixels), edit))
         for step in range(1, total + 1):
             if self._step_seconds:
                 time.sleep(self._step_seconds)
             if should_cancel():
                 raise GenerationCancelled("Cancelled.")
-            on_progress(step, total, partial(_preview, pixels, step / total))
-        image = Image.fromarray(pixels, "RGB")
-        _stamp(image, seed)
+            on_progress(step, total, partial(_preview, shown, step / total))
+        if edit is None:
+            image = Image.fromarray(pixels, "RGB")
+            _stamp(image, seed, (0, 0, request.width, request.height))
+        elif total == 0:
+            # No step ran, as an engine given so little strength: the input, untouched.
+            image = Image.fromarray(_pixels_of(edit, request), "RGB")
+        else:
+            image = _stamped_edit(pixels, edit, seed)
         return RenderedImage(request.width, request.height, image.tobytes(), seed)
+
+
+def _pixels_of(edit: EditImages, request: GenerationRequest) -> np.ndarray:
+    if (edit.width, edit.height) != (request.width, request.height):
+        raise ValueError(
+            f"The edit inputs are {edit.width}x{edit.height} but the request asks for "
+            f"{request.width}x{request.height}."
+        )
+    return np.frombuffer(edit.init_rgb, np.uint8).reshape(edit.height, edit.width, 3)
+
+
+def _blend(init: np.ndarray, pattern: np.ndarray, request: GenerationRequest) -> np.ndarray:
+    weight = np.float32(request.strength)
+    mixed: np.ndarray = init.astype(np.float32) * (1 - weight) + pattern.astype(np.float32) * weight
+    return (mixed + 0.5).astype(np.uint8)  # rounded half up; never negative
+
+
+def _stamped_edit(blended: np.ndarray, edit: EditImages, seed: int) -> Image.Image:
+    image = Image.fromarray(blended, "RGB")
+    box = (0, 0, edit.width, edit.height)
+    if edit.mask is not None:
+        box = Image.frombytes("L", (edit.width, edit.height), edit.mask).getbbox() or box
+    _stamp(image, seed, box)
+    return _masked(image, edit)
+
+
+def _masked(image: Image.Image, edit: EditImages) -> Image.Image:
+    """``image`` where the mask repaints, the input elsewhere (blended on grey levels)."""
+    if edit.mask is None:
+        return image
+    mask = Image.frombytes("L", (edit.width, edit.height), edit.mask)
+    init = Image.frombytes("RGB", (edit.width, edit.height), edit.init_rgb)
+    return Image.composite(image, init, mask)
 
 
 def _pattern(request: GenerationRequest, seed: int) -> np.ndarray:
@@ -85,13 +130,17 @@ def _preview(pixels: np.ndarray, done: float) -> bytes:
     return buffer.getvalue()
 
 
-def _stamp(image: Image.Image, seed: int) -> None:
+def _stamp(image: Image.Image, seed: int, box: tuple[int, int, int, int]) -> None:
+    """The word "mock" centred in ``box`` (left, top, right, bottom), the seed at its foot."""
+    box_left, box_top, box_right, box_bottom = box
+    box_w, box_h = box_right - box_left, box_bottom - box_top
     draw = ImageDraw.Draw(image)
-    size = max(10, min(image.width, image.height) // 8)
+    size = max(10, min(box_w, box_h) // 8)
     font = ImageFont.load_default(size=size)
     label = "mock"
     left, top, right, bottom = draw.textbbox((0, 0), label, font=font)
-    x, y = (image.width - (right - left)) // 2, (image.height - (bottom - top)) // 2 - top
+    x = box_left + (box_w - (right - left)) // 2
+    y = box_top + (box_h - (bottom - top)) // 2 - top
     draw.text(
         (x, y),
         label,
@@ -101,4 +150,9 @@ def _stamp(image: Image.Image, seed: int) -> None:
         stroke_fill=(0, 0, 0),
     )
     small = ImageFont.load_default(size=max(8, size // 3))
-    draw.text((4, image.height - size // 3 - 6), f"seed {seed}", font=small, fill=(255, 255, 255))
+    draw.text(
+        (box_left + 4, box_bottom - size // 3 - 6),
+        f"seed {seed}",
+        font=small,
+        fill=(255, 255, 255),
+    )
