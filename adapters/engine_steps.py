@@ -15,9 +15,11 @@ class EngineSteps:
     """Maps an engine's step callbacks onto the port's contract.
 
     ``on_progress(step, total)`` is called exactly once for each step 1..total, total
-    being the steps the request asked for, whatever the engine counts (PNDM in both
-    engines calls back N + 1 times for N steps), with a preview of the latents when the
-    engine passes them. ``should_cancel`` is polled at every engine callback.
+    being the steps that really run (``request.denoising_steps``: from an image, the
+    ``int(steps * strength)`` the engines keep), whatever the engine counts (PNDM in both
+    engines calls back N + 1 times for N steps, from an image too; both engines report
+    the reduced count, not the full one), with a preview of the latents when the engine
+    passes them. ``should_cancel`` is polled at every engine callback.
     Exceptions from either are kept and re-raised after the engine returns: raising
     inside a genai callback would abort the process.
     """

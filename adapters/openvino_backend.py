@@ -18,7 +18,7 @@ import structlog
 
 from adapters.engine_steps import EngineSteps
 from adapters.openvino_devices import driver_remedy, shorten_runtime_error
-from adapters.openvino_engine import Engine
+from adapters.openvino_engine import Engine, edit_arrays
 from application.ports import CancelCheck, EditImages, ProgressCallback, RenderedImage
 from domain.errors import GenerationCancelled, Problem, Remedy
 from domain.generation_request import GenerationRequest
@@ -82,22 +82,27 @@ class OpenVINOBackend:
         should_cancel: CancelCheck,
         edit: EditImages | None = None,
     ) -> RenderedImage:
-        steps = EngineSteps(request.num_inference_steps, on_progress, should_cancel)
+        edit_arrays(request, edit)  # a misfit (or a 0-step edit) fails before any work
+        steps = EngineSteps(request.denoising_steps, on_progress, should_cancel)
         if should_cancel():
             raise GenerationCancelled("The generation was cancelled before it started.")
         with self._lock:
-            pixels = self._run_retrying_on_cpu(request, seed, steps)
+            pixels = self._run_retrying_on_cpu(request, seed, steps, edit)
             timings = dict(self._engine.last_timings_ms())
         steps.finish()
         height, width = pixels.shape[:2]
         return RenderedImage(width, height, pixels.tobytes(), seed, timings)
 
     def _run_retrying_on_cpu(
-        self, request: GenerationRequest, seed: int, steps: EngineSteps
+        self,
+        request: GenerationRequest,
+        seed: int,
+        steps: EngineSteps,
+        edit: EditImages | None,
     ) -> npt.NDArray[np.uint8]:
         engine = self._engine
         try:
-            pixels = engine.run(request, seed, steps.on_step)
+            pixels = engine.run(request, seed, steps.on_step, edit)
         except RuntimeError as error:
             steps.raise_callback_error()  # the caller's own exception, not the device's
             if engine.device == "CPU":
@@ -117,7 +122,7 @@ class OpenVINOBackend:
             )
             self._engine = self._reload("CPU")
             self._fallback_reason = reason
-            pixels = self._engine.run(request, seed, steps.on_step)
+            pixels = self._engine.run(request, seed, steps.on_step, edit)
         steps.raise_callback_error()
         if pixels is None or steps.cancelled:
             raise GenerationCancelled(f"The generation was cancelled at step {steps.reported}.")

@@ -15,8 +15,10 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from application.ports import EditImages
 from domain.errors import DomainError, Remedy
 from domain.generation_request import GenerationRequest
+from domain.input_image import EditMode
 
 LatentSource = Callable[[], npt.NDArray[np.float32]]
 """The current latents, ``(1, 4, h/8, w/8)``; valid only during the step callback."""
@@ -51,9 +53,19 @@ class Engine(Protocol):
         """False for pipelines that never run classifier-free guidance (LCM)."""
 
     def run(
-        self, request: GenerationRequest, seed: int, on_step: StepCallback
+        self,
+        request: GenerationRequest,
+        seed: int,
+        on_step: StepCallback,
+        edit: EditImages | None = None,
     ) -> npt.NDArray[np.uint8] | None:
-        """An ``(height, width, 3)`` uint8 image, or None when ``on_step`` asked to stop."""
+        """An ``(height, width, 3)`` uint8 image, or None when ``on_step`` asked to stop.
+
+        The mode follows ``request.mode``: ``edit`` carries the input image (and, for
+        inpainting, the mask) at the request's size, and is None from text. The engine
+        denoises ``request.denoising_steps`` steps (at least 1; see
+        ``engine_strength``) and does not paste the original back (EditPixels does).
+        """
 
     def last_timings_ms(self) -> Mapping[str, float]:
         """The last run's stage times (see RenderedImage.timings_ms)."""
@@ -83,6 +95,51 @@ def negative_prompt_argument(request: GenerationRequest, engine: Engine) -> dict
     if request.negative_prompt and guided(request.guidance_scale, engine.takes_negative_prompt):
         return {"negative_prompt": request.negative_prompt}
     return {}
+
+
+def engine_strength(request: GenerationRequest) -> float:
+    """The strength to hand an engine so it denoises exactly ``request.denoising_steps``.
+
+    Both libraries skip ``steps - int(steps * strength)`` steps, genai in float32, where
+    e.g. ``10 * 0.7f`` is 6.99...; the midpoint of the step count's interval survives
+    either rounding. Exactly 1.0 stays 1.0: diffusers' inpainting starts from pure noise
+    only then.
+    """
+    steps = request.num_inference_steps
+    return min(1.0, (request.denoising_steps + 0.5) / steps)
+
+
+def edit_arrays(
+    request: GenerationRequest, edit: EditImages | None
+) -> tuple[npt.NDArray[np.uint8] | None, npt.NDArray[np.uint8] | None]:
+    """``(init (h, w, 3), mask (h, w) or None)`` for the request's mode, checked.
+
+    Raises ValueError when the edit does not fit the request: the application never
+    sends one that does not, so this is a bug to surface, not a user's error.
+    """
+    mode = request.mode
+    if mode is EditMode.TEXT_TO_IMAGE:
+        if edit is not None:
+            raise ValueError("A text-to-image request was given an input image.")
+        return None, None
+    if request.denoising_steps < 1:
+        raise ValueError(
+            f"strength {request.strength} leaves no step of {request.num_inference_steps} "
+            "to run: the application returns the input itself, the engine is never asked."
+        )
+    if edit is None:
+        raise ValueError(f"A {mode.value} request needs its input image (edit=).")
+    if (edit.width, edit.height) != (request.width, request.height):
+        raise ValueError(
+            f"The input image is {edit.width}x{edit.height}, the request "
+            f"{request.width}x{request.height}: it must come resized."
+        )
+    init = np.frombuffer(edit.init_rgb, np.uint8).reshape(edit.height, edit.width, 3)
+    if mode is EditMode.IMAGE_TO_IMAGE:
+        return init, None
+    if edit.mask is None:
+        raise ValueError("An inpainting request needs its mask (edit.mask).")
+    return init, np.frombuffer(edit.mask, np.uint8).reshape(edit.height, edit.width)
 
 
 class LoadFailure(str, Enum):

@@ -34,6 +34,7 @@ from domain.generation_request import DEFAULT_GUIDANCE, DEFAULT_SIZE, Generation
 
 if TYPE_CHECKING:
     from adapters.openvino_engine import StepCallback
+    from application.ports import EditImages
 
 log = structlog.get_logger("openvino")
 
@@ -90,7 +91,10 @@ class GenaiEngine:
         request: GenerationRequest,
         seed: int,
         on_step: StepCallback,
+        edit: EditImages | None = None,
     ) -> npt.NDArray[np.uint8] | None:
+        if edit is not None:
+            raise NotImplementedError("image-to-image and inpainting come next")
         shape = self._shape_of(request.width, request.height, request.guidance_scale)
         wanted = self._static if shape == self._static else None
         if self._pipe is None or wanted != self._shape:

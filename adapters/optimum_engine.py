@@ -23,6 +23,7 @@ from domain.generation_request import GenerationRequest
 
 if TYPE_CHECKING:
     from adapters.openvino_engine import StepCallback
+    from application.ports import EditImages
 
 
 class _Stopped(Exception):
@@ -57,7 +58,10 @@ class OptimumEngine:
         request: GenerationRequest,
         seed: int,
         on_step: StepCallback,
+        edit: EditImages | None = None,
     ) -> npt.NDArray[np.uint8] | None:
+        if edit is not None:
+            raise NotImplementedError("image-to-image and inpainting come next")
         pipe = self._pipe
         # Set on every call, so a swap never leaks into a request for the model's own.
         pipe.scheduler = self._scheduler(request.scheduler)

@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from adapters.openvino_engine import StepCallback
+from application.ports import EditImages
 from domain.generation_request import GenerationRequest
 
 # What the GPU plugin says when it runs out of memory, with its C++ source lines.
@@ -33,16 +34,22 @@ class FakeEngine:
         self._device = device
         self.fail_at_index = fail_at_index
         self.runs = 0
+        self.edits: list[EditImages | None] = []
 
     @property
     def device(self) -> str:
         return self._device
 
     def run(
-        self, request: GenerationRequest, seed: int, on_step: StepCallback
+        self,
+        request: GenerationRequest,
+        seed: int,
+        on_step: StepCallback,
+        edit: EditImages | None = None,
     ) -> npt.NDArray[np.uint8] | None:
         self.runs += 1
-        engine_total = request.num_inference_steps + 1
+        self.edits.append(edit)
+        engine_total = request.denoising_steps + 1
         for index in range(engine_total):
             if index == self.fail_at_index:
                 raise RuntimeError(GPU_OOM)

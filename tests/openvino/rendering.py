@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pytest
 
 from adapters.openvino_loading import optimum_installed
-from application.ports import ImageBackend, PreviewSource, ProgressCallback, RenderedImage
+from application.ports import (
+    EditImages,
+    ImageBackend,
+    PreviewSource,
+    ProgressCallback,
+    RenderedImage,
+)
 from domain.generation_request import GenerationRequest
+from domain.input_image import EditMode, InputImage
 
 
 @dataclass
@@ -58,9 +67,45 @@ def render(
     seed: int = 7,
     recorder: Recorder | None = None,
     on_progress: ProgressCallback | None = None,
+    edit: EditImages | None = None,
     **fields: Any,
 ) -> RenderedImage:
     recorder = recorder or Recorder()
     return backend.generate(
-        request(**fields), seed, on_progress or recorder.on_progress, recorder.should_cancel
+        request(**fields), seed, on_progress or recorder.on_progress, recorder.should_cancel, edit
     )
+
+
+def input_rgb(width: int = 64, height: int = 64) -> bytes:
+    """Gradients and a bright square: something for the VAE to encode."""
+    y, x = np.mgrid[0:height, 0:width]
+    rgb = np.stack([x * 255 // max(width - 1, 1), y * 255 // max(height - 1, 1), 0 * x], -1)
+    rgb[height // 4 : height // 2, width // 4 : width // 2] = 255
+    return rgb.astype(np.uint8).tobytes()
+
+
+def centre_mask(width: int = 64, height: int = 64) -> bytes:
+    """255 (repaint) over the middle half of each side, 0 (keep) outside."""
+    mask = np.zeros((height, width), np.uint8)
+    mask[height // 4 : height - height // 4, width // 4 : width - width // 4] = 255
+    return mask.tobytes()
+
+
+def edit_fields(
+    mode: str, width: int = 64, height: int = 64, strength: float = 0.75
+) -> tuple[dict[str, Any], EditImages | None]:
+    """``(request fields, edit)`` for a run in ``mode`` (an EditMode value) at that size."""
+    fields: dict[str, Any] = {"width": width, "height": height}
+    if mode == EditMode.TEXT_TO_IMAGE.value:
+        return fields, None
+    rgb = input_rgb(width, height)
+    fields |= {"init_image": _stored("init", rgb, width, height), "strength": strength}
+    if mode == EditMode.IMAGE_TO_IMAGE.value:
+        return fields, EditImages(width, height, rgb)
+    mask = centre_mask(width, height)
+    fields["mask_image"] = _stored("mask", mask, width, height)
+    return fields, EditImages(width, height, rgb, mask)
+
+
+def _stored(upload_id: str, data: bytes, width: int, height: int) -> InputImage:
+    return InputImage(upload_id, hashlib.sha256(data).hexdigest(), width, height)
