@@ -42,21 +42,24 @@ function timeoutSignal(ms, outer) {
 
 /**
  * `session`: a call of the sign-in itself, whose 401 (a wrong key) is the form's to show,
- * not a reason to ask for a key. `empty`: the answer has no body (204).
+ * not a reason to ask for a key. `empty`: the answer has no body (204). `raw`: a Blob
+ * sent as the body with its own type, in place of a JSON `body`.
  */
-async function requestJson(url, { method = "GET", body, signal, cache, session = false,
+async function requestJson(url, { method = "GET", body, raw, signal, cache, session = false,
                                   empty = false } = {}) {
+  let headers = { Accept: "application/json" };
+  let payload;
+  if (raw !== undefined) {
+    // A file as it is (an upload): its own type, no JSON around it.
+    headers = { ...headers, "Content-Type": raw.type || "application/octet-stream" };
+    payload = raw;
+  } else if (body !== undefined) {
+    headers = { ...headers, "Content-Type": "application/json" };
+    payload = JSON.stringify(body);
+  }
   let response;
   try {
-    response = await fetch(url, {
-      method,
-      signal,
-      cache,
-      headers: body === undefined
-        ? { Accept: "application/json" }
-        : { Accept: "application/json", "Content-Type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    response = await fetch(url, { method, signal, cache, headers, body: payload });
   } catch (error) {
     if (error?.name === "AbortError") throw error;
     throw new ApiError({ message: "Cannot reach the service. Is it still running?" });
@@ -119,6 +122,10 @@ export const api = {
   /** DELETE /images/{job_id}: remove a job's images and its record. */
   deleteImages(jobId) {
     return requestJson(`/images/${encodeURIComponent(jobId)}`, { method: "DELETE" });
+  },
+  /** POST /uploads: store an input image (a File or Blob, sent with its own type). */
+  uploadImage(blob) {
+    return requestJson("/uploads", { method: "POST", raw: blob });
   },
   /** GET /health: the service's status, mode, device, model and queue. */
   health({ signal } = {}) {

@@ -4,6 +4,7 @@
 "use strict";
 
 import { downloadName, h, truncate } from "./dom.js";
+import { jobMode, modeLabel } from "./edit_rules.js";
 
 const PROMPT_CHARS = 90;
 
@@ -17,6 +18,26 @@ function metaLine(params, schedulerLabel) {
     ...parts.map((part) => h("span", { className: "card-meta-item" }, part)),
     h("span", { className: "card-meta-item", dataset: { scheduler: params.scheduler ?? "" } },
       schedulerLabel(params.scheduler)));
+}
+
+/**
+ * An edited image's mode and a small thumbnail of the image it started from; the input may
+ * be gone (retention removes uploads), and then only the words stay.
+ */
+function editLine(job) {
+  const mode = jobMode(job);
+  if (mode === "text_to_image") return null;
+  const init = job.params.init_image;
+  const thumb = init?.upload_id
+    ? h("img", { className: "card-input-thumb",
+                 src: `/uploads/${encodeURIComponent(init.upload_id)}.png`, width: init.width, height: init.height, loading: "lazy", decoding: "async",
+                 alt: `Input image, ${init.width} × ${init.height}`,
+                 onerror: (event) => { event.target.hidden = true; } })
+    : null;
+  const strength = job.params.strength;
+  return h("p", { className: "card-edit", dataset: { mode } }, thumb,
+    h("span", { className: "card-mode" }, modeLabel(mode)),
+    Number.isFinite(strength) ? h("span", {}, `strength ${strength}`) : null);
 }
 
 /** "Negative: …" when the job had one; text only, so a prompt never becomes markup. */
@@ -64,6 +85,7 @@ export function card(job, schedulerLabel) {
     h("div", { className: "card-body" },
       h("p", { className: "card-prompt", id: promptId, title: params.prompt },
         truncate(params.prompt, PROMPT_CHARS)),
+      editLine(job),
       metaLine(params, schedulerLabel),
       negativeLine(params),
       h("p", { className: "card-seed" }, "Seed ",
@@ -72,6 +94,9 @@ export function card(job, schedulerLabel) {
       h("button", { type: "button", className: "button small card-use",
                     dataset: { action: "use" }, attrs: { "aria-describedby": promptId } },
         "Use these settings"),
+      h("button", { type: "button", className: "button small card-use-input",
+                    dataset: { action: "use-input" }, attrs: { "aria-describedby": promptId } },
+        "Use as input"),
       h("a", { className: "button small card-download", href: first.url,
                download: downloadName(job, first), attrs: { "aria-describedby": promptId } },
         "Download"),

@@ -1,5 +1,6 @@
 // The gallery of past images: one card per finished job, newest first, a page at a time.
-// Each card offers "Use these settings", a download, and a delete that asks first.
+// Each card offers "Use these settings", "Use as input", a download, and a delete that
+// asks first.
 
 "use strict";
 
@@ -11,10 +12,11 @@ const PAGE_SIZE = 12;
 export class Gallery {
   /**
    * `root` is the gallery section; `api` lists and deletes images; `onUse(params)` fills
-   * the form; `onDeleted(jobId)`: a job's images are gone; `schedulerLabel(name)` words
-   * a job's scheduler. Call refresh() to load the first page.
+   * the form; `onUseInput(image)` makes an image the form's input; `onDeleted(jobId)`: a
+   * job's images are gone; `schedulerLabel(name)` words a job's scheduler. Call refresh()
+   * to load the first page.
    */
-  constructor(root, { api, onUse, onDeleted, schedulerLabel }) {
+  constructor(root, { api, onUse, onUseInput, onDeleted, schedulerLabel }) {
     const part = (id) => root.querySelector(`#${id}`);
     this.el = {
       title: part("gallery-title"),
@@ -25,6 +27,7 @@ export class Gallery {
     };
     this.api = api;
     this.onUse = onUse;
+    this.onUseInput = onUseInput;
     this.onDeleted = onDeleted;
     this.schedulerLabel = schedulerLabel;
     /** The cursor for "Load more": the oldest job shown, or null when there is no more. */
@@ -69,6 +72,7 @@ export class Gallery {
   /** Show one image of a batch card: the thumbnail, its seed and its download. */
   featureImage(item, job, index) {
     const image = job.images[index];
+    item.dataset.featured = String(index);
     const thumb = item.querySelector(".card-thumb");
     const img = thumb.querySelector("img");
     thumb.href = image.url;
@@ -210,6 +214,10 @@ export class Gallery {
       case "use":
         this.onUse(job.params);
         this.announce("The form now has the settings of that image.");
+        break;
+      case "use-input":
+        this.onUseInput(job.images[Number(item.dataset.featured ?? 0)]);
+        this.announce("That image is now the form's input image.");
         break;
       case "feature":
         this.featureImage(item, job, Number(button.dataset.index));

@@ -1,5 +1,5 @@
-// One generation from the page: POST /jobs, follow its events, show the images or why it
-// stopped, and cancel it on request. The controller in ui.js makes one per submission and
+// One generation from the page: the edit's uploads (the mask), POST /jobs, follow its
+// events, show the images or why it stopped, and cancel it on request. The controller in ui.js makes one per submission and
 // holds it while it runs; everything about that job lives in its instance.
 
 "use strict";
@@ -7,6 +7,7 @@
 import { ApiError, api } from "./api.js";
 import { watchJob } from "./job_watch.js";
 import { formatDuration, formatSeconds } from "./dom.js";
+import { paramsDenoisingSteps } from "./edit_rules.js";
 
 const ELAPSED_TICK_MS = 250;
 const NOTE_STREAM_LOST = "Live updates stopped; checking the job every second.";
@@ -36,20 +37,26 @@ function describeError(error) {
   return `Error: ${error.message}`;
 }
 
+/** The steps that really run over every image: an edit runs int(steps * strength) each. */
+function stepsOf(body) {
+  return paramsDenoisingSteps(body) * (body.num_images ?? 1);
+}
+
 export class Generation {
   /**
-   * `body` is the form's valid request; `form`, `result` and `gallery` are the page's
-   * parts; `timeLimit()` is the service's INFERENCE_TIMEOUT_SECONDS as /health last said.
+   * `body` is the form's valid request; `form`, `result`, `gallery` and `imageInput` are
+   * the page's parts; `timeLimit()` is the service's INFERENCE_TIMEOUT_SECONDS as /health
+   * last said.
    */
-  constructor(body, { form, result, gallery, timeLimit }) {
-    Object.assign(this, { form, result, gallery, timeLimit });
+  constructor(body, { form, result, gallery, imageInput, timeLimit }) {
+    Object.assign(this, { form, result, gallery, imageInput, timeLimit });
     this.job = null;  // until the service accepted it
     this.watch = null;
     this.startedAt = performance.now();
     this.runningSince = null;  // from the `started` event: the time limit counts from it
     this.overTimeLimit = false;
     this.timer = null;
-    this.total = body.num_inference_steps * (body.num_images ?? 1);  // over every image
+    this.total = stepsOf(body);
     this.cancelling = false;
     this.ended = false;
     this.body = body;
@@ -66,6 +73,8 @@ export class Generation {
     this.startElapsed();
     result.revealResult({ block: "start" });
     try {
+      this.body = await this.imageInput.editBody(this.body);
+      this.total = stepsOf(this.body);
       this.job = await api.submitJob(this.body);
       this.total = this.job.progress?.total || this.total;
       result.progress.renderCancel("ready");
@@ -119,7 +128,7 @@ export class Generation {
   showRunning({ step = 0, total = this.total, eta = null }) {
     if (Number.isFinite(total) && total > 0) this.total = total;
     this.result.renderStatus("generating", "Generating…");
-    const stepsPerImage = this.job?.params?.num_inference_steps ?? this.total;
+    const stepsPerImage = this.total / (this.job?.params?.num_images ?? 1);
     this.result.progress.render({ step, total: this.total, eta, stepsPerImage });
   }
 
@@ -173,7 +182,7 @@ export class Generation {
     const { result } = this;
     const total = job.progress?.total || this.total;
     const step = job.progress?.step ?? 0;
-    const perImage = job.params?.num_inference_steps ?? total;
+    const perImage = total / (job.params?.num_images ?? 1);
     result.progress.renderNote(null);
     if (job.status === "succeeded") {
       try {
@@ -213,7 +222,7 @@ export class Generation {
 
   showServerError(error) {
     if (!(error instanceof ApiError)) console.error(error);
-    const details = error instanceof ApiError ? error.details : [];
+    const details = this.imageInput.claimErrors(error instanceof ApiError ? error.details : []);
     const unmatched = this.form.showFieldErrors(details);
     this.form.showFormError(unmatched.map(({ field, message }) => `${field}: ${message}`));
     this.result.renderStatus("error", describeError(error),

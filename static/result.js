@@ -8,6 +8,7 @@
 import {
   downloadName, formatDuration, h, prefersReducedMotion, setHidden, setText, setTextWithCode,
 } from "./dom.js";
+import { jobMode, modeLabel, paramsDenoisingSteps } from "./edit_rules.js";
 import { ProgressView } from "./progress.js";
 
 const PLACEHOLDER_SRC = "/static/mock-image.svg";
@@ -19,15 +20,17 @@ const PARTS = {
   runAgain: "run-again", result: "result", resultImage: "result-image",
   previewBadge: "preview-badge", strip: "result-strip", resultSeed: "result-seed",
   resultParams: "result-params", reuseSeed: "reuse-seed", download: "download",
+  useAsInput: "use-as-input",
 };
 
 export class ResultPanel {
   /**
-   * `root` is the result section. `onCancel()`, `onReuseSeed(seed)` and
-   * `onRunAgain(params)` are its buttons; `afterCancel()` takes the keyboard focus when
-   * Cancel goes away under it; `schedulerLabel(name)` words a job's scheduler.
+   * `root` is the result section. `onCancel()`, `onReuseSeed(seed)`, `onRunAgain(params)`
+   * and `onUseAsInput(image)` are its buttons; `afterCancel()` takes the keyboard focus
+   * when Cancel goes away under it; `schedulerLabel(name)` words a job's scheduler.
    */
-  constructor(root, { onCancel, onReuseSeed, onRunAgain, afterCancel, schedulerLabel }) {
+  constructor(root, { onCancel, onReuseSeed, onRunAgain, onUseAsInput, afterCancel,
+                      schedulerLabel }) {
     this.root = root;
     this.el = Object.fromEntries(Object.entries(PARTS).map(
       ([key, id]) => [key, root.querySelector(`#${id}`)]));
@@ -42,6 +45,9 @@ export class ResultPanel {
     });
     this.el.reuseSeed.addEventListener("click",
                                        () => onReuseSeed(this.el.reuseSeed.dataset.seed ?? ""));
+    this.el.useAsInput.addEventListener("click", () => {
+      if (this.shown) onUseAsInput(this.shown.job.images[this.shown.index]);
+    });
     this.el.strip.addEventListener("click", (event) => {
       const button = event.target.closest(".strip-item");
       if (button && this.shown) this.feature(Number(button.dataset.index));
@@ -87,6 +93,7 @@ export class ResultPanel {
     setText(this.el.resultSeed, seed === null ? "—" : String(seed));
     setHidden(this.el.download, !finished);
     setHidden(this.el.reuseSeed, !finished);
+    setHidden(this.el.useAsInput, !finished);
     setHidden(this.el.resultParams, !finished);
     if (!finished) setHidden(this.el.strip, true);
   }
@@ -113,9 +120,15 @@ export class ResultPanel {
     const params = job.params ?? {};
     const rows = [["Prompt", params.prompt]];
     if (params.negative_prompt) rows.push(["Negative", params.negative_prompt]);
+    const mode = jobMode(job);
+    const ran = paramsDenoisingSteps(params);
+    if (mode !== "text_to_image") {
+      rows.push(["Mode", modeLabel(mode)], ["Strength", String(params.strength)]);
+    }
     rows.push(
       ["Size", `${params.width} × ${params.height}`],
-      ["Steps", String(params.num_inference_steps)],
+      ["Steps", ran === params.num_inference_steps ? String(ran)
+        : `${ran} of ${params.num_inference_steps}`],
       ["Guidance", String(params.guidance_scale)],
       ["Scheduler", this.schedulerLabel(params.scheduler)],
       ["Device", job.mock && job.device !== "mock" ? `${job.device} (mock)` : String(job.device)],

@@ -7,6 +7,10 @@
 //   constraints.js  what the service allows: its request bounds in the fields, the checks
 //                   that read them, the schedulers its engine offers
 //   form.js         RequestForm: read, validate, show field errors, fill from a past job
+//   edit_rules.js   what an edit means: the output size from an input, the steps that run
+//   image_input.js  ImageInput: the image a job starts from, strength, size rule, and
+//                   (image_sources.js) drop, pick and paste, (mask_editor.js, mask_layer.js)
+//                   the inpainting mask
 //   result.js       ResultPanel: status line, live preview, the image(s), "Run again"
 //   progress.js     ProgressView: the result's progress bar, its note, and Cancel
 //   cards.js        one gallery card per finished job, and one per interrupted job
@@ -27,6 +31,7 @@ import { RequestForm } from "./form.js";
 import { Gallery } from "./gallery.js";
 import { Generation } from "./generation.js";
 import { HealthMonitor } from "./health.js";
+import { ImageInput } from "./image_input.js";
 import { InterruptedJobs } from "./interrupted.js";
 import { ResultPanel } from "./result.js";
 import { SessionGate } from "./session.js";
@@ -49,10 +54,12 @@ class PageController {
         this.result.renderStatus("error", `Check ${which}: ${names.join(", ")}.`);
       },
     });
+    this.imageInput = new ImageInput(byId("generate-form"));
     this.result = new ResultPanel(byId("result").closest("section"), {
       onCancel: () => this.run?.cancel(),
       onReuseSeed: (seed) => this.form.useSeed(seed),
       onRunAgain: (params) => this.runAgain(params),
+      onUseAsInput: (image) => this.useAsInput(image),
       afterCancel: () => this.form.focusSubmit(),
       schedulerLabel: label,
     });
@@ -60,8 +67,10 @@ class PageController {
       api,
       onUse: (params) => {
         this.form.fill(params);
+        this.imageInput.restore(params);
         this.form.focusPrompt();
       },
+      onUseInput: (image) => this.useAsInput(image),
       onDeleted: (jobId) => this.result.forgetJob(jobId),
       schedulerLabel: label,
     });
@@ -111,7 +120,15 @@ class PageController {
       return;
     }
     this.form.fill(params);
+    this.imageInput.restore(params);
     byId("generate-form").requestSubmit();
+  }
+
+  /** "Use as input" on a generated image: it becomes the form's input image. */
+  useAsInput(image) {
+    this.imageInput.useImage(image);
+    byId("image-input").scrollIntoView({ block: "nearest" });
+    byId("strength").focus({ preventScroll: true });
   }
 
   /** What /health says about requests: the form's bounds, defaults and schedulers. */
@@ -124,6 +141,8 @@ class PageController {
       this.form.applyDefaults(report.defaults);
       if (Array.isArray(report.schedulers)) this.offerSchedulers(report.schedulers);
     }
+    // After the defaults: a size derived from the input image stays shown.
+    this.imageInput.applyBounds(report.request_bounds);
     this.form.setReady();
   }
 
@@ -147,6 +166,7 @@ class PageController {
       form: this.form,
       result: this.result,
       gallery: this.gallery,
+      imageInput: this.imageInput,
       timeLimit: () => this.timeLimitSeconds,
     });
     this.run = generation;
