@@ -79,8 +79,8 @@ def _read_bytes(path: Path | None) -> bytes | None:
         return None
     try:
         return path.read_bytes()
-    except FileNotFoundError:
-        # Deleted between the lookup and the read.
+    except (FileNotFoundError, PermissionError):
+        # Deleted between the lookup and the read (on Windows: being deleted).
         return None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from PIL import Image
 
 from adapters.edit_pixels import PillowEditPixels
+from adapters.file_upload_store import FileUploadStore
 from application.ports import EditImages, RenderedImage, StoredUpload
 from domain.errors import UploadNotFound
 from domain.generation_request import GenerationRequest
@@ -237,3 +239,19 @@ def test_a_changed_upload_is_not_taken_for_the_one_accepted(store: DictUploadSto
     store.put("m", Image.new("L", (64, 64), 0))
     with pytest.raises(UploadNotFound, match="mask_image upload m has changed"):
         PillowEditPixels(store).prepare(edit_request(init, mask))
+
+
+def test_reads_what_the_real_upload_store_keeps(tmp_path: Path) -> None:
+    uploads = FileUploadStore(tmp_path / "uploads", max_bytes=1 << 20)
+    jpeg = io.BytesIO()
+    banded((128, 64), (RED, GREEN, BLUE)).save(jpeg, format="JPEG", quality=95)
+    stored = uploads.add(jpeg.getvalue(), owner=None)
+    init = InputImage(stored.id, stored.sha256, stored.width, stored.height)
+
+    edit = PillowEditPixels(uploads).prepare(edit_request(init, resize_mode="stretch"))
+    assert edit is not None
+    assert near(rgb_of(edit)[32, 4], RED, 12) and near(rgb_of(edit)[32, 59], BLUE, 12)
+
+    uploads.delete(stored.id)
+    with pytest.raises(UploadNotFound):
+        PillowEditPixels(uploads).prepare(edit_request(init))
