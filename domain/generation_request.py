@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from domain.errors import FieldError, InvalidRequest
@@ -88,7 +88,8 @@ class GenerationRequest:
     """How an input of another shape than the output is fitted (see RESIZE_MODES)."""
 
     def __post_init__(self) -> None:
-        errors = _check_all(asdict(self))
+        # Not asdict: it would turn the InputImages into dicts, which the checks refuse.
+        errors = _check_all({field.name: getattr(self, field.name) for field in fields(self)})
         if errors:
             raise InvalidRequest(errors)
 
