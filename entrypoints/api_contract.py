@@ -26,6 +26,7 @@ from entrypoints.api_models import (
     SessionKey,
     SessionState,
 )
+from entrypoints.upload_models import UploadAnswer, UploadList
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,8 @@ class Operation:
     """Served without a key even when keys are set (holds no user data)."""
     headers: Mapping[int, Mapping[str, str]] = field(default_factory=dict)
     """Response headers a status always carries: name -> description."""
+    body_media: tuple[Media, ...] = ()
+    """A body that is not JSON: the media types it may come as."""
 
 
 def errors(*statuses: int) -> dict[int, Answer]:
@@ -60,6 +63,13 @@ def errors(*statuses: int) -> dict[int, Answer]:
 _RETRY_AFTER = {429: {"Retry-After": "Seconds to wait before trying again."}}
 _BODY_ERRORS = errors(400, 408, 413, 415, 422)
 _PNG = Media("image/png", "The PNG, with its generation parameters in text chunks.")
+_UPLOAD_PNG = Media("image/png", "The stored input image: 8-bit RGB, without metadata.")
+_UPLOAD_BODY = (
+    Media("image/png", "The image's bytes."),
+    Media("image/jpeg", "The image's bytes."),
+    Media("image/webp", "The image's bytes."),
+    Media("multipart/form-data", "A form with one file part (its name does not matter)."),
+)
 
 OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", "/"): Operation("The web UI.", {200: Media("text/html", "The page.")}, public=True),
@@ -104,6 +114,26 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", "/images/{name}"): Operation(
         "One image by file name; byte ranges are served.",
         {200: _PNG, 206: _PNG, **errors(404, 416)},
+    ),
+    ("POST", "/uploads"): Operation(
+        "Upload an input image (PNG, JPEG or WEBP, one still frame): 201 with its id.",
+        {
+            201: UploadAnswer,
+            **errors(400, 408, 413, 415, 422, 507),
+        },
+        headers={201: {"Location": "The stored PNG's URL."}},
+        body_media=_UPLOAD_BODY,
+    ),
+    ("GET", "/uploads"): Operation(
+        "This client's uploads (an admin's: all), newest first.", {200: UploadList}
+    ),
+    ("GET", "/uploads/{name}"): Operation(
+        "One upload's PNG; `name` is `<upload id>.png`. Byte ranges are served.",
+        {200: _UPLOAD_PNG, 206: _UPLOAD_PNG, **errors(404, 416)},
+    ),
+    ("DELETE", "/uploads/{name}"): Operation(
+        "Delete an upload; `name` is the upload id. Jobs already accepted keep no copy.",
+        {204: None, **errors(404)},
     ),
     ("GET", "/health"): Operation(
         "The service's state, device, queue and limits.", {200: HealthAnswer}

@@ -83,7 +83,13 @@ def retention(settings: Settings) -> int:
     from datetime import datetime, timezone
 
     from adapters.folder_lock import FolderInUse
-    from entrypoints.bootstrap import folder_lock, history_for, retention_policy
+    from domain.upload_retention import expired_uploads
+    from entrypoints.bootstrap import (
+        file_upload_store,
+        folder_lock,
+        history_for,
+        retention_policy,
+    )
 
     if not retention_policy(settings).enabled:
         print("No retention policy: set RETENTION_MAX_IMAGES and/or RETENTION_MAX_AGE_DAYS.")
@@ -107,12 +113,18 @@ def retention(settings: Settings) -> int:
         # The jobs that were running stay so: the next server start records them.
         history.recover(now, mark_interrupted=False)
         removed = history.apply_retention(now)
+        # Input images fall under the same policy; the waiting jobs' inputs stay.
+        uploads = file_upload_store(settings)
+        gone = expired_uploads(uploads.all(), history.jobs(), retention_policy(settings), now)
+        for upload in gone:
+            uploads.delete(upload.id)
     finally:
         lock.release()
     count = sum(len(job.images) for job in removed)
     print(f"Removed {len(removed)} jobs ({count} images) from {settings.generated_dir}.")
     for job in removed:
         print(f"  {job.id}  {job.created_at:%Y-%m-%d %H:%M}  {len(job.images)} image(s)")
+    print(f"Removed {len(gone)} uploaded input images from {uploads.directory}.")
     return 0
 
 

@@ -20,6 +20,7 @@ from domain.errors import (
     GenerationTimeout,
     ImageNotFound,
     InsufficientStorage,
+    InvalidImage,
     InvalidRequest,
     InvalidTransition,
     JobNotFound,
@@ -27,6 +28,7 @@ from domain.errors import (
     RateLimited,
     ServiceUnavailable,
     UnsupportedOption,
+    UploadNotFound,
 )
 from entrypoints.app_state import services
 from entrypoints.remedies import describe
@@ -48,6 +50,8 @@ _STATUS: dict[type[DomainError], tuple[int, str]] = {
     InvalidTransition: (409, "conflict"),
     JobNotFound: (404, "not_found"),
     ImageNotFound: (404, "not_found"),
+    UploadNotFound: (404, "not_found"),
+    InvalidImage: (422, "invalid_image"),
     QueueFull: (429, "queue_full"),
     ClientQueueFull: (429, "client_queue_full"),
     RateLimited: (429, "rate_limited"),
@@ -116,12 +120,15 @@ async def handle_domain_error(request: Request, exc: Exception) -> Response:
     status, status_type = next(
         (value for kind, value in _STATUS.items() if isinstance(exc, kind)), (500, "internal_error")
     )
+    message = describe(exc.problem, services(request).settings)
+    if isinstance(exc, InvalidImage) and exc.too_large:
+        status, status_type = 413, "payload_too_large"
+        message = f"{message} MAX_UPLOAD_MB sets this limit."
     details = [{"field": d.field, "message": d.message} for d in getattr(exc, "details", [])]
     headers = {}
     retry_after = getattr(exc, "retry_after_seconds", None)
     if retry_after is not None:
         headers["Retry-After"] = str(retry_after)
-    message = describe(exc.problem, services(request).settings)
     return error_response(status, status_type, message, _request_id(request), details, headers)
 
 

@@ -18,6 +18,7 @@ from entrypoints.openapi import openapi_json
 from entrypoints.presenters import health_json
 from entrypoints.session_routes import SESSION_ROUTES
 from entrypoints.static_files import STATIC_DIR, StaticAssets, index
+from entrypoints.upload_routes import UPLOAD_ROUTES
 from entrypoints.version import service_version
 
 
@@ -48,6 +49,7 @@ ROUTES = [
     *JOB_ROUTES,
     *HISTORY_ROUTES,
     Route("/images/{name}", get_image, methods=["GET"]),
+    *UPLOAD_ROUTES,
     Route("/health", health, methods=["GET"]),
     Route("/health/live", health_live, methods=["GET"]),
     Route("/health/ready", health_ready, methods=["GET"]),
