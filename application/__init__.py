@@ -2,6 +2,7 @@
 
 Modules in the order a job meets them (a test checks this list against the files):
   ports             what the application needs from adapters: backend, stores, progress
+  input_resolution  a request's input images (upload, gallery, inline) as stored uploads
   readiness         is there a backend now, and if not, why (a Problem); its defaults
   job_queue         accepting and queueing: checks, seed, the waiting line, jobs by id
   acceptance_records  a job runs and is answered only once its record is on disk
