@@ -73,7 +73,7 @@ def normalise_image(data: bytes, *, max_bytes: int, field: str = "file") -> Norm
     if len(data) > max_bytes:
         raise InvalidImage(
             field,
-            f"The file is {_megabytes(len(data))}; images may be at most {_megabytes(max_bytes)}.",
+            f"The file is {len(data):,} bytes, over the {_megabytes(max_bytes)} limit for images.",
             too_large=True,
         )
     source_format = _recognised_format(data)

@@ -74,10 +74,11 @@ def test_zero_bytes_are_refused_naming_the_field() -> None:
 
 
 def test_a_file_over_the_limit_is_too_large_and_says_the_limit() -> None:
-    data = encoded(Image.new("RGB", (64, 64), "red"), "PNG")
-    error = refusal(data, max_bytes=100)
+    data = encoded(Image.new("RGB", (64, 64), "red"), "PNG") + bytes(2 * 2**20)
+    error = refusal(data, max_bytes=3 * 2**20 // 2)
     assert error.too_large
-    assert "at most" in error.message
+    assert f"{len(data):,} bytes" in error.message
+    assert "over the 1.5 MB limit" in error.message
 
 
 def test_a_file_just_at_the_limit_is_taken() -> None:
