@@ -17,6 +17,8 @@ import structlog
 
 from application.image_metadata import image_text_chunks
 from application.ports import (
+    EditImages,
+    EditPixels,
     ImageBackend,
     ImageStore,
     ModelStatus,
@@ -25,6 +27,7 @@ from application.ports import (
     RenderedImage,
 )
 from domain.errors import GenerationCancelled
+from domain.input_image import EditMode
 from domain.job import ImageRef, Job
 
 log = structlog.get_logger("service")
@@ -50,16 +53,27 @@ def render_and_store(
     stop: threading.Event,
     on_progress: JobProgress,
     model: ModelStatus,
+    edit_pixels: EditPixels | None = None,
 ) -> list[ImageRef]:
+    """Raises UploadNotFound when an input image of an edit has gone since acceptance."""
     request = job.request
     seeds = request.image_seeds(job.seed)
-    steps = request.num_inference_steps
+    steps = request.denoising_steps  # an edit at strength s runs int(steps * s) of them
     total = steps * len(seeds)
+    edit = _prepared(edit_pixels, job)
     rendered: list[tuple[RenderedImage, float]] = []
     for index, seed in enumerate(seeds):
         progress = _counted_over_the_job(on_progress, index * steps, total)
         started = time.perf_counter()
-        image = backend.generate(request, seed, progress, stop.is_set)
+        if edit is None:
+            image = backend.generate(request, seed, progress, stop.is_set)
+        elif steps == 0:
+            # Strength 0 denoises nothing: the result is the input at the output size.
+            image = RenderedImage(edit.width, edit.height, edit.init_rgb, seed)
+        else:
+            image = backend.generate(request, seed, progress, stop.is_set, edit=edit)
+            assert edit_pixels is not None  # _prepared made `edit` with it
+            image = edit_pixels.finish(image, edit)
         rendered.append((image, (time.perf_counter() - started) * 1000))
         if stop.is_set():
             raise GenerationCancelled("Stopped before the batch was complete.")
@@ -93,6 +107,23 @@ def render_and_store(
         png_ms=round((time.perf_counter() - saving_started) * 1000, 1),
     )
     return refs
+
+
+def _prepared(edit_pixels: EditPixels | None, job: Job) -> EditImages | None:
+    """The edit's inputs at the output size, read once for the whole batch."""
+    if job.request.mode is EditMode.TEXT_TO_IMAGE:
+        return None
+    if edit_pixels is None:
+        raise RuntimeError("This service was built without EditPixels: it cannot run edits.")
+    started = time.perf_counter()
+    edit = edit_pixels.prepare(job.request)
+    log.debug(
+        "edit_prepared",
+        job_id=job.id,
+        mode=job.request.mode.value,
+        ms=round((time.perf_counter() - started) * 1000, 1),
+    )
+    return edit
 
 
 def _remove_written(images: ImageStore, refs: list[ImageRef], job: Job) -> None:

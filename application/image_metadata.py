@@ -8,6 +8,7 @@ from typing import Any
 
 from application.ports import ModelStatus
 from domain.generation_request import GenerationRequest
+from domain.input_image import EditMode
 
 PARAMETERS_KEY = "parameters"
 PROVENANCE_KEY = "provenance"
@@ -54,6 +55,11 @@ def parameters_text(
     ]
     if model:
         settings.append(f"Model: {model}")
+    # A1111 writes these after the model, in this order, for img2img and inpainting only.
+    if request.mode is not EditMode.TEXT_TO_IMAGE:
+        settings.append(f"Denoising strength: {request.strength:g}")
+    if request.mode is EditMode.INPAINTING:
+        settings.append(f"Mask blur: {request.mask_blur}")
     lines.append(", ".join(settings))
     return "\n".join(lines)
 
@@ -69,6 +75,7 @@ def image_text_chunks(
     scheduler = scheduler_in_effect(request, engine)
     provenance: dict[str, Any] = {
         "request": request.to_dict(),
+        "mode": request.mode.value,
         "seed": seed,
         # Our own name (null when unknown): the JSON is for this service, not for A1111.
         "scheduler": scheduler,
@@ -77,6 +84,22 @@ def image_text_chunks(
         "device": device,
         "timings_ms": dict(timings),
     }
+    if request.init_image is not None:
+        # What the result can be traced to: the exact input bytes, and where they came from.
+        provenance["strength"] = request.strength
+        provenance["inputs"] = {
+            name: {
+                "sha256": image.sha256,
+                "upload_id": image.upload_id,
+                "origin": image.origin,
+                "origin_id": image.origin_id,
+            }
+            for name, image in (
+                ("init_image", request.init_image),
+                ("mask_image", request.mask_image),
+            )
+            if image is not None
+        }
     return {
         PARAMETERS_KEY: parameters_text(request, seed, a1111_sampler(scheduler), model.repo_id),
         PROVENANCE_KEY: json.dumps(provenance, sort_keys=True),

@@ -117,7 +117,9 @@ class JobQueue:
             "job_queued",
             job_id=job.id,
             position=len(self._waiting),
-            steps=request.num_inference_steps,
+            mode=request.mode.value,
+            # The steps that run: an edit's int(steps * strength), as the ETA counts them.
+            steps=request.denoising_steps,
             images=request.num_images,
         )
         return job

@@ -33,7 +33,7 @@ from application.ports import (
     ModelStore,
     PreviewSource,
 )
-from domain.errors import GenerationCancelled, Remedy
+from domain.errors import GenerationCancelled, Remedy, UploadNotFound
 from domain.job import Job, JobError, JobErrorType
 
 ForgetJobs = Callable[[list[Job]], None]
@@ -67,6 +67,13 @@ def storage_error(error: ImagesNotStored, free_mb: int | None) -> JobError:
     return JobError(
         JobErrorType.STORAGE_FAILED,
         f"The images could not be saved in {error.folder} ({reason}); none of them was kept.",
+    )
+
+
+def input_missing_error(error: UploadNotFound) -> JobError:
+    return JobError(
+        JobErrorType.INPUT_MISSING,
+        f"An input image of this job was removed after the job was accepted ({error.message}).",
     )
 
 
@@ -105,9 +112,9 @@ class JobRun:
         self._forget = forget
         self._free_space = free_space
         self._shutting_down = shutting_down
+        """True once the service stops: a job it stops is interrupted, not cancelled."""
         self._edit_pixels = edit_pixels
         """Reads an edit's input images; None in services that only take text."""
-        """True once the service stops: a job it stops is interrupted, not cancelled."""
         # One thread: one inference at a time per loaded pipeline.
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="generation")
 
@@ -149,7 +156,16 @@ class JobRun:
         # In the job's log context, so the engine's own lines (a pipeline swap, a device
         # retry) carry the job's request id too.
         context = contextvars.copy_context()
-        render = partial(render_and_store, backend, self._images, job, stop, progress, model)
+        render = partial(
+            render_and_store,
+            backend,
+            self._images,
+            job,
+            stop,
+            progress,
+            model,
+            edit_pixels=self._edit_pixels,
+        )
         future = loop.run_in_executor(self._thread, context.run, render)
         timed_out = False
         try:
@@ -173,6 +189,9 @@ class JobRun:
                 free_mb=free_mb,
                 detail=str(error.cause),
             )
+        except UploadNotFound as error:
+            job.fail(self._clock(), input_missing_error(error))
+            log.warning("job_failed", job_id=job.id, error_type=JobErrorType.INPUT_MISSING.value)
         except Exception as error:
             job.fail(self._clock(), failure_error(job))
             log.error(

@@ -55,6 +55,8 @@ class JobErrorType(str, Enum):
     """The disk was full when the images were saved: not the engine's fault."""
     STORAGE_FAILED = "storage_failed"
     """The images could not be saved for another reason (permissions, a vanished folder)."""
+    INPUT_MISSING = "input_missing"
+    """An input image (an upload) was removed between acceptance and the run."""
 
 
 @dataclass(frozen=True)

@@ -10,16 +10,29 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from domain.generation_request import (
     DEFAULT_GUIDANCE,
+    DEFAULT_MASK_BLUR,
     DEFAULT_SIZE,
     DEFAULT_STEPS,
+    DEFAULT_STRENGTH,
     SCHEDULERS,
     request_bounds,
 )
+from domain.input_image import DEFAULT_RESIZE_MODE, RESIZE_MODES, EditMode
 from domain.job import JobErrorType, JobStatus
+from entrypoints.image_reference_models import REFERENCE_RULE, ImageReference, InputImageInfo
 
 _BOUNDS = request_bounds()
 DEFAULT_PAGE, MAX_PAGE = 24, 100
@@ -77,6 +90,37 @@ class GenerationBody(BaseModel):
     num_images: Annotated[int, _range("num_images"), Integral] = Field(
         1, description="Images in one job, with seeds seed, seed+1, ..."
     )
+    init_image: ImageReference | None = Field(
+        None,
+        description="The image to start from (image-to-image); width and height left out "
+        "follow its shape.",
+    )
+    strength: Annotated[float, _range("strength")] = Field(
+        DEFAULT_STRENGTH,
+        description="How far from init_image to go: 0 keeps it, 1 ignores it; "
+        "about steps x strength steps run.",
+    )
+    mask_image: ImageReference | None = Field(
+        None, description="Inpainting: white repaints, black keeps; the init_image's size."
+    )
+    mask_blur: Annotated[int, _range("mask_blur"), Integral] = Field(
+        DEFAULT_MASK_BLUR, description="Pixels of blur on the mask's edge."
+    )
+    invert_mask: bool = Field(False, description="Repaint the black part instead.")
+    resize_mode: Literal[RESIZE_MODES] = Field(  # type: ignore[valid-type]
+        DEFAULT_RESIZE_MODE,
+        description="An input of another shape than the output: fill (crop), fit "
+        "(inside, edges extended) or stretch.",
+    )
+
+    @field_validator("init_image", "mask_image", mode="wrap")
+    @classmethod
+    def _one_reference(cls, value: object, handler: ValidatorFunctionWrapHandler) -> object:
+        """One sentence for a bad reference, instead of one per alternative of the union."""
+        try:
+            return handler(value)
+        except ValidationError:
+            raise PydanticCustomError("image_reference", REFERENCE_RULE) from None
 
 
 def _ascii_integer(value: object) -> object:
@@ -120,6 +164,12 @@ class GenerationParams(_Answer):
     seed: int | None
     scheduler: str | None
     num_images: int
+    init_image: InputImageInfo | None
+    strength: float
+    mask_image: InputImageInfo | None
+    mask_blur: int
+    invert_mask: bool
+    resize_mode: str
 
 
 class Progress(_Answer):
@@ -156,6 +206,7 @@ class JobAnswer(_Answer):
     device: str | None
     mock: bool
     seed: int
+    mode: Literal[tuple(mode.value for mode in EditMode)]  # type: ignore[valid-type]
     params: GenerationParams
     created_at: str = Field(json_schema_extra={"format": "date-time"})
     started_at: str | None = Field(json_schema_extra={"format": "date-time"})

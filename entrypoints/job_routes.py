@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from application.input_resolution import InputResolution
 from domain.generation_request import GenerationRequest
 from domain.job import Job, JobStatus
 from entrypoints.api_models import GenerationBody
@@ -16,7 +17,7 @@ from entrypoints.app_state import services
 from entrypoints.client_identity import client_of
 from entrypoints.client_limits import ensure_visible, visible
 from entrypoints.event_stream import job_events
-from entrypoints.json_body import read_json_object
+from entrypoints.json_body import MAX_BODY_BYTES, read_json_object
 from entrypoints.presenters import job_json
 from entrypoints.request_validation import validated
 
@@ -30,22 +31,41 @@ def _job_json(request: Request, job: Job) -> dict[str, object]:
     return job_json(job, queue.position(job), built.service.clock(), built.settings)
 
 
-async def _read_generation_request(request: Request) -> GenerationRequest:
-    body = validated(GenerationBody, await read_json_object(request))
-    # Fields left out take the loaded model's defaults (a few-step model's), not the schema's.
-    defaults = services(request).service.readiness.request_defaults()
-    return GenerationRequest.from_mapping(body.model_dump(exclude_unset=True), defaults)
+def generation_body_limit(max_upload_bytes: int) -> int:
+    """A generation body may carry two images inline (init and mask), each up to the
+    upload limit as base64 (4 characters per 3 bytes) in a data: URL, besides its fields."""
+    inline_image = 4 * -(-max_upload_bytes // 3) + 64
+    return MAX_BODY_BYTES + 2 * inline_image
 
 
 async def _accept(request: Request) -> Job:
     """Queue the request's job, answered once its record is on disk. Only jobs accepted use
-    up the client's RATE_LIMIT: a typo or a full queue costs it nothing."""
-    generation = await _read_generation_request(request)
-    built, client = services(request), client_of(request).id
-    built.submissions.check(client)
-    job = built.service.queue.accept(generation, client)
-    built.submissions.count(client)  # no await since the check: no other request in between
-    await built.service.queue.recorded(job)
+    up the client's RATE_LIMIT: a typo or a full queue costs it nothing.
+
+    Input images become uploads first; a request refused after that (a mask of the wrong
+    size, the rate, a full queue, a full disk) deletes them again.
+    """
+    built, client = services(request), client_of(request)
+    max_upload = built.settings.max_upload_mb * 2**20
+    raw = await read_json_object(request, generation_body_limit(max_upload))
+    body = validated(GenerationBody, raw).model_dump(exclude_unset=True)
+    # Before the input images are decoded and stored: a client over its rate costs nothing.
+    built.submissions.check(client.id)
+    inputs = InputResolution(
+        built.upload_store, built.image_store, built.service.history.get, max_upload
+    )
+    resolved = await inputs.resolve(body, client.id, client.may_see)
+    try:
+        # Fields left out take the loaded model's defaults (a few-step model's).
+        defaults = built.service.readiness.request_defaults()
+        generation = GenerationRequest.from_mapping(resolved.values, defaults)
+        built.submissions.check(client.id)  # again: resolving awaited
+        job = built.service.queue.accept(generation, client.id)
+        built.submissions.count(client.id)  # no await since the check: no request between
+        await built.service.queue.recorded(job)
+    except Exception:
+        await inputs.discard(resolved)
+        raise
     return job
 
 

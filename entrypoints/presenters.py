@@ -43,6 +43,7 @@ def job_json(
         "device": job.device,
         "mock": job.mock,
         "seed": job.seed,
+        "mode": job.request.mode.value,
         "params": job.request.to_dict(),
         "created_at": iso(job.created_at),
         "started_at": iso(job.started_at),

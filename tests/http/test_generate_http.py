@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import io
 import json
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from structlog.testing import capture_logs
 
 from adapters.file_image_store import FileImageStore
 from entrypoints.app import create_app
+from entrypoints.job_routes import generation_body_limit
 from tests.conftest import make_settings
 from tests.support.fakes import FakeBackend
 
@@ -53,7 +55,14 @@ def test_generate_returns_job_record_and_serves_png(mock_client: TestClient) -> 
         "seed": 5,
         "scheduler": None,
         "num_images": 1,
+        "init_image": None,
+        "strength": 0.75,
+        "mask_image": None,
+        "mask_blur": 4,
+        "invert_mask": False,
+        "resize_mode": "fill",
     }
+    assert body["mode"] == "text_to_image"
     for stamp in ("created_at", "started_at", "completed_at"):
         assert body[stamp].endswith("Z")
     assert isinstance(body["duration_ms"], int)
@@ -142,22 +151,36 @@ def test_other_media_types_are_415(mock_client: TestClient, content_type: str | 
     assert_error_shape(response.json(), "unsupported_media_type")
 
 
-def test_oversized_body_is_413_by_declared_length(mock_client: TestClient) -> None:
-    body = b'{"prompt": "' + b"x" * 70_000 + b'"}'
-    response = mock_client.post(
+@pytest.fixture
+def small_upload_client(tmp_path: Path) -> Iterator[TestClient]:
+    """MAX_UPLOAD_MB=1: a generation body may then hold two 1 MB images as base64."""
+    app = create_app(make_settings(tmp_path, use_mocks=True, max_upload_mb=1))
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        yield client
+
+
+def test_oversized_body_is_413_by_declared_length(small_upload_client: TestClient) -> None:
+    body = b'{"prompt": "' + b"x" * generation_body_limit(2**20) + b'"}'
+    response = small_upload_client.post(
         "/image", content=body, headers={"content-type": "application/json"}
     )
     assert response.status_code == 413
     assert_error_shape(response.json(), "payload_too_large")
 
 
-def test_oversized_chunked_body_is_413(mock_client: TestClient) -> None:
+def test_a_body_may_hold_two_images_at_the_upload_limit_as_base64() -> None:
+    limit = generation_body_limit(20 * 2**20)
+    assert limit > 2 * len(base64.b64encode(bytes(20 * 2**20)))
+    assert limit < 2 * 28 * 2**20
+
+
+def test_oversized_chunked_body_is_413(small_upload_client: TestClient) -> None:
     # The test transport buffers the body; the live-server test checks it is not all read.
     def chunks() -> Iterator[bytes]:
-        for _ in range(64):
+        for _ in range(3 * 64):
             yield b"x" * 16 * 1024
 
-    response = mock_client.post(
+    response = small_upload_client.post(
         "/image", content=chunks(), headers={"content-type": "application/json"}
     )
     assert response.status_code == 413

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from collections.abc import Mapping
@@ -14,11 +15,13 @@ from typing import Any
 from application.ports import (
     CancelCheck,
     DownloadProgress,
+    EditImages,
     ModelStatus,
     ProgressCallback,
     RenderedImage,
+    StoredUpload,
 )
-from domain.errors import GenerationCancelled, Problem
+from domain.errors import GenerationCancelled, InvalidImage, Problem, UploadNotFound
 from domain.generation_request import SCHEDULERS, GenerationRequest
 
 
@@ -36,6 +39,8 @@ class FakeBackend:
     error: Exception | None = None
     hold: threading.Event | None = None
     calls: list[tuple[GenerationRequest, int]] = field(default_factory=list)
+    edits: list[EditImages | None] = field(default_factory=list)
+    """The ``edit`` each call got (None: a text-to-image call, or none passed)."""
     started: threading.Event = field(default_factory=threading.Event)
 
     def calls_by_prompt(self) -> list[tuple[str, int]]:
@@ -47,16 +52,19 @@ class FakeBackend:
         seed: int,
         on_progress: ProgressCallback,
         should_cancel: CancelCheck,
+        edit: EditImages | None = None,
     ) -> RenderedImage:
         self.calls.append((request, seed))
+        self.edits.append(edit)
         self.started.set()
-        for step in range(1, request.num_inference_steps + 1):
+        steps = request.denoising_steps
+        for step in range(1, steps + 1):
             while self.hold is not None and not self.hold.wait(0.01):
                 if should_cancel():
                     raise GenerationCancelled("Cancelled.")
             if should_cancel():
                 raise GenerationCancelled("Cancelled.")
-            on_progress(step, request.num_inference_steps, partial(_preview_bytes, step))
+            on_progress(step, steps, partial(_preview_bytes, step))
         if self.error is not None:
             raise self.error
         pixels = bytes([seed % 256, 0, 0]) * (request.width * request.height)
@@ -121,6 +129,82 @@ class FakeHistoryStore:
         if self.delete_errors:
             raise self.delete_errors.pop(0)
         return self.records.pop(job_id, None) is not None
+
+
+@dataclass
+class FakeUploadStore:
+    """Keeps uploads in memory. Takes any bytes starting with ``IMG`` followed by
+    ``<width>x<height>`` (e.g. ``b"IMG64x48"``); refuses the rest as the real store does."""
+
+    directory: Path = Path("/nonexistent/uploads")
+    max_bytes: int = 2**20
+    uploads: dict[str, tuple[StoredUpload, bytes]] = field(default_factory=dict)
+    added: list[str] = field(default_factory=list)
+    """Every id ever added, in order (deleted ones too)."""
+    deleted: list[str] = field(default_factory=list)
+
+    def add(self, data: bytes, owner: str | None, field: str = "file") -> StoredUpload:
+        if len(data) > self.max_bytes:
+            raise InvalidImage(field, "Too large.", too_large=True)
+        if not data.startswith(b"IMG"):
+            raise InvalidImage(field, "Not an image.")
+        width, height = (int(side) for side in data[3:].split(b"x"))
+        upload = StoredUpload(
+            id=f"{len(self.added):032x}",
+            sha256=hashlib.sha256(data).hexdigest(),
+            width=width,
+            height=height,
+            size_bytes=len(data),
+            source_format="PNG",
+            created_at=datetime(2026, 1, 1, tzinfo=timezone.utc),
+            owner=owner,
+        )
+        self.uploads[upload.id] = (upload, data)
+        self.added.append(upload.id)
+        return upload
+
+    def get(self, upload_id: str) -> StoredUpload | None:
+        kept = self.uploads.get(upload_id)
+        return kept[0] if kept else None
+
+    def path_of(self, upload_id: str) -> Path | None:
+        return self.directory / f"{upload_id}.png" if upload_id in self.uploads else None
+
+    def all(self) -> list[StoredUpload]:
+        return [upload for upload, _ in reversed(self.uploads.values())]
+
+    def delete(self, upload_id: str) -> bool:
+        self.deleted.append(upload_id)
+        return self.uploads.pop(upload_id, None) is not None
+
+
+@dataclass
+class FakeEditPixels:
+    """Prepares flat inputs (grey 7 for the image, 255 mask) at the output size; finish
+    marks the image's first byte 255 so a test can see it ran. Raises UploadNotFound for
+    an input the upload store no longer has."""
+
+    uploads: FakeUploadStore
+    prepared: list[EditImages] = field(default_factory=list)
+    finished: int = 0
+
+    def prepare(self, request: GenerationRequest) -> EditImages | None:
+        if request.init_image is None:
+            return None
+        for image in (request.init_image, request.mask_image):
+            if image is not None and self.uploads.get(image.upload_id) is None:
+                raise UploadNotFound(f"No upload {image.upload_id}.")
+        size = request.width * request.height
+        mask = None if request.mask_image is None else bytes([255]) * size
+        edit = EditImages(request.width, request.height, bytes([7]) * (size * 3), mask)
+        self.prepared.append(edit)
+        return edit
+
+    def finish(self, image: RenderedImage, edit: EditImages) -> RenderedImage:
+        self.finished += 1
+        return RenderedImage(
+            image.width, image.height, b"\xff" + image.rgb[1:], image.seed, image.timings_ms
+        )
 
 
 @dataclass

@@ -16,6 +16,7 @@ from application.image_metadata import (
 )
 from application.ports import ModelStatus
 from domain.generation_request import SCHEDULERS, GenerationRequest
+from domain.input_image import InputImage
 
 MODEL = ModelStatus(
     repo_id="OpenVINO/stable-diffusion-v1-5-int8-ov",
@@ -23,6 +24,10 @@ MODEL = ModelStatus(
     cached=True,
     revision="0123abcd",
 )
+
+
+INIT = InputImage("u" * 32, "a" * 64, 64, 64, origin="gallery", origin_id="9f.png")
+MASK = InputImage("m" * 32, "b" * 64, 64, 64, origin="inline")
 
 
 def request(**values: Any) -> GenerationRequest:
@@ -119,6 +124,7 @@ def test_the_provenance_json_carries_request_model_engine_device_and_timings() -
     provenance = json.loads(chunks(request(seed=77), engine)["provenance"])
     assert provenance == {
         "request": request(seed=77).to_dict(),
+        "mode": "text_to_image",
         "seed": 77,
         "scheduler": "pndm",
         "model": {"repo_id": MODEL.repo_id, "revision": "0123abcd"},
@@ -126,3 +132,49 @@ def test_the_provenance_json_carries_request_model_engine_device_and_timings() -
         "device": "CPU",
         "timings_ms": {"generation": 12.5},
     }
+
+
+def test_an_image_to_image_result_adds_denoising_strength_after_the_model() -> None:
+    written = chunks(request(init_image=INIT, strength=0.6, mask_blur=9), {"engine": "fake"})
+    assert written["parameters"] == (
+        "a heron\nSteps: 20, CFG scale: 7.5, Seed: 77, Size: 64x64, "
+        "Model: OpenVINO/stable-diffusion-v1-5-int8-ov, Denoising strength: 0.6"
+    )
+
+
+def test_an_inpainted_result_adds_mask_blur_after_denoising_strength() -> None:
+    edit = request(init_image=INIT, mask_image=MASK, strength=0.75, mask_blur=4)
+    written = chunks(edit, {"engine": "fake"})
+    assert written["parameters"].endswith(
+        "Model: OpenVINO/stable-diffusion-v1-5-int8-ov, Denoising strength: 0.75, Mask blur: 4"
+    )
+
+
+def test_the_provenance_of_an_edit_traces_it_to_its_inputs() -> None:
+    edit = request(init_image=INIT, mask_image=MASK, strength=0.5)
+    provenance = json.loads(chunks(edit, {"engine": "fake"})["provenance"])
+    assert provenance["mode"] == "inpainting"
+    assert provenance["strength"] == 0.5
+    assert provenance["inputs"] == {
+        "init_image": {
+            "sha256": "a" * 64,
+            "upload_id": "u" * 32,
+            "origin": "gallery",
+            "origin_id": "9f.png",
+        },
+        "mask_image": {
+            "sha256": "b" * 64,
+            "upload_id": "m" * 32,
+            "origin": "inline",
+            "origin_id": None,
+        },
+    }
+    assert provenance["request"]["init_image"]["sha256"] == "a" * 64
+
+
+def test_a_text_to_image_result_has_no_edit_fields() -> None:
+    written = chunks(request(strength=0.3), {"engine": "fake"})
+    assert "Denoising strength" not in written["parameters"]
+    provenance = json.loads(written["provenance"])
+    assert provenance["mode"] == "text_to_image"
+    assert "inputs" not in provenance and "strength" not in provenance
