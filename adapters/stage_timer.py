@@ -50,14 +50,20 @@ class StageTimer:
 
 
 def timings_ms(
-    text_encoder_seconds: float, unet_call_seconds: list[float], vae_decode_seconds: float
+    text_encoder_seconds: float,
+    unet_call_seconds: list[float],
+    vae_decode_seconds: float,
+    vae_encode_seconds: float | None = None,
 ) -> dict[str, float]:
-    """The figures an image's provenance carries: ms, the UNet as a median per call."""
+    """The figures an image's provenance carries: ms, the UNet as a median per call;
+    ``vae_encode`` only from an image (None from text)."""
     timings = {
         "text_encoder": round(text_encoder_seconds * 1000, 1),
         "vae_decode": round(vae_decode_seconds * 1000, 1),
         "unet_calls": float(len(unet_call_seconds)),
     }
+    if vae_encode_seconds is not None:
+        timings["vae_encode"] = round(vae_encode_seconds * 1000, 1)
     if unet_call_seconds:
         timings["unet_per_call"] = round(statistics.median(unet_call_seconds) * 1000, 1)
     return timings
