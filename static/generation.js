@@ -37,6 +37,9 @@ function describeError(error) {
   return `Error: ${error.message}`;
 }
 
+/** No image area: the body goes as the form made it. */
+const TEXT_ONLY = { editBody: async (body) => body, claimErrors: (details) => details };
+
 /** The steps that really run over every image: an edit runs int(steps * strength) each. */
 function stepsOf(body) {
   return paramsDenoisingSteps(body) * (body.num_images ?? 1);
@@ -48,7 +51,7 @@ export class Generation {
    * the page's parts; `timeLimit()` is the service's INFERENCE_TIMEOUT_SECONDS as /health
    * last said.
    */
-  constructor(body, { form, result, gallery, imageInput, timeLimit }) {
+  constructor(body, { form, result, gallery, imageInput = TEXT_ONLY, timeLimit }) {
     Object.assign(this, { form, result, gallery, imageInput, timeLimit });
     this.job = null;  // until the service accepted it
     this.watch = null;
