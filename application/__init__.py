@@ -16,6 +16,7 @@ Modules in the order a job meets them (a test checks this list against the files
   engine_thread     one job, engine-thread side: render every image, then store them
   image_metadata    provenance inside each PNG: AUTOMATIC1111's text and JSON
   history           recording history: records as jobs start and end, recovery, retention
+  upload_pruning    retention of uploaded input images, at start-up and after each job
   record_writer     the one thread that writes records in order; retries failed ones
   job_records       a job as a JSON record and back
   job_outcome       what a caller who waited for a job is told when it did not succeed

@@ -28,6 +28,7 @@ from application.job_queue import JobQueue
 from application.job_run import JobRun
 from application.ports import EditPixels, ImageStore, ModelStore
 from application.readiness import Readiness
+from application.upload_pruning import UploadPruning
 from application.worker_loop import WorkerLoop
 from domain.errors import ImageNotFound, JobNotFound, Problem, Remedy
 from domain.generation_request import SEED_MAX
@@ -57,6 +58,7 @@ class GenerationService:
         min_free_mb: int = 0,
         free_bytes: FreeBytes = free_bytes_at,
         edit_pixels: EditPixels | None = None,
+        upload_pruning: UploadPruning | None = None,
     ) -> None:
         self._images = image_store
         self._models = model_store
@@ -69,6 +71,8 @@ class GenerationService:
         if model_dir is not None:
             folders["models"] = model_dir
         self.free_space = FreeSpace(folders, min_free_mb, free_bytes=free_bytes)
+        self._upload_pruning = upload_pruning
+        """Retention of uploads: with the history's, at start-up and after each job."""
         self._recovered: list[Job] = []
         self._closing = asyncio.Event()
         """Set when the service stops: event streams of waiting jobs end then."""
@@ -101,6 +105,7 @@ class GenerationService:
             free_space=self.free_space,
             shutting_down=lambda: self.queue.closed,
             edit_pixels=edit_pixels,
+            upload_pruning=upload_pruning,
         )
         self._loop = WorkerLoop(
             self.queue, job_run, self.cancellation, self.readiness, clock, record
@@ -116,6 +121,8 @@ class GenerationService:
         self.history.recover(self.clock())
         # Retention first, so `/jobs` never lists what it removed.
         self.history.apply_retention(self.clock())
+        if self._upload_pruning is not None:
+            self._upload_pruning.apply(self.history.jobs(), self.clock())
         self._recovered = self.history.waiting()
         for job in reversed(self.history.jobs()):
             if job.status.is_final:

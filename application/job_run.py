@@ -33,6 +33,7 @@ from application.ports import (
     ModelStore,
     PreviewSource,
 )
+from application.upload_pruning import UploadPruning
 from domain.errors import GenerationCancelled, Remedy, UploadNotFound
 from domain.job import Job, JobError, JobErrorType
 
@@ -101,6 +102,7 @@ class JobRun:
         free_space: FreeSpace | None = None,
         shutting_down: Callable[[], bool] = lambda: False,
         edit_pixels: EditPixels | None = None,
+        upload_pruning: UploadPruning | None = None,
     ) -> None:
         self._images = images
         self._models = models
@@ -115,6 +117,7 @@ class JobRun:
         """True once the service stops: a job it stops is interrupted, not cancelled."""
         self._edit_pixels = edit_pixels
         """Reads an edit's input images; None in services that only take text."""
+        self._upload_pruning = upload_pruning
         # One thread: one inference at a time per loaded pipeline.
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="generation")
 
@@ -235,11 +238,15 @@ class JobRun:
 
     def _apply_retention(self, job: Job) -> list[Job]:
         """In the history's writer thread, after the final record; returns what went."""
+        now = self._clock()
+        removed: list[Job] = []
         try:
-            return self._history.apply_retention(self._clock())
+            removed = self._history.apply_retention(now)
         except Exception as error:
             # The next job's pass tries again; this one is already final.
             log.error(
                 "retention_failed", job_id=job.id, error_type=type(error).__name__, exc_info=error
             )
-            return []
+        if self._upload_pruning is not None:
+            self._upload_pruning.apply(self._history.jobs(), now)
+        return removed

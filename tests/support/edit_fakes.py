@@ -7,6 +7,7 @@ from typing import Any
 
 from application.generation_service import GenerationService
 from application.history import History
+from application.upload_pruning import UploadPruning
 from domain.generation_request import GenerationRequest
 from domain.input_image import InputImage
 from domain.retention import RetentionPolicy
@@ -22,21 +23,29 @@ from tests.support.fakes import (
 
 
 def make_edit_service(
-    backend: FakeBackend, uploads: FakeUploadStore | None = None
+    backend: FakeBackend,
+    uploads: FakeUploadStore | None = None,
+    *,
+    retention: RetentionPolicy | None = None,
+    clock: FakeClock | None = None,
+    history_store: FakeHistoryStore | None = None,
 ) -> tuple[GenerationService, FakeImageStore, FakeEditPixels]:
     images = FakeImageStore()
-    pixels = FakeEditPixels(uploads or FakeUploadStore())
+    uploads = uploads or FakeUploadStore()
+    policy = retention or RetentionPolicy()
+    pixels = FakeEditPixels(uploads)
     ids = iter(f"job{n}" for n in range(100))
     service = GenerationService(
         images,
         FakeModelStore(),
-        History(FakeHistoryStore(), images, RetentionPolicy()),
+        History(history_store or FakeHistoryStore(), images, policy),
         device_target="CPU",
         timeout_seconds=30.0,
-        clock=FakeClock(),
+        clock=clock or FakeClock(),
         new_job_id=lambda: next(ids),
         new_seed=lambda: 1234,
         edit_pixels=pixels,
+        upload_pruning=UploadPruning(uploads, policy),
     )
     service.readiness.attach(backend)
     return service, images, pixels

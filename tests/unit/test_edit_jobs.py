@@ -7,8 +7,9 @@ import json
 
 from application.job_records import job_from_record, job_record
 from domain.job import Job, JobErrorType, JobStatus
+from domain.retention import RetentionPolicy
 from tests.support.edit_fakes import edit_request, make_edit_service, stored_input
-from tests.support.fakes import FakeBackend, FakeClock, FakeUploadStore
+from tests.support.fakes import FakeBackend, FakeClock, FakeHistoryStore, FakeUploadStore
 from tests.support.running_service import generate, make_service, run, small
 
 
@@ -137,3 +138,48 @@ def test_a_queued_edit_job_survives_the_records_round_trip() -> None:
     assert restored.request == request
     assert restored.request.mode is request.mode
     assert (restored.status, restored.total_steps) == (JobStatus.QUEUED, 8)
+
+
+def test_uploads_fall_under_the_images_retention_after_each_job() -> None:
+    backend, uploads, clock = FakeBackend(), FakeUploadStore(), FakeClock()
+    first, second, third = (stored_input(uploads) for _ in range(3))
+    clock.advance(3600)  # past the grace an upload has before its job is accepted
+    service, _, _ = make_edit_service(
+        backend, uploads, retention=RetentionPolicy(max_images=1), clock=clock
+    )
+
+    async def scenario() -> None:
+        await generate(service, edit_request(init_image=third))
+
+    run(service, scenario)
+    assert sorted(uploads.deleted) == sorted([first.upload_id, second.upload_id])
+    assert list(uploads.uploads) == [third.upload_id]
+
+
+def test_uploads_fall_under_the_retention_at_start_up_too() -> None:
+    uploads, clock = FakeUploadStore(), FakeClock()
+    old = stored_input(uploads)
+    clock.advance(3 * 86400)
+    service, _, _ = make_edit_service(
+        FakeBackend(), uploads, retention=RetentionPolicy(max_age_days=1), clock=clock
+    )
+    service.recover_history()
+    assert uploads.deleted == [old.upload_id]
+
+
+def test_an_upload_a_waiting_job_reads_is_kept_at_start_up() -> None:
+    uploads, clock, records = FakeUploadStore(), FakeClock(), FakeHistoryStore()
+    waiting = stored_input(uploads)
+    job = Job(id="j1", request=edit_request(init_image=waiting), seed=5, created_at=clock.now)
+    records.write("j1", job_record(job, {}, {}))
+    clock.advance(3 * 86400)
+    service, _, _ = make_edit_service(
+        FakeBackend(),
+        uploads,
+        retention=RetentionPolicy(max_age_days=1),
+        clock=clock,
+        history_store=records,
+    )
+    service.recover_history()
+    assert [queued.id for queued in service.history.waiting()] == ["j1"]
+    assert uploads.deleted == [] and uploads.get(waiting.upload_id) is not None
