@@ -28,11 +28,13 @@ def job_reading(init: str, mask: str | None = None, status: JobStatus = JobStatu
     def image(upload_id: str) -> InputImage:
         return InputImage(upload_id, "0" * 64, 64, 64)
 
-    request = GenerationRequest(prompt="p", width=64, height=64)
-    # Set after construction: GenerationRequest's own check (asdict in __post_init__)
-    # refuses an InputImage as of the groundwork commit; reported to the lead.
-    object.__setattr__(request, "init_image", image(init))
-    object.__setattr__(request, "mask_image", image(mask) if mask else None)
+    request = GenerationRequest(
+        prompt="p",
+        width=64,
+        height=64,
+        init_image=image(init),
+        mask_image=image(mask) if mask else None,
+    )
     return Job(id=f"job-{init}", request=request, seed=1, created_at=NOW, status=status)
 
 
