@@ -28,6 +28,7 @@ from application.generation_service import GenerationService
 from application.history import History
 from application.model_lifecycle import ModelLifecycle
 from application.ports import HistoryStore, ImageBackend, ImageStore, ModelStore, UploadStore
+from application.upload_pruning import UploadPruning
 from domain.retention import RetentionPolicy
 from entrypoints.capped_counts import CappedCounts
 from entrypoints.client_limits import SubmissionLimit
@@ -87,6 +88,7 @@ def build(
         model_dir=settings.model_dir,
         min_free_mb=settings.min_free_disk_mb,
         edit_pixels=PillowEditPixels(uploads),
+        upload_pruning=UploadPruning(uploads, retention_policy(settings)),
     )
     metrics.watch(
         queue_depth=lambda: len(service.queue.waiting),
