@@ -4,14 +4,16 @@
 "use strict";
 
 import { downloadName, h, truncate } from "./dom.js";
-import { jobMode, modeLabel } from "./edit_rules.js";
+import { jobMode, modeLabel, paramsDenoisingSteps } from "./edit_rules.js";
 
 const PROMPT_CHARS = 90;
 
 function metaLine(params, schedulerLabel) {
+  const steps = params.num_inference_steps;
+  const ran = paramsDenoisingSteps(params);
   const parts = [
     `${params.width} × ${params.height}`,
-    `${params.num_inference_steps} steps`,
+    ran === steps ? `${steps} steps` : `${ran} of ${steps} steps`,
     `guidance ${params.guidance_scale}`,
   ];
   return h("p", { className: "card-meta" },

@@ -195,7 +195,12 @@ export class Generation {
                              message: "The image was generated but could not be loaded." });
       }
       result.renderResult(job);
-      result.progress.render({ step: total, total, stepsPerImage: perImage, ended: "complete" });
+      // Strength 0 runs no step at all: the result is the input, resized.
+      if (total > 0) {
+        result.progress.render({ step: total, total, stepsPerImage: perImage, ended: "complete" });
+      } else {
+        result.progress.hide();
+      }
       await result.resultImageDecoded();
       const took = formatDuration(job.duration_ms ?? performance.now() - this.startedAt);
       const count = job.images.length;

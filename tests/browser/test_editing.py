@@ -48,6 +48,8 @@ def mask_canvas(page: Page) -> Locator:
 
 def paint(page: Page, *, fractions: list[tuple[float, float]]) -> None:
     """One stroke through points given as fractions of the canvas's box."""
+    # The mouse moves in the viewport's coordinates: the canvas must be in it.
+    mask_canvas(page).scroll_into_view_if_needed()
     box = mask_canvas(page).bounding_box()
     assert box is not None
     points = [(box["x"] + fx * box["width"], box["y"] + fy * box["height"]) for fx, fy in fractions]
@@ -216,3 +218,71 @@ def test_a_pasted_image_becomes_the_input(page: Page, tmp_path: Path) -> None:
         png,
     )
     expect(image_area(page).get_by_text(f"Input 80 {TIMES} 48")).to_be_visible()
+
+
+def test_an_edit_whose_input_upload_is_gone_keeps_its_card_and_says_so(
+    page: Page, tmp_path: Path
+) -> None:
+    png = write_png(tmp_path / "gone.png", 72, 48).read_bytes()
+    stored = page.request.post("/uploads", data=png, headers={"Content-Type": "image/png"})
+    assert stored.status == 201, stored.text()
+    upload_id = stored.json()["id"]
+    made = page.request.post(
+        "/image",
+        data={
+            "prompt": "an edit of a removed upload",
+            "init_image": {"upload_id": upload_id},
+            "strength": 0.5,
+            "num_inference_steps": 4,
+        },
+    )
+    assert made.ok, made.text()
+    job_id = made.json()["job_id"]
+    removed = page.request.delete(f"/uploads/{upload_id}")
+    assert removed.status == 204, removed.text()
+
+    open_ui(page)
+    card = page.locator(f'.card[data-job-id="{job_id}"]')
+    expect(card.locator(".card-mode")).to_have_text("Image to image")
+    expect(card.locator(".card-meta-item").nth(1)).to_have_text("2 of 4 steps")
+    expect(card.locator(".card-input-thumb")).to_be_hidden()
+
+    card.get_by_role("button", name="Use these settings").click()
+    expect(image_area(page).get_by_role("alert")).to_have_text(
+        "The input image is no longer stored: choose it again."
+    )
+    expect(page.locator("#image-chosen")).to_be_hidden()
+    # The job's own size stays (72 x 48 was scaled up into the bounds: 96 x 64).
+    expect(page.get_by_label("Width")).to_be_enabled()
+    expect(page.get_by_label("Width")).to_have_value("96")
+
+
+def test_the_whole_mask_from_the_keyboard_and_erasing_with_the_pointer(
+    page: Page, tmp_path: Path
+) -> None:
+    open_ui(page)
+    choose_file(page, write_png(tmp_path / "keys.png", 64, 64))
+    area = image_area(page)
+    summary = page.locator("#mask-summary")
+    expect(summary).to_have_text("No mask: the whole image changes (image to image).")
+
+    area.get_by_role("button", name="Fill mask").focus()
+    page.keyboard.press("Enter")
+    expect(summary).to_have_text("Inpainting: 100 % of the image is masked.")
+    area.get_by_role("button", name="Invert mask").focus()
+    page.keyboard.press("Enter")
+    expect(summary).to_have_text("No mask: the whole image changes (image to image).")
+    area.get_by_role("button", name="Undo").focus()
+    page.keyboard.press("Enter")
+    expect(summary).to_have_text("Inpainting: 100 % of the image is masked.")
+
+    # The eraser takes paint away where the pointer goes.
+    area.get_by_role("button", name="Erase").click()
+    expect(area.get_by_role("button", name="Erase")).to_have_attribute("aria-pressed", "true")
+    paint(page, fractions=[(0.05, 0.5), (0.95, 0.5)])
+    expect(summary).not_to_have_text("Inpainting: 100 % of the image is masked.")
+    expect(summary).to_contain_text("Inpainting:")
+
+    area.get_by_role("button", name="Clear mask").focus()
+    page.keyboard.press("Enter")
+    expect(summary).to_have_text("No mask: the whole image changes (image to image).")
