@@ -215,9 +215,13 @@ def main(job_path: Path, out_path: Path) -> None:
         "device": engine.device,
         "load_seconds": time.perf_counter() - started,
         "rss_after_load_bytes": current_rss_bytes(),
-        "modes": [measure_mode(engine, mode, params) for mode in modes(params)],
+        "modes": [],
         "pid": os.getpid(),
     }
+    for mode in modes(params):
+        result["modes"].append(measure_mode(engine, mode, params))
+        # Each mode's figures as they come: a run stopped late still has the earlier ones.
+        print(json.dumps(result["modes"][-1]), flush=True)
     result["peak_rss_bytes"] = peak_rss_bytes()
     out_path.write_text(json.dumps(result), encoding="utf-8")
 
