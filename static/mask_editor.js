@@ -25,7 +25,8 @@ export class MaskEditor {
     this.erasing = false;
     /** The pointer drawing now and where it last was, or null. */
     this.drawing = null;
-    this.empty = true;
+    /** The share painted, 0..1; one pass over the pixels per change, a large image has many. */
+    this.covered = 0;
 
     const canvas = this.el.canvas;
     canvas.addEventListener("pointerdown", (event) => this.onPointerDown(event));
@@ -40,6 +41,7 @@ export class MaskEditor {
     this.el.invert.addEventListener("click", () => this.changed(() => this.layer.invert()));
     this.el.fill.addEventListener("click", () => this.changed(() => this.layer.fill()));
     this.el.brush.addEventListener("input", () => this.renderBrush());
+    this.el.invertOption.addEventListener("change", () => this.render());
     root.addEventListener("keydown", (event) => {
       const undoKey = (event.ctrlKey || event.metaKey) && !event.shiftKey
         && event.key.toLowerCase() === "z";
@@ -56,7 +58,7 @@ export class MaskEditor {
   /** A fresh, empty mask for an input of `width` x `height`. */
   reset(width, height) {
     this.layer.reset(width, height);
-    this.empty = true;
+    this.covered = 0;
     this.render();
   }
 
@@ -80,8 +82,13 @@ export class MaskEditor {
     this.afterChange();
   }
 
+  /** No pixel painted: the job is image-to-image. */
+  get empty() {
+    return this.covered === 0;
+  }
+
   afterChange() {
-    this.empty = this.layer.isEmpty();
+    this.covered = this.layer.coverage();
     this.render();
     this.onChange();
   }
@@ -89,10 +96,15 @@ export class MaskEditor {
   render() {
     this.el.undo.disabled = !this.layer.canUndo;
     this.el.canvas.dataset.empty = String(this.empty);
-    setText(this.el.summary, this.empty
-      ? "No mask: the whole image changes (image to image)."
-      : `Inpainting: ${Math.max(1, Math.round(this.layer.coverage() * 100))} % of the image `
-        + "is masked.");
+    // Never "0 %" or "100 %" for a mask that is not quite empty or full.
+    const percent = (share) => Math.min(99, Math.max(1, Math.round(share * 100)));
+    let words = "No mask: the whole image changes (image to image).";
+    if (this.covered >= 1) words = "Inpainting: 100 % of the image is masked.";
+    else if (!this.empty) words = `Inpainting: ${percent(this.covered)} % of the image is masked.`;
+    if (!this.empty && this.el.invertOption.checked) {
+      words += " Inverted: the rest is repainted.";
+    }
+    setText(this.el.summary, words);
   }
 
   /** The mask options as the request takes them. */
