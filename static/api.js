@@ -4,6 +4,7 @@
 "use strict";
 
 const HEALTH_TIMEOUT_MS = 4000;
+const UPLOAD_TYPES = new Set(["image/png", "image/jpeg", "image/webp"]);
 
 /** Any failed call: an HTTP error with the service's error body, or a network failure. */
 export class ApiError extends Error {
@@ -43,13 +44,15 @@ function timeoutSignal(ms, outer) {
 /**
  * `session`: a call of the sign-in itself, whose 401 (a wrong key) is the form's to show,
  * not a reason to ask for a key. `empty`: the answer has no body (204). `raw`: a Blob
- * sent as the body with its own type, in place of a JSON `body`.
+ * sent as the body with its own type, or FormData, in place of a JSON `body`.
  */
 async function requestJson(url, { method = "GET", body, raw, signal, cache, session = false,
                                   empty = false } = {}) {
   let headers = { Accept: "application/json" };
   let payload;
-  if (raw !== undefined) {
+  if (raw instanceof FormData) {
+    payload = raw;  // the browser writes the multipart Content-Type with its boundary
+  } else if (raw !== undefined) {
     // A file as it is (an upload): its own type, no JSON around it.
     headers = { ...headers, "Content-Type": raw.type || "application/octet-stream" };
     payload = raw;
@@ -123,9 +126,16 @@ export const api = {
   deleteImages(jobId) {
     return requestJson(`/images/${encodeURIComponent(jobId)}`, { method: "DELETE" });
   },
-  /** POST /uploads: store an input image (a File or Blob, sent with its own type). */
+  /**
+   * POST /uploads: store an input image (a File or Blob). An image type the service takes
+   * goes as the body; anything else in a form, where the service looks at the bytes and
+   * says what the file is ("text, not an image") rather than only refusing its type.
+   */
   uploadImage(blob) {
-    return requestJson("/uploads", { method: "POST", raw: blob });
+    if (UPLOAD_TYPES.has(blob.type)) return requestJson("/uploads", { method: "POST", raw: blob });
+    const form = new FormData();
+    form.append("file", blob, blob.name || "upload");
+    return requestJson("/uploads", { method: "POST", raw: form });
   },
   /** GET /health: the service's status, mode, device, model and queue. */
   health({ signal } = {}) {

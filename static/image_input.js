@@ -81,7 +81,8 @@ export class ImageInput {
       setText(this.el.status, "");
     } catch (error) {
       setText(this.el.status, "");
-      this.showError(error.message ?? String(error));
+      const message = error.message ?? String(error);
+      this.showError(file.name ? `${file.name}: ${message}` : message);
     } finally {
       if (this.pending === settled) this.pending = null;
     }
