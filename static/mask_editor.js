@@ -45,7 +45,9 @@ export class MaskEditor {
     root.addEventListener("keydown", (event) => {
       const undoKey = (event.ctrlKey || event.metaKey) && !event.shiftKey
         && event.key.toLowerCase() === "z";
-      if (undoKey && event.target.closest?.(".mask-tools, .mask-stage")) {
+      // On the mask's buttons only: in the blur field, Ctrl+Z undoes typing as usual.
+      const onTools = event.target.matches?.(".mask-tools button, .mask-tools [type=range]");
+      if (undoKey && onTools) {
         event.preventDefault();
         this.undo();
       }

@@ -285,3 +285,5 @@ def test_the_whole_mask_from_the_keyboard_and_erasing_with_the_pointer(
     area.get_by_role("button", name="Clear mask").focus()
     page.keyboard.press("Enter")
     expect(summary).to_have_text("No mask: the whole image changes (image to image).")
+    page.keyboard.press("Control+z")
+    expect(summary).to_contain_text("Inpainting:")
