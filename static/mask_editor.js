@@ -163,7 +163,12 @@ export class MaskEditor {
   onPointerDown(event) {
     if (this.drawing || (event.pointerType === "mouse" && event.button !== 0)) return;
     event.preventDefault();
-    this.el.canvas.setPointerCapture?.(event.pointerId);
+    try {
+      // Captured, a stroke goes on past the image's edge and comes back.
+      this.el.canvas.setPointerCapture(event.pointerId);
+    } catch {
+      // A pointer the browser no longer tracks: paint without the capture.
+    }
     const point = this.pointOf(event);
     this.layer.checkpoint();
     this.drawing = { id: event.pointerId, last: point };

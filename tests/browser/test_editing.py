@@ -287,3 +287,28 @@ def test_the_whole_mask_from_the_keyboard_and_erasing_with_the_pointer(
     expect(summary).to_have_text("No mask: the whole image changes (image to image).")
     page.keyboard.press("Control+z")
     expect(summary).to_contain_text("Inpainting:")
+
+
+@pytest.mark.parametrize("pointer_type", ["touch", "pen"])
+def test_a_finger_or_a_pen_paints_the_mask(page: Page, tmp_path: Path, pointer_type: str) -> None:
+    open_ui(page)
+    choose_file(page, write_png(tmp_path / "touch.png", 64, 64))
+    expect(mask_canvas(page)).to_have_css("touch-action", "none")
+    mask_canvas(page).scroll_into_view_if_needed()
+    page.evaluate(
+        """(pointerType) => {
+          const canvas = document.getElementById("mask-canvas");
+          const box = canvas.getBoundingClientRect();
+          const at = (type, fx) => canvas.dispatchEvent(new PointerEvent(type, {
+            pointerId: 7, pointerType, isPrimary: true, bubbles: true, cancelable: true,
+            clientX: box.left + fx * box.width, clientY: box.top + box.height / 2,
+            button: type === "pointermove" ? -1 : 0, buttons: type === "pointerup" ? 0 : 1,
+          }));
+          at("pointerdown", 0.2);
+          at("pointermove", 0.5);
+          at("pointermove", 0.8);
+          at("pointerup", 0.8);
+        }""",
+        pointer_type,
+    )
+    expect(page.locator("#mask-summary")).to_contain_text("Inpainting:")
