@@ -83,7 +83,7 @@ def retention(settings: Settings) -> int:
     from datetime import datetime, timezone
 
     from adapters.folder_lock import FolderInUse
-    from domain.upload_retention import expired_uploads
+    from application.upload_pruning import UploadPruning
     from entrypoints.bootstrap import (
         file_upload_store,
         folder_lock,
@@ -113,18 +113,18 @@ def retention(settings: Settings) -> int:
         # The jobs that were running stay so: the next server start records them.
         history.recover(now, mark_interrupted=False)
         removed = history.apply_retention(now)
-        # Input images fall under the same policy; the waiting jobs' inputs stay.
+        # Input images fall under the same policy, as in the server; the inputs of the
+        # jobs still to run stay.
         uploads = file_upload_store(settings)
-        gone = expired_uploads(uploads.all(), history.jobs(), retention_policy(settings), now)
-        for upload in gone:
-            uploads.delete(upload.id)
+        pruning = UploadPruning(uploads, retention_policy(settings))
+        uploads_removed = pruning.apply(history.jobs(), now)
     finally:
         lock.release()
     count = sum(len(job.images) for job in removed)
     print(f"Removed {len(removed)} jobs ({count} images) from {settings.generated_dir}.")
     for job in removed:
         print(f"  {job.id}  {job.created_at:%Y-%m-%d %H:%M}  {len(job.images)} image(s)")
-    print(f"Removed {len(gone)} uploaded input images from {uploads.directory}.")
+    print(f"Removed {uploads_removed} uploaded input images from {uploads.directory}.")
     return 0
 
 

@@ -286,3 +286,12 @@ def test_the_retention_command_counts_uploads_like_images(tmp_path: Path) -> Non
         age(tmp_path, upload_id, days)
     assert retention(make_settings(tmp_path, retention_max_images=1)) == 0
     assert stored_files(tmp_path) == [f"{ids[2]}.json", f"{ids[2]}.png"]
+
+
+def test_the_server_applies_retention_to_uploads_at_its_start(tmp_path: Path) -> None:
+    with client_for(tmp_path) as client:
+        old, new = (upload(client, encoded()).json()["id"] for _ in range(2))
+    age(tmp_path, old, 10)
+    with client_for(tmp_path, retention_max_age_days=7) as client:
+        assert [item["id"] for item in client.get("/uploads").json()["uploads"]] == [new]
+    assert stored_files(tmp_path) == [f"{new}.json", f"{new}.png"]
