@@ -17,6 +17,7 @@ from starlette.testclient import TestClient
 
 from entrypoints.app import create_app
 from tests.conftest import make_settings
+from tests.support.waiting import wait_until
 
 KEYS = "alice:alice-key-0123456789,bob:bob-key-0123456789"
 ALICE = {"authorization": "Bearer alice-key-0123456789"}
@@ -200,13 +201,30 @@ def test_an_unknown_upload_or_gallery_image_is_404(client: TestClient) -> None:
         assert error_of(answer, 404)["type"] == "not_found"
 
 
-def test_a_refused_job_deletes_the_inputs_it_stored(tmp_path: Path) -> None:
+def test_a_client_over_its_rate_stores_nothing(tmp_path: Path) -> None:
     with client_for(tmp_path, rate_limit="1/minute") as client:
         edit(client, init_image=b64(png()))
         kept = uploads_in(tmp_path)
         answer = client.post("/jobs", json={"prompt": "x", "init_image": b64(png())})
         assert error_of(answer, 429)["type"] == "rate_limited"
         assert uploads_in(tmp_path) == kept and len(kept) == 2
+
+
+def test_a_full_queue_deletes_the_inputs_the_refused_job_stored(tmp_path: Path) -> None:
+    # Slow steps keep the first job running; the second waits and fills the line.
+    with client_for(tmp_path, max_queue=1, mock_step_seconds=0.2) as client:
+        running = client.post("/jobs", json={"prompt": "x", "width": 64, "height": 64}).json()
+        wait_until(
+            lambda: client.get(f"/jobs/{running['job_id']}").json()["status"] == "running",
+            "the first job running",
+        )
+        assert client.post("/jobs", json={"prompt": "y"}).status_code == 202
+        answer = client.post(
+            "/jobs",
+            json={"prompt": "x", "init_image": b64(png()), "mask_image": b64(mask_png())},
+        )
+        assert error_of(answer, 429)["type"] == "queue_full"
+        assert uploads_in(tmp_path) == []
 
 
 def test_another_clients_upload_and_gallery_image_do_not_exist_for_a_client(
