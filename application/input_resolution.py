@@ -144,7 +144,7 @@ class InputResolution:
                 )
         # MIME base64 wraps its lines; some clients drop the padding.
         compact = "".join(payload.split())
-        if len(compact) // 4 * 3 > self._max_bytes:
+        if len(compact.rstrip("=")) * 3 // 4 > self._max_bytes:  # the decoded size
             limit_mb = self._max_bytes / 2**20
             raise InvalidImage(
                 name, f"The image is larger than the {limit_mb:g} MB upload limit.", too_large=True

@@ -64,6 +64,10 @@ def resolution(tmp_path: Path, uploads: FakeUploadStore) -> InputResolution:
     return InputResolution(uploads, FolderImages(tmp_path), job_by_id, uploads.max_bytes)  # type: ignore[arg-type]
 
 
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
 def own(owner: str | None) -> bool:
     return owner == ALICE
 
@@ -178,6 +182,21 @@ def test_inline_data_over_the_upload_limit_is_refused_before_decoding(
     with pytest.raises(InvalidImage) as refused:
         resolve(resolution, init_image="A" * 404)
     assert refused.value.too_large and refused.value.field == "init_image"
+
+
+@pytest.mark.parametrize("size", [298, 299, 300])
+def test_inline_data_up_to_the_limit_is_taken_whatever_its_padding(
+    resolution: InputResolution, uploads: FakeUploadStore, size: int
+) -> None:
+    data = b"IMG8x8" + b" " * (size - 6)
+    resolved = resolve(resolution, init_image=b64(data))
+    assert uploads.uploads[resolved.values["init_image"].upload_id][1] == data
+
+
+def test_inline_data_one_byte_over_the_limit_is_too_large(resolution: InputResolution) -> None:
+    with pytest.raises(InvalidImage) as refused:
+        resolve(resolution, init_image=b64(b"IMG8x8" + b" " * 295))
+    assert refused.value.too_large
 
 
 def test_a_refused_mask_deletes_the_init_image_stored_for_the_same_request(
