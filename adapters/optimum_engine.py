@@ -2,6 +2,8 @@
 
 Imported only when the optimum engine is chosen (``pip install -e ".[optimum]"``). It
 also loads older exports whose ``model_index.json`` names optimum's own classes.
+Image-to-image and inpainting run optimum's Img2Img and Inpaint pipelines over the text
+pipeline's compiled models (see optimum_pipelines), built on first use.
 """
 
 from __future__ import annotations
@@ -14,12 +16,27 @@ import numpy as np
 import numpy.typing as npt
 import torch
 from optimum.intel import OVDiffusionPipeline
+from PIL import Image
 
 from adapters.model_layout import pipeline_class
-from adapters.openvino_engine import negative_prompt_argument, pipeline_takes_negative_prompt
+from adapters.openvino_engine import (
+    edit_arrays,
+    engine_strength,
+    negative_prompt_argument,
+    pipeline_takes_negative_prompt,
+)
 from adapters.openvino_schedulers import DIFFUSERS_CLASSES, offered, provenance
-from adapters.stage_timer import TEXT_ENCODER, UNET, VAE_DECODE, StageTimer, timings_ms
+from adapters.optimum_pipelines import edit_pipeline
+from adapters.stage_timer import (
+    TEXT_ENCODER,
+    UNET,
+    VAE_DECODE,
+    VAE_ENCODE,
+    StageTimer,
+    timings_ms,
+)
 from domain.generation_request import GenerationRequest
+from domain.input_image import EditMode
 
 if TYPE_CHECKING:
     from adapters.openvino_engine import StepCallback
@@ -42,7 +59,8 @@ class OptimumEngine:
         self.takes_negative_prompt = pipeline_takes_negative_prompt(pipeline_class(model_dir))
         pipe.set_progress_bar_config(disable=True)
         self._timer = StageTimer()
-        self._timer.wrap_pipeline(pipe)
+        self._timer.wrap_pipeline(pipe)  # the edit pipelines run the same, wrapped, parts
+        self._edit_pipes: dict[EditMode, Any] = {}
         self._timings: dict[str, float] = {}
         self.provenance = provenance(model_dir, "optimum-intel", "optimum-intel")
 
@@ -60,43 +78,57 @@ class OptimumEngine:
         on_step: StepCallback,
         edit: EditImages | None = None,
     ) -> npt.NDArray[np.uint8] | None:
-        if edit is not None:
-            raise NotImplementedError("image-to-image and inpainting come next")
-        pipe = self._pipe
+        init, mask = edit_arrays(request, edit)
+        pipe = self._pipe if init is None else self._edit_pipe(request.mode)
         # Set on every call, so a swap never leaks into a request for the model's own.
         pipe.scheduler = self._scheduler(request.scheduler)
         self._timer.take()  # drop anything from outside this call
 
         def callback(pipeline: Any, index: int, _timestep: Any, tensors: Any) -> Any:
-            # num_timesteps is the loop length: PNDM runs N + 1 evaluations for N steps.
+            # num_timesteps is the loop length: PNDM runs N + 1 evaluations for N steps;
+            # from an image N is the reduced count.
             latents = tensors.get("latents")  # in callback_on_step_end_tensor_inputs by default
             source = None if latents is None else lambda: latents.detach().float().cpu().numpy()
             if on_step(index, pipeline.num_timesteps, source):
                 raise _Stopped
             return tensors
 
+        options: dict[str, Any] = {
+            "prompt": request.prompt,
+            "num_inference_steps": request.num_inference_steps,
+            "guidance_scale": request.guidance_scale,
+            "num_images_per_prompt": 1,
+            "generator": torch.Generator().manual_seed(seed),
+            "output_type": "np",
+            "callback_on_step_end": callback,
+            **negative_prompt_argument(request, self),
+        }
+        if init is not None:
+            # Image-to-image takes its size from the image (it has no width/height).
+            options |= {"image": Image.fromarray(init), "strength": engine_strength(request)}
+        if init is None or mask is not None:
+            options |= {"width": request.width, "height": request.height}
+        if mask is not None:
+            options["mask_image"] = Image.fromarray(mask)  # (h, w) uint8: mode L
         try:
-            output = pipe(
-                prompt=request.prompt,
-                width=request.width,
-                height=request.height,
-                num_inference_steps=request.num_inference_steps,
-                guidance_scale=request.guidance_scale,
-                num_images_per_prompt=1,
-                generator=torch.Generator().manual_seed(seed),
-                output_type="np",
-                callback_on_step_end=callback,
-                **negative_prompt_argument(request, self),
-            )
+            output = pipe(**options)
         except _Stopped:
             return None
         seconds = self._timer.take()
         self._timings = timings_ms(
-            sum(seconds[TEXT_ENCODER]), seconds[UNET], sum(seconds[VAE_DECODE])
+            sum(seconds[TEXT_ENCODER]),
+            seconds[UNET],
+            sum(seconds[VAE_DECODE]),
+            None if init is None else sum(seconds[VAE_ENCODE]),
         )
         image = np.clip(output.images[0], 0.0, 1.0)
         # The same rounding as diffusers' numpy_to_pil, so PNGs match diffusers' own.
         return np.ascontiguousarray((image * 255).round().astype(np.uint8))
+
+    def _edit_pipe(self, mode: EditMode) -> Any:
+        if mode not in self._edit_pipes:
+            self._edit_pipes[mode] = edit_pipeline(self._pipe, mode)
+        return self._edit_pipes[mode]
 
     def _scheduler(self, name: str | None) -> Any:
         if name is None:

@@ -1,4 +1,5 @@
-"""Per-stage wall time of a diffusers-style pipeline: text encoder, each UNet call, VAE decode.
+"""Per-stage wall time of a diffusers-style pipeline: text encoder, each UNet call, VAE
+decode, and VAE encode from an image.
 
 Used by the optimum engine (openvino-genai reports its own) and by the benchmark's raw
 diffusers and optimum configurations, so both sides measure the same calls the same way.
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 TEXT_ENCODER, UNET, VAE_DECODE = "text_encoder", "unet", "vae_decode"
+VAE_ENCODE = "vae_encode"
 
 
 class StageTimer:
@@ -36,10 +38,12 @@ class StageTimer:
         setattr(owner, method, timed)
 
     def wrap_pipeline(self, pipe: Any) -> None:
-        """Time the three calls that take a diffusers-style pipeline's time."""
+        """Time the calls that take a diffusers-style pipeline's time (the VAE encoder
+        runs from an image only)."""
         self.wrap(pipe.text_encoder, "forward", TEXT_ENCODER)
         self.wrap(pipe.unet, "forward", UNET)
         self.wrap(pipe.vae, "decode", VAE_DECODE)
+        self.wrap(pipe.vae, "encode", VAE_ENCODE)
 
     def take(self) -> dict[str, list[float]]:
         """The seconds of every call since the last take, by stage; starts afresh."""
