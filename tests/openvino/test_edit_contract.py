@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from structlog.testing import capture_logs
@@ -38,7 +39,7 @@ def run_mode(
     width: int = 64,
     height: int = 64,
     strength: float = 0.75,
-    **options: object,
+    **options: Any,
 ) -> bytes:
     fields, edit = edit_fields(mode, width, height, strength)
     return render(backend, edit=edit, **fields, **options).rgb
