@@ -102,6 +102,7 @@ class PageController {
         // The next key may name another client, who must not see this one's images.
         this.gallery.reset();
         this.interrupted.show([]);
+        this.imageInput.remove();
         if (this.result.shown) this.result.forgetJob(this.result.shown.job.job_id);
       },
     });

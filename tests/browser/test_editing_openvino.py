@@ -5,6 +5,7 @@ really ran. The mock is not involved anywhere here.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from tests.support.live_server import LiveServer, live_server
 pytestmark = [pytest.mark.browser, pytest.mark.openvino, pytest.mark.server]
 
 TIMES = "\N{MULTIPLICATION SIGN}"
+ENGINE_DEADLINE_MS = 180_000
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +59,13 @@ def test_inpainting_from_the_page_on_the_tiny_model(openvino_page: Page, tmp_pat
     expect(area.get_by_text("Inpainting:")).to_be_visible()
 
     page.get_by_role("button", name="Generate").click()
-    expect(status_line(page)).to_have_attribute("data-state", "complete")
+    # The engine compiles the inpainting pipeline on its first use: on a busy machine that
+    # takes longer than a page action may, so the end is awaited with the engine's deadline.
+    status = status_line(page)
+    expect(status).to_have_attribute(
+        "data-state", re.compile("complete|error|cancelled"), timeout=ENGINE_DEADLINE_MS
+    )
+    assert status.get_attribute("data-state") == "complete", status.text_content()
     expect(page.locator("#progress-text")).to_have_text("Step 2 of 2")
     params = page.locator("#result-params")
     expect(params).to_contain_text("Inpainting")
