@@ -32,7 +32,8 @@ function editLine(job) {
   const init = job.params.init_image;
   const thumb = init?.upload_id
     ? h("img", { className: "card-input-thumb",
-                 src: `/uploads/${encodeURIComponent(init.upload_id)}.png`, width: init.width, height: init.height, loading: "lazy", decoding: "async",
+                 src: `/uploads/${encodeURIComponent(init.upload_id)}.png`,
+                 width: init.width, height: init.height, loading: "lazy", decoding: "async",
                  alt: `Input image, ${init.width} × ${init.height}`,
                  onerror: (event) => { event.target.hidden = true; } })
     : null;

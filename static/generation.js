@@ -1,6 +1,7 @@
 // One generation from the page: the edit's uploads (the mask), POST /jobs, follow its
-// events, show the images or why it stopped, and cancel it on request. The controller in ui.js makes one per submission and
-// holds it while it runs; everything about that job lives in its instance.
+// events, show the images or why it stopped, and cancel it on request. The controller in
+// ui.js makes one per submission and holds it while it runs; everything about that job
+// lives in its instance.
 
 "use strict";
 
