@@ -91,6 +91,8 @@ def test_mock_server_generates_serves_logs_and_stops_cleanly(tmp_path: Path) -> 
 def test_endless_chunked_body_is_cut_off_early(tmp_path: Path) -> None:
     env = {
         "USE_MOCKS": "true",
+        # The JSON body's bound holds two inline images of this size: about 2.7 MB.
+        "MAX_UPLOAD_MB": "1",
         "GENERATED_DIR": str(tmp_path / "generated"),
         "MODEL_DIR": str(tmp_path / "models"),
     }
@@ -119,7 +121,7 @@ def test_endless_chunked_body_is_cut_off_early(tmp_path: Path) -> None:
                 if answer:
                     break
         assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
-        assert sent < 1024 * 1024
+        assert sent < 4 * 1024 * 1024
         assert httpx.get(f"{server.base_url}/health/live", timeout=5).status_code == 200
 
 

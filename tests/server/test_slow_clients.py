@@ -300,7 +300,7 @@ def test_a_body_answered_early_closes_the_connection_when_it_stops_arriving(
     with _connect(server) as sock:
         sock.sendall(
             b"POST /jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-            b"Content-Length: 1000000\r\n\r\n{"
+            b"Content-Length: 100000000\r\n\r\n{"
         )
         # 413 at once from the declared length; then the rest of the body has the rest of
         # the header timeout to arrive. A byte now and then keeps uvicorn's own keep-alive
