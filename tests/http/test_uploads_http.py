@@ -3,6 +3,7 @@ deleting, whose uploads a client sees, and retention."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import json
@@ -15,6 +16,7 @@ import pytest
 from PIL import Image
 from pydantic import SecretStr
 from starlette.testclient import TestClient
+from starlette.types import Message
 
 from entrypoints.app import create_app
 from entrypoints.cli import retention
@@ -181,6 +183,69 @@ def test_a_body_over_the_limit_is_413_naming_the_limit(tmp_path: Path) -> None:
         error = assert_error(response, 413, "payload_too_large")
         assert "MAX_UPLOAD_MB" in error["message"]
         assert error["details"][0]["field"] == "file"
+    assert stored_files(tmp_path) == []
+
+
+def image_post_scope(*headers: tuple[bytes, bytes]) -> dict[str, object]:
+    """A raw image POST as uvicorn hands it over, for the receive/send a test controls."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/uploads",
+        "raw_path": b"/uploads",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"image/png"), *headers],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+
+
+def answered(app: Any, scope: dict[str, object], incoming: list[Message]) -> tuple[int, bytes]:
+    """The status and body ``app`` answers; ``receive`` gives ``incoming``, then waits
+    for ever (a body that stops arriving)."""
+    sent: list[Message] = []
+    never = asyncio.Event()
+
+    async def receive() -> Message:
+        if incoming:
+            return incoming.pop(0)
+        await never.wait()
+        raise AssertionError("unreachable")
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
+    return status, b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+
+
+def test_a_declared_length_over_the_limit_is_413_before_the_body_is_read(tmp_path: Path) -> None:
+    app = create_app(make_settings(tmp_path, use_mocks=True, max_upload_mb=1))
+    scope = image_post_scope((b"content-length", str(2**20 + 1).encode()))
+    status, body = answered(app, scope, [])  # a read would wait for ever
+    assert status == 413
+    assert "MAX_UPLOAD_MB" in json.loads(body)["error"]["message"]
+
+
+def test_a_body_that_stops_arriving_gets_408(tmp_path: Path) -> None:
+    app = create_app(make_settings(tmp_path, use_mocks=True, header_timeout_seconds=0.2))
+    first = {"type": "http.request", "body": encoded()[:20], "more_body": True}
+    status, body = answered(app, image_post_scope(), [first])
+    assert status == 408
+    assert json.loads(body)["error"]["type"] == "request_timeout"
+    assert stored_files(tmp_path) == []
+
+
+def test_a_client_that_leaves_mid_body_stores_nothing(tmp_path: Path) -> None:
+    app = create_app(make_settings(tmp_path, use_mocks=True))
+    first = {"type": "http.request", "body": encoded()[:20], "more_body": True}
+    status, _ = answered(app, image_post_scope(), [first, {"type": "http.disconnect"}])
+    assert status == 499
     assert stored_files(tmp_path) == []
 
 
