@@ -15,7 +15,7 @@ from adapters.openvino_loading import load_openvino_backend
 from application.ports import PreviewSource
 from domain.errors import GenerationCancelled, Problem, Remedy
 from tests.openvino.fakes import GPU_OOM, FakeEngine, FakeLoader
-from tests.openvino.rendering import Recorder, render
+from tests.openvino.rendering import Recorder, edit_fields, render
 
 pytestmark = pytest.mark.openvino
 
@@ -45,6 +45,9 @@ def test_gpu_on_a_machine_without_one_falls_back_to_cpu_with_one_warning(
         f"GPU unavailable: {cause}", (Remedy.INSTALL_GPU_DRIVER, Remedy.USE_CPU)
     )
     assert render(backend).width == 64
+    for mode in ("image_to_image", "inpainting"):  # the edits run on the CPU set too
+        fields, edit = edit_fields(mode)
+        assert render(backend, edit=edit, **fields).width == 64
 
 
 def test_a_device_that_fails_to_load_falls_back_to_cpu(tmp_path: Path) -> None:

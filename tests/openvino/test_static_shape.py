@@ -15,7 +15,7 @@ from structlog.testing import capture_logs
 
 from adapters.openvino_backend import OpenVINOBackend
 from adapters.openvino_loading import load_openvino_backend
-from tests.openvino.rendering import Recorder, render
+from tests.openvino.rendering import Recorder, edit_fields, render
 
 pytestmark = pytest.mark.openvino
 
@@ -68,6 +68,35 @@ def test_a_swap_keeps_the_requested_scheduler(static_backend: OpenVINOBackend) -
 
     assert again.rgb == euler_static.rgb
     assert model_own.rgb != euler_static.rgb
+
+
+def test_every_mode_runs_on_the_one_static_compile(static_backend: OpenVINOBackend) -> None:
+    render(static_backend, **DEFAULT)  # the static set in place, whatever ran before
+    modes = ["image_to_image", "inpainting", "text_to_image", "inpainting", "image_to_image"]
+    with capture_logs() as logs:
+        for mode in modes:
+            fields, edit = edit_fields(mode, 512, 512, strength=0.5)
+            image = render(static_backend, edit=edit, **{**DEFAULT, **fields})
+            assert (image.width, image.height) == (512, 512)
+
+    assert compiled(logs) == []
+    derived = [entry["mode"] for entry in logs if entry["event"] == "pipeline_derived"]
+    assert len(derived) == len(set(derived))  # each mode's pipeline built at most once
+
+
+def test_a_swap_serves_every_mode_and_compiles_once_each_way(
+    static_backend: OpenVINOBackend,
+) -> None:
+    render(static_backend, **DEFAULT)
+    with capture_logs() as logs:
+        for mode in ("inpainting", "image_to_image", "text_to_image"):
+            fields, edit = edit_fields(mode)  # 64x64: the dynamic set
+            assert render(static_backend, edit=edit, **fields).width == 64
+        for mode in ("image_to_image", "text_to_image", "inpainting"):
+            fields, edit = edit_fields(mode, 512, 512)
+            assert render(static_backend, edit=edit, **{**DEFAULT, **fields}).width == 512
+
+    assert compiled(logs) == [("dynamic", None), ("512x512", True)]
 
 
 def test_an_lcm_is_static_without_guidance(
