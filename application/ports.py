@@ -162,6 +162,10 @@ class UploadStore(Protocol):
     def delete(self, upload_id: str) -> bool:
         """Remove an upload; False when there was none."""
 
+    def remove_leftovers(self) -> int:
+        """At start, under the folder lock: what a killed process left half-written
+        (temporary files, a picture whose record never came); returns how many went."""
+
 
 @dataclass(frozen=True)
 class ModelStatus:

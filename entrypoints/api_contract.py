@@ -75,13 +75,13 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", "/"): Operation("The web UI.", {200: Media("text/html", "The page.")}, public=True),
     ("POST", "/image"): Operation(
         "Generate and wait: the finished job.",
-        {200: JobAnswer, **_BODY_ERRORS, **errors(409, 429, 500, 503, 504, 507)},
+        {200: JobAnswer, **_BODY_ERRORS, **errors(404, 409, 429, 500, 503, 504, 507)},
         body=GenerationBody,
         headers=_RETRY_AFTER,
     ),
     ("POST", "/jobs"): Operation(
         "Queue a job: 202 with its place in the queue.",
-        {202: JobAnswer, **_BODY_ERRORS, **errors(429, 503, 507)},
+        {202: JobAnswer, **_BODY_ERRORS, **errors(404, 429, 503, 507)},
         body=GenerationBody,
         headers={202: {"Location": "The job's URL."}, **_RETRY_AFTER},
     ),

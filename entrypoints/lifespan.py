@@ -61,6 +61,7 @@ def lifespan_for(services: Services) -> Lifespan:
     @asynccontextmanager
     async def running(app: Starlette) -> AsyncIterator[None]:
         await asyncio.to_thread(services.history_store.remove_partial_files)
+        await asyncio.to_thread(services.upload_store.remove_leftovers)
         await asyncio.to_thread(service.recover_history)
         await service.start()
         await bring_up_backend()

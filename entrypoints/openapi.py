@@ -101,9 +101,29 @@ def _operation_json(
             "required": True,
             "content": {"application/json": {"schema": schemas["refs"][operation.body]}},
         }
+    elif operation.body_media:
+        result["requestBody"] = {
+            "required": True,
+            "content": {media.type: _media_body(media) for media in operation.body_media},
+        }
     if keys_required:
         result["security"] = [] if operation.public else [{name: []} for name in _SECURITY_SCHEMES]
     return result
+
+
+def _media_body(media: Media) -> dict[str, Any]:
+    """A body that is not JSON: bytes, or a form whose one file part holds them."""
+    data = {"type": "string", "contentMediaType": "application/octet-stream"}
+    if media.type == "multipart/form-data":
+        return {
+            "schema": {
+                "type": "object",
+                "properties": {"file": data},
+                "required": ["file"],
+                "description": media.description,
+            }
+        }
+    return {"schema": {**data, "description": media.description}}
 
 
 def _path_parameter(name: str) -> dict[str, Any]:

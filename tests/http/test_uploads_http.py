@@ -360,3 +360,12 @@ def test_the_server_applies_retention_to_uploads_at_its_start(tmp_path: Path) ->
     with client_for(tmp_path, retention_max_age_days=7) as client:
         assert [item["id"] for item in client.get("/uploads").json()["uploads"]] == [new]
     assert stored_files(tmp_path) == [f"{new}.json", f"{new}.png"]
+
+
+def test_the_server_removes_half_written_uploads_at_its_start(tmp_path: Path) -> None:
+    uploads_dir(tmp_path).mkdir(parents=True)
+    (uploads_dir(tmp_path) / f"{'a' * 32}.png").write_bytes(encoded())  # its record never came
+    (uploads_dir(tmp_path) / ".partial-x.png").write_bytes(b"half")
+    with client_for(tmp_path) as client:
+        assert client.get("/uploads").json() == {"uploads": []}
+    assert stored_files(tmp_path) == []

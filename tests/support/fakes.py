@@ -177,6 +177,9 @@ class FakeUploadStore:
         self.deleted.append(upload_id)
         return self.uploads.pop(upload_id, None) is not None
 
+    def remove_leftovers(self) -> int:
+        return 0
+
 
 @dataclass
 class FakeEditPixels:

@@ -59,6 +59,9 @@ class DictUploadStore:
     def delete(self, upload_id: str) -> bool:
         return self.uploads.pop(upload_id, None) is not None
 
+    def remove_leftovers(self) -> int:
+        return 0
+
 
 @pytest.fixture
 def store(tmp_path: Path) -> DictUploadStore:
