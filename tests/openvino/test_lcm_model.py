@@ -8,7 +8,7 @@ import pytest
 
 from adapters.openvino_backend import OpenVINOBackend
 from adapters.openvino_loading import load_openvino_backend
-from tests.openvino.rendering import Recorder, render, skip_unless_installed
+from tests.openvino.rendering import Recorder, edit_fields, render, skip_unless_installed
 
 pytestmark = pytest.mark.openvino
 
@@ -41,3 +41,20 @@ def test_a_negative_prompt_is_ignored_not_an_error(lcm_backend: OpenVINOBackend)
 
 def test_same_seed_same_pixels(lcm_backend: OpenVINOBackend) -> None:
     assert render(lcm_backend, seed=11).rgb == render(lcm_backend, seed=11).rgb
+
+
+@pytest.mark.parametrize("mode", ["image_to_image", "inpainting"])
+def test_edits_run_with_progress_counting_the_steps_that_run(
+    lcm_backend: OpenVINOBackend, mode: str
+) -> None:
+    # LCM keeps its step count from an image and spreads it over the shorter schedule in
+    # genai; either way progress goes 1..int(steps * strength) once each.
+    fields, edit = edit_fields(mode, strength=0.5)
+    recorder = Recorder()
+
+    first = render(lcm_backend, recorder=recorder, edit=edit, num_inference_steps=4, **fields)
+
+    assert (first.width, first.height) == (64, 64)
+    assert recorder.progress == [(1, 2), (2, 2)]
+    again = render(lcm_backend, edit=edit, num_inference_steps=4, **fields)
+    assert again.rgb == first.rgb
