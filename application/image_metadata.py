@@ -57,9 +57,12 @@ def parameters_text(
         settings.append(f"Model: {model}")
     # A1111 writes these after the model, in this order, for img2img and inpainting only.
     if request.mode is not EditMode.TEXT_TO_IMAGE:
-        settings.append(f"Denoising strength: {request.strength:g}")
+        # Python's own float text, as A1111 writes it: 1.0, not 1.
+        settings.append(f"Denoising strength: {float(request.strength)}")
     if request.mode is EditMode.INPAINTING:
         settings.append(f"Mask blur: {request.mask_blur}")
+        if request.invert_mask:
+            settings.append("Mask mode: Inpaint not masked")
     lines.append(", ".join(settings))
     return "\n".join(lines)
 

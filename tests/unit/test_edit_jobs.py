@@ -57,7 +57,7 @@ def test_inpainting_gets_the_mask_and_a_batch_prepares_its_inputs_once() -> None
     assert backend.edits == [pixels.prepared[0]] * 3
     assert pixels.prepared[0].mask is not None and pixels.finished == 3
     assert images.saved["job0-2.png"][1]["parameters"].endswith(
-        ", Denoising strength: 1, Mask blur: 4"
+        ", Denoising strength: 1.0, Mask blur: 4"
     )
 
 

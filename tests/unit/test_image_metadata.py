@@ -150,6 +150,14 @@ def test_an_inpainted_result_adds_mask_blur_after_denoising_strength() -> None:
     )
 
 
+def test_an_inverted_mask_is_written_as_a1111s_mask_mode() -> None:
+    edit = request(init_image=INIT, mask_image=MASK, strength=1, invert_mask=True)
+    written = chunks(edit, {"engine": "fake"})
+    assert written["parameters"].endswith(
+        "Denoising strength: 1.0, Mask blur: 4, Mask mode: Inpaint not masked"
+    )
+
+
 def test_the_provenance_of_an_edit_traces_it_to_its_inputs() -> None:
     edit = request(init_image=INIT, mask_image=MASK, strength=0.5)
     provenance = json.loads(chunks(edit, {"engine": "fake"})["provenance"])
