@@ -1,6 +1,14 @@
 """Pixel work around an edit, with Pillow and numpy: inputs at the output size, and the
 inpainted result finished as AUTOMATIC1111 does (the original pasted back outside the mask).
 
+Uploads keep their transparency (see ``adapters.upload_decoding``), read here by role. An
+init image is flattened on white, what a transparent picture looks like on a page. A mask
+with transparency is its alpha channel, as AUTOMATIC1111's ``create_binary_mask`` reads
+one: strokes on a transparent background, whatever their colour, repaint where they are
+opaque and keep where it is clear. A mask without transparency is its luminance: white
+repaints, black keeps. (AUTOMATIC1111 rounds the alpha to 0 or 255; it is kept soft here,
+like luminance, so antialiased stroke edges stay soft.)
+
 Both inputs go through the same geometry, so a mask stays over the part of the picture it
 was drawn on whatever the resize mode. The mask is blurred after resizing, so ``mask_blur``
 is in output pixels: the softness a person sees in the result, whatever the input's size.
@@ -22,6 +30,7 @@ from domain.generation_request import GenerationRequest
 from domain.input_image import InputImage
 
 _RESAMPLE = Image.Resampling.LANCZOS
+_WHITE = (255, 255, 255, 255)
 
 
 class PillowEditPixels:
@@ -32,11 +41,11 @@ class PillowEditPixels:
         if request.init_image is None:
             return None
         size = (request.width, request.height)
-        init = self._read(request.init_image, "init_image").convert("RGB")
+        init = on_white(self._read(request.init_image, "init_image"))
         init_rgb = resize_to(init, size, request.resize_mode).tobytes()
         mask = None
         if request.mask_image is not None:
-            grey = self._read(request.mask_image, "mask_image").convert("L")
+            grey = mask_grey(self._read(request.mask_image, "mask_image"))
             mask = _soft_mask(
                 resize_to(grey, size, request.resize_mode), request.invert_mask, request.mask_blur
             )
@@ -82,6 +91,28 @@ def _read_bytes(path: Path | None) -> bytes | None:
     except (FileNotFoundError, PermissionError):
         # Deleted between the lookup and the read (on Windows: being deleted).
         return None
+
+
+def on_white(image: Image.Image) -> Image.Image:
+    """RGB, any transparency composited over white."""
+    if not _has_alpha(image):
+        return image.convert("RGB")
+    background = Image.new("RGBA", image.size, _WHITE)
+    return Image.alpha_composite(background, image.convert("RGBA")).convert("RGB")
+
+
+def mask_grey(image: Image.Image) -> Image.Image:
+    """The mask as 8-bit grey, 255 = repaint: the alpha channel when some pixel is not
+    opaque (opaque repaints), else the luminance."""
+    if _has_alpha(image):
+        alpha = image.convert("RGBA").getchannel("A")
+        if alpha.getextrema() != (255, 255):
+            return alpha
+    return image.convert("L")
+
+
+def _has_alpha(image: Image.Image) -> bool:
+    return "A" in image.getbands() or "transparency" in image.info
 
 
 def resize_to(image: Image.Image, size: tuple[int, int], mode: str) -> Image.Image:

@@ -9,9 +9,13 @@ the class directly also bypasses ``Image.open``'s decompression-bomb check, whic
 bound is lower and says so in our words. Everything else — not an image, another
 format, several frames, a damaged file — is an ``InvalidImage`` naming what it is.
 
-What is kept is 8-bit sRGB without alpha: EXIF orientation applied, every mode converted,
-transparency flattened on white (what a transparent PNG looks like on the page it came
-from), and colour profiles converted to sRGB, which is what the model was trained on.
+What is kept is 8-bit sRGB: EXIF orientation applied, every mode converted, and colour
+profiles converted to sRGB, which is what the model was trained on. Transparency is kept
+(an RGBA PNG) when some pixel is not opaque, else the PNG is RGB. It is kept because an
+upload does not say what it is for: as an init image it is flattened on white when used
+(what a transparent PNG looks like on the page it came from), but as a mask its alpha is
+the mask itself, as GIMP, canvas exports and hand-made masks draw it: strokes on a
+transparent background (see ``adapters.edit_pixels``).
 """
 
 from __future__ import annotations
@@ -37,7 +41,6 @@ to 256 MB (4 bytes a pixel for CMYK or 16-bit grey), once, before it is converte
 
 # Level 1 is several times faster than the default and only slightly larger on photos.
 _PNG_COMPRESS_LEVEL = 1
-_WHITE = (255, 255, 255, 255)
 
 # What Pillow raises on a damaged file while reading its header or its pixels (its own
 # header code turns IndexError, KeyError, TypeError, EOFError and struct.error into
@@ -56,7 +59,7 @@ _OPENERS: dict[str, Callable[[IO[bytes]], ImageFile]] = {
 @dataclass(frozen=True)
 class NormalisedImage:
     png: bytes
-    """8-bit RGB PNG, no alpha, no metadata."""
+    """8-bit PNG, RGBA when some pixel is not opaque, else RGB; no metadata."""
     width: int
     height: int
     source_format: str
@@ -64,7 +67,7 @@ class NormalisedImage:
 
 
 def normalise_image(data: bytes, *, max_bytes: int, field: str = "file") -> NormalisedImage:
-    """The image in ``data`` as an 8-bit sRGB PNG; raises ``InvalidImage`` naming ``field``.
+    """The image in ``data`` as an 8-bit sRGB(A) PNG; raises ``InvalidImage`` naming ``field``.
 
     Blocking and CPU-heavy for large photos: call it from a worker thread.
     """
@@ -88,7 +91,7 @@ def normalise_image(data: bytes, *, max_bytes: int, field: str = "file") -> Norm
             raise InvalidImage(
                 field, f"The {source_format} file is truncated or damaged: it cannot be decoded."
             ) from None
-        picture = _srgb_without_alpha(_upright(image))
+        picture = _srgb_keeping_alpha(_upright(image))
     finally:
         image.close()
     picture.info = {}  # no profile, EXIF or text travels into the stored PNG
@@ -147,12 +150,13 @@ def _upright(image: Image.Image) -> Image.Image:
     return image
 
 
-def _srgb_without_alpha(image: Image.Image) -> Image.Image:
+def _srgb_keeping_alpha(image: Image.Image) -> Image.Image:
+    """RGBA when the alpha channel has a pixel below 255, else RGB: an opaque alpha
+    channel says nothing, and dropping it keeps such an image's mask its luminance."""
     image = _eight_bit(image)
     image = _in_srgb(image)
-    if image.mode in ("RGBA", "LA"):
-        background = Image.new("RGBA", image.size, _WHITE)
-        return Image.alpha_composite(background, image.convert("RGBA")).convert("RGB")
+    if image.mode in ("RGBA", "LA") and image.getchannel("A").getextrema() != (255, 255):
+        return image.convert("RGBA")
     return image.convert("RGB")
 
 

@@ -125,7 +125,8 @@ class EditPixels(Protocol):
 
 @dataclass(frozen=True)
 class StoredUpload:
-    """An uploaded input image, stored normalised as an 8-bit RGB PNG."""
+    """An uploaded input image, stored normalised as an 8-bit sRGB PNG: RGBA when the
+    upload has transparency (a mask may be drawn in its alpha), else RGB."""
 
     id: str
     sha256: str

@@ -196,6 +196,105 @@ def test_invert_and_blur(store: DictUploadStore) -> None:
     assert np.all(np.diff(row) >= 0)
 
 
+def strokes_on_transparent(colour: tuple[int, int, int]) -> Image.Image:
+    """A mask as GIMP or a canvas export draws it: a vertical stroke at x 16..23 and a
+    horizontal one at y 40..47, of ``colour``, on a fully transparent background of the
+    same hidden colour: only the alpha channel tells the strokes apart."""
+    mask = Image.new("RGBA", (64, 64), (*colour, 0))
+    mask.paste((*colour, 255), (16, 0, 24, 64))
+    mask.paste((*colour, 255), (0, 40, 64, 48))
+    return mask
+
+
+def stroke_pixels() -> np.ndarray:
+    expected = np.zeros((64, 64), np.uint8)
+    expected[:, 16:24] = 255
+    expected[40:48, :] = 255
+    return expected
+
+
+@pytest.mark.parametrize("colour", [(255, 255, 255), (0, 0, 0)], ids=["white", "black"])
+def test_a_mask_with_transparency_repaints_its_opaque_strokes_whatever_their_colour(
+    store: DictUploadStore, colour: tuple[int, int, int]
+) -> None:
+    init = store.put("a", Image.new("RGB", (64, 64), GREEN))
+    mask = store.put("m", strokes_on_transparent(colour))
+    pixels = PillowEditPixels(store)
+
+    edit = pixels.prepare(edit_request(init, mask, mask_blur=0))
+    assert edit is not None
+    assert np.array_equal(mask_of(edit), stroke_pixels())
+
+    inverted = pixels.prepare(edit_request(init, mask, mask_blur=0, invert_mask=True))
+    assert inverted is not None
+    assert np.array_equal(mask_of(inverted), 255 - stroke_pixels())
+
+
+def test_a_mask_keeps_partial_alpha_as_a_soft_edge(store: DictUploadStore) -> None:
+    init = store.put("a", Image.new("RGB", (64, 64), GREEN))
+    soft = Image.new("RGBA", (64, 64), (255, 255, 255, 0))
+    soft.paste((255, 255, 255, 128), (0, 0, 32, 64))
+    mask = store.put("m", soft)
+    edit = PillowEditPixels(store).prepare(edit_request(init, mask, mask_blur=0))
+    assert edit is not None
+    assert set(mask_of(edit)[:, :32].flat) == {128} and set(mask_of(edit)[:, 32:].flat) == {0}
+
+
+def test_a_mask_with_an_opaque_alpha_channel_is_its_luminance(store: DictUploadStore) -> None:
+    init = store.put("a", Image.new("RGB", (64, 64), GREEN))
+    opaque = Image.new("RGBA", (64, 64), (0, 0, 0, 255))
+    opaque.paste((255, 255, 255, 255), (32, 0, 64, 64))
+    mask = store.put("m", opaque)
+    edit = PillowEditPixels(store).prepare(edit_request(init, mask, mask_blur=0))
+    assert edit is not None
+    assert set(mask_of(edit)[:, :32].flat) == {0} and set(mask_of(edit)[:, 32:].flat) == {255}
+
+
+def test_an_init_image_with_transparency_is_flattened_on_white(store: DictUploadStore) -> None:
+    picture = Image.new("RGBA", (64, 64), (255, 0, 0, 0))  # red, but fully transparent
+    picture.paste((0, 0, 0, 128), (0, 0, 32, 64))
+    picture.paste((*GREEN, 255), (32, 0, 64, 64))
+    init = store.put("a", picture)
+    edit = PillowEditPixels(store).prepare(edit_request(init))
+    assert edit is not None
+    pixels = rgb_of(edit)
+    assert near(pixels[8, 8], (127, 127, 127), 1) and near(pixels[8, 48], GREEN, 0)
+
+    clear = Image.new("RGBA", (128, 64), (255, 0, 0, 0))
+    clear.paste((*GREEN, 255), (64, 0, 128, 64))
+    resized = PillowEditPixels(store).prepare(
+        edit_request(store.put("b", clear), resize_mode="stretch")
+    )
+    assert resized is not None
+    # Flattened before resizing: the hidden red never bleeds into the picture.
+    reddish = rgb_of(resized)[..., 0].astype(int) - rgb_of(resized)[..., 1] > 8
+    assert not reddish.any()
+    assert near(rgb_of(resized)[32, 8], (255, 255, 255), 0)
+
+
+def test_a_transparent_mask_through_the_real_upload_store(tmp_path: Path) -> None:
+    uploads = FileUploadStore(tmp_path / "uploads", max_bytes=1 << 20)
+    photo, drawn = io.BytesIO(), io.BytesIO()
+    Image.new("RGB", (64, 64), GREEN).save(photo, format="JPEG", quality=95)
+    strokes_on_transparent((255, 255, 255)).save(drawn, format="PNG")
+    init_upload = uploads.add(photo.getvalue(), owner=None)
+    mask_upload = uploads.add(drawn.getvalue(), owner=None, field="mask_image")
+
+    for upload, mode in ((init_upload, "RGB"), (mask_upload, "RGBA")):
+        path = uploads.path_of(upload.id)
+        assert path is not None and hashlib.sha256(path.read_bytes()).hexdigest() == upload.sha256
+        with Image.open(path) as stored:
+            assert stored.mode == mode
+
+    def input_of(upload: StoredUpload) -> InputImage:
+        return InputImage(upload.id, upload.sha256, upload.width, upload.height)
+
+    request = edit_request(input_of(init_upload), input_of(mask_upload), mask_blur=0)
+    edit = PillowEditPixels(uploads).prepare(request)
+    assert edit is not None
+    assert np.array_equal(mask_of(edit), stroke_pixels())
+
+
 def test_finish_pastes_the_original_back_outside_the_mask() -> None:
     original = np.full((64, 64, 3), 40, np.uint8)
     generated = np.full((64, 64, 3), 200, np.uint8)

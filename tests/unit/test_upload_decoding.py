@@ -201,32 +201,73 @@ def test_exif_orientation_is_applied() -> None:
     assert red > 200 and green < 60  # the left band is now on top
 
 
-def test_rgba_is_flattened_on_white() -> None:
+def test_transparency_is_kept_as_it_was_sent() -> None:
+    # Kept, not flattened: a mask drawn on a transparent background is its alpha.
     picture = Image.new("RGBA", (4, 1), (0, 0, 0, 0))
     picture.putpixel((1, 0), (0, 0, 0, 255))
-    picture.putpixel((2, 0), (0, 0, 0, 128))
+    picture.putpixel((2, 0), (255, 255, 255, 128))
+    picture.putpixel((3, 0), (10, 120, 240, 1))
+    image = decoded(normalised(encoded(picture, "PNG")))
+    assert image.mode == "RGBA"
+    assert image.tobytes() == picture.tobytes()
+
+
+def test_an_opaque_alpha_channel_is_dropped() -> None:
+    picture = Image.new("RGBA", (2, 1), (10, 120, 240, 255))
     image = decoded(normalised(encoded(picture, "PNG")))
     assert image.mode == "RGB"
-    assert image.getpixel((0, 0)) == (255, 255, 255)
-    assert image.getpixel((1, 0)) == (0, 0, 0)
-    assert all(120 <= value <= 135 for value in pixel(image, 2, 0))
+    assert image.getpixel((0, 0)) == (10, 120, 240)
 
 
-def test_a_palette_png_with_transparency_is_flattened_on_white() -> None:
+def test_a_palette_png_with_transparency_keeps_it() -> None:
     picture = Image.new("P", (2, 1))
     picture.putpalette([0, 0, 255, 10, 10, 10])
     picture.putpixel((0, 0), 0)
     picture.putpixel((1, 0), 1)
     image = decoded(normalised(encoded(picture, "PNG", transparency=1)))
-    assert image.getpixel((0, 0)) == (0, 0, 255)
-    assert image.getpixel((1, 0)) == (255, 255, 255)
+    assert image.mode == "RGBA"
+    assert image.getpixel((0, 0)) == (0, 0, 255, 255)
+    assert pixel(image, 1, 0)[3] == 0
 
 
-def test_la_is_flattened_on_white() -> None:
+def test_an_rgb_png_with_a_transparent_colour_keeps_it() -> None:
+    picture = Image.new("RGB", (2, 1), (0, 0, 0))
+    picture.putpixel((1, 0), (255, 255, 255))
+    image = decoded(normalised(encoded(picture, "PNG", transparency=(0, 0, 0))))
+    assert image.mode == "RGBA"
+    assert [pixel(image, x, 0)[3] for x in range(2)] == [0, 255]
+
+
+def test_la_keeps_its_alpha_as_rgba() -> None:
     picture = Image.new("LA", (2, 1), (0, 255))
-    picture.putpixel((1, 0), (0, 0))
+    picture.putpixel((1, 0), (200, 0))
     image = decoded(normalised(encoded(picture, "PNG")))
-    assert [image.getpixel((x, 0)) for x in range(2)] == [(0, 0, 0), (255, 255, 255)]
+    assert image.mode == "RGBA"
+    assert [image.getpixel((x, 0)) for x in range(2)] == [(0, 0, 0, 255), (200, 200, 200, 0)]
+
+
+def test_a_webp_with_transparency_keeps_it() -> None:
+    picture = Image.new("RGBA", (8, 8), (0, 0, 0, 0))
+    picture.paste((255, 255, 255, 255), (0, 0, 4, 8))
+    image = decoded(normalised(encoded(picture, "WEBP", lossless=True)))
+    assert image.mode == "RGBA"
+    assert image.getpixel((1, 1)) == (255, 255, 255, 255) and pixel(image, 6, 6)[3] == 0
+
+
+def test_a_jpeg_is_stored_as_rgb() -> None:
+    image = decoded(normalised(encoded(Image.new("RGB", (8, 8), "red"), "JPEG")))
+    assert image.mode == "RGB"
+
+
+def test_an_icc_profile_on_a_transparent_png_keeps_the_alpha() -> None:
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    picture = Image.new("RGBA", (3, 1), (10, 120, 240, 0))
+    picture.putpixel((1, 0), (10, 120, 240, 128))
+    picture.putpixel((2, 0), (10, 120, 240, 255))
+    image = decoded(normalised(encoded(picture, "PNG", icc_profile=srgb)))
+    assert image.mode == "RGBA" and "icc_profile" not in image.info
+    assert [pixel(image, x, 0)[3] for x in range(3)] == [0, 128, 255]
+    assert all(abs(a - b) <= 2 for a, b in zip(pixel(image, 2, 0)[:3], (10, 120, 240), strict=True))
 
 
 def test_a_16_bit_grey_png_is_scaled_not_clipped() -> None:
@@ -239,7 +280,7 @@ def test_a_16_bit_grey_png_is_scaled_not_clipped() -> None:
     assert [image.getpixel((x, 0)) for x in range(3)] == [(0, 0, 0), (128,) * 3, (255,) * 3]
 
 
-def test_a_16_bit_rgba_png_becomes_8_bit_rgb() -> None:
+def test_an_opaque_16_bit_rgba_png_becomes_8_bit_rgb() -> None:
     # Pillow cannot write one: made by hand, one opaque mid-grey pixel.
     header = struct.pack(">IIBBBBB", 1, 1, 16, 6, 0, 0, 0)
     row = b"\x00" + struct.pack(">HHHH", 32768, 32768, 32768, 65535)
@@ -250,6 +291,18 @@ def test_a_16_bit_rgba_png_becomes_8_bit_rgb() -> None:
         + png_chunk(b"IEND", b"")
     )
     assert decoded(normalised(data)).getpixel((0, 0)) == (128, 128, 128)
+
+
+def test_a_16_bit_rgba_png_with_transparency_becomes_8_bit_rgba() -> None:
+    header = struct.pack(">IIBBBBB", 1, 1, 16, 6, 0, 0, 0)
+    row = b"\x00" + struct.pack(">HHHH", 65535, 0, 0, 32768)
+    data = (
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", header)
+        + png_chunk(b"IDAT", zlib.compress(row))
+        + png_chunk(b"IEND", b"")
+    )
+    assert decoded(normalised(data)).getpixel((0, 0)) == (255, 0, 0, 128)
 
 
 def test_a_cmyk_jpeg_becomes_rgb() -> None:
