@@ -41,6 +41,14 @@ async def read_json_object(request: Request, limit: int = MAX_BODY_BYTES) -> dic
         raise HttpError(
             408, f"The body did not arrive within {seconds:g} seconds of its headers."
         ) from None
+    if len(body) > MAX_BODY_BYTES:
+        # Megabytes of inline images take a second to parse and walk: off the event loop,
+        # so that every other request is not held up meanwhile.
+        return await asyncio.to_thread(_parsed_object, body)
+    return _parsed_object(body)
+
+
+def _parsed_object(body: bytes) -> dict[str, Any]:
     try:
         data = json.loads(body)
     except (ValueError, RecursionError):
@@ -75,7 +83,8 @@ def _size(limit: int) -> str:
 
 def _refuse_lone_surrogates(value: object, field: str) -> None:
     """422 for a lone surrogate in any key or string; the field is named printably."""
-    if isinstance(value, str) and _LONE_SURROGATE.search(value):
+    # isascii is a flag lookup; the regex scans every character of a base64 image.
+    if isinstance(value, str) and not value.isascii() and _LONE_SURROGATE.search(value):
         message = "Must be valid Unicode text (a lone surrogate is not)."
         raise InvalidRequest([FieldError(field, message)])
     if isinstance(value, list):

@@ -162,6 +162,8 @@ def test_inline_base64_and_data_urls_are_decoded_and_stored(
         ("QUJD=QUJD", "Not base64"),
         ("A", "Not base64"),
         ("caf\u00e9", "Not base64"),
+        ("QU\ud800JD", "Not base64"),
+        ("QUJD-_==", "Not base64"),  # the URL-safe alphabet is another format
         ("data:image/png,IMG16x16", "must hold base64"),
         ("data:image/png;base64", "must hold base64"),
     ],
