@@ -13,12 +13,18 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from domain.errors import FieldError, InvalidRequest
-from domain.input_image import DEFAULT_RESIZE_MODE, RESIZE_MODES, EditMode, InputImage
+from domain.input_image import (
+    DEFAULT_RESIZE_MODE,
+    RESIZE_MODES,
+    EditMode,
+    InputImage,
+    image_pair_errors,
+)
+from domain.output_size import DEFAULT_SIZE, SIZE_MAX, SIZE_MIN, SIZE_MULTIPLE, output_size
 
 PROMPT_MAX_CHARS = 1000
 STEPS_MIN, STEPS_MAX = 1, 100
 GUIDANCE_MIN, GUIDANCE_MAX = 0.0, 20.0
-SIZE_MIN, SIZE_MAX, SIZE_MULTIPLE = 64, 1024, 8
 SEED_MIN, SEED_MAX = 0, 2**32 - 1
 IMAGES_MIN, IMAGES_MAX = 1, 4
 STRENGTH_MIN, STRENGTH_MAX = 0.0, 1.0
@@ -26,7 +32,6 @@ MASK_BLUR_MIN, MASK_BLUR_MAX = 0, 64
 
 DEFAULT_STEPS = 20
 DEFAULT_GUIDANCE = 7.5
-DEFAULT_SIZE = 512
 DEFAULT_STRENGTH = 0.75
 DEFAULT_MASK_BLUR = 4
 SCHEDULER_LABELS = {
@@ -168,56 +173,8 @@ def _check_all(values: Mapping[str, Any]) -> list[FieldError]:
         message = check(values[name])
         if message:
             errors.append(FieldError(name, message))
-    errors.extend(_check_images(values.get("init_image"), values.get("mask_image")))
+    errors.extend(image_pair_errors(values.get("init_image"), values.get("mask_image")))
     return errors
-
-
-def _check_images(init: object, mask: object) -> list[FieldError]:
-    if mask is not None and init is None:
-        return [FieldError("mask_image", "A mask needs an init_image to repaint.")]
-    if (
-        isinstance(init, InputImage)
-        and isinstance(mask, InputImage)
-        and (mask.width, mask.height) != (init.width, init.height)
-    ):
-        return [
-            FieldError(
-                "mask_image",
-                f"The mask is {mask.width}x{mask.height} but the image is "
-                f"{init.width}x{init.height}: they must be the same size.",
-            )
-        ]
-    return []
-
-
-def _round_to_multiple(value: float) -> int:
-    return max(SIZE_MIN, min(SIZE_MAX, round(value / SIZE_MULTIPLE) * SIZE_MULTIPLE))
-
-
-def output_size(
-    input_width: int, input_height: int, width: int | None = None, height: int | None = None
-) -> tuple[int, int]:
-    """The output size for an input of ``input_width`` x ``input_height``.
-
-    Neither given: the input's size, scaled (keeping its shape) to fit within the request
-    bounds, then each side rounded to a multiple of 8. One given: the other follows the
-    input's shape. Both given: those. A bad given value is returned as it is, for the
-    field check to report.
-    """
-    if width is not None and height is not None:
-        return width, height
-    aspect = input_width / input_height
-    if _is_int(width):
-        assert isinstance(width, int)
-        return width, _round_to_multiple(width / aspect)
-    if _is_int(height):
-        assert isinstance(height, int)
-        return _round_to_multiple(height * aspect), height
-    if width is not None or height is not None:
-        return width or DEFAULT_SIZE, height or DEFAULT_SIZE
-    scale = min(1.0, SIZE_MAX / max(input_width, input_height))
-    scale = max(scale, SIZE_MIN / min(input_width, input_height))
-    return _round_to_multiple(input_width * scale), _round_to_multiple(input_height * scale)
 
 
 def _is_int(value: object) -> bool:

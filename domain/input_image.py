@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from domain.errors import FieldError
+
 RESIZE_MODES = ("fill", "fit", "stretch")
 """How an input is brought to an output size of another shape (AUTOMATIC1111's numbers):
 
@@ -39,8 +41,9 @@ ORIGINS = ("upload", "gallery", "inline")
 
 @dataclass(frozen=True)
 class InputImage:
-    """A stored input image: an upload, normalised to 8-bit RGB PNG (EXIF orientation
-    applied, alpha flattened on white)."""
+    """A stored input image: an upload, normalised to an 8-bit sRGB PNG (EXIF orientation
+    applied; transparency kept, as RGBA, to be read by role when used: an init image is
+    flattened on white, a mask is its alpha)."""
 
     upload_id: str
     sha256: str
@@ -85,3 +88,22 @@ class InputImage:
         if values["origin_id"] is not None and not isinstance(values["origin_id"], str):
             raise TypeError("origin_id must be a string or null")
         return cls(**values)
+
+
+def image_pair_errors(init: object, mask: object) -> list[FieldError]:
+    """What is wrong with an init image and mask given together, if anything."""
+    if mask is not None and init is None:
+        return [FieldError("mask_image", "A mask needs an init_image to repaint.")]
+    if (
+        isinstance(init, InputImage)
+        and isinstance(mask, InputImage)
+        and (mask.width, mask.height) != (init.width, init.height)
+    ):
+        return [
+            FieldError(
+                "mask_image",
+                f"The mask is {mask.width}x{mask.height} but the image is "
+                f"{init.width}x{init.height}: they must be the same size.",
+            )
+        ]
+    return []
