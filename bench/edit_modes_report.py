@@ -31,12 +31,28 @@ def edit_modes_targets(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def edit_modes_section(runs: dict[str, Any] | None) -> list[str]:
+def edit_modes_section(
+    runs: dict[str, Any] | None, configs: dict[str, dict[str, Any]] | None = None
+) -> list[str]:
     if not runs:
         return []
     lines = ["## Editing images: three modes on one loaded engine", ""]
     for name, run in runs.items():
         lines += _one_engine(name, run)
+    # The engine that serves every mode holds more than a text-only pipeline from the start
+    # (its root pipeline has the VAE encoder too): against the text-only pipeline as well.
+    text_only = (configs or {}).get("genai_int8_static", {}).get("peak_rss_bytes")
+    genai = runs.get("edit_modes")
+    if text_only and genai:
+        lines += [
+            f"Against a text-only pipeline: `genai_int8_static` (raw `Text2ImagePipeline`, "
+            f"static, its own process) peaked at {gib(text_only)}; `edit_modes` serving "
+            f"text-to-image alone at {gib(genai['text_alone_peak_rss_bytes'])} "
+            f"({num(genai['text_alone_peak_rss_bytes'] / text_only, 3)} of it), all three "
+            f"modes at {gib(genai['all_modes_peak_rss_bytes'])} "
+            f"({num(genai['all_modes_peak_rss_bytes'] / text_only, 3)} of it).",
+            "",
+        ]
     return lines
 
 

@@ -91,6 +91,10 @@ def test_the_section_has_a_row_per_mode_and_the_memory_figure() -> None:
     assert "| 0.5 | 10 | 55.00 | 0.550 | 4.50 x 11 |" in rows[1]
     assert "1.040 of it, within the 10 %" in text
     assert edit_modes_section(None) == [] and edit_modes_section({}) == []
+    text_only = {"genai_int8_static": {"peak_rss_bytes": 4 * GIB}}
+    against = "\n".join(edit_modes_section({"edit_modes": _run(1.04)}, text_only))
+    assert "peaked at 4.00 GiB; `edit_modes` serving text-to-image alone at 5.00 GiB" in against
+    assert "(1.250 of it), all three modes at 5.20 GiB (1.300 of it)" in against
 
 
 def test_the_memory_target_is_met_within_ten_percent_only() -> None:
