@@ -63,7 +63,10 @@ def errors(*statuses: int) -> dict[int, Answer]:
 _RETRY_AFTER = {429: {"Retry-After": "Seconds to wait before trying again."}}
 _BODY_ERRORS = errors(400, 408, 413, 415, 422)
 _PNG = Media("image/png", "The PNG, with its generation parameters in text chunks.")
-_UPLOAD_PNG = Media("image/png", "The stored input image: 8-bit RGB, without metadata.")
+_UPLOAD_PNG = Media(
+    "image/png",
+    "The stored input image: 8-bit sRGB, RGBA when it has transparency, else RGB; no metadata.",
+)
 _UPLOAD_BODY = (
     Media("image/png", "The image's bytes."),
     Media("image/jpeg", "The image's bytes."),

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class UploadAnswer(BaseModel):
-    """An uploaded input image, stored as an 8-bit RGB PNG."""
+    """An uploaded input image, stored as an 8-bit sRGB PNG (RGBA when it has transparency)."""
 
     model_config = ConfigDict(extra="forbid")
 
