@@ -83,21 +83,7 @@ class JobQueue:
             raise ServiceUnavailable("The service is shutting down.")
         self._readiness.check(request)
         self._check_storage()
-        if len(self._waiting) >= self.capacity:
-            raise QueueFull(
-                f"The queue is full ({len(self._waiting)} jobs waiting). Try again shortly.",
-                retry_after_seconds=self._pace.retry_after(self.running, ()),
-            )
-        if owner is not None and self.per_client is not None:
-            places = [i for i, waiting in enumerate(self._waiting) if waiting.owner == owner]
-            if len(places) >= self.per_client:
-                raise ClientQueueFull(
-                    f"You already have {len(places)} jobs waiting, as many as one client may "
-                    "queue. Try again when one has started.",
-                    retry_after_seconds=self._pace.retry_after(
-                        self.running, list(self._waiting)[: places[0]]
-                    ),
-                )
+        self.check_room(owner)
         seed = request.seed if request.seed is not None else self._new_seed()
         job = Job(
             id=self._new_job_id(),
@@ -123,6 +109,25 @@ class JobQueue:
             images=request.num_images,
         )
         return job
+
+    def check_room(self, owner: str | None = None) -> None:
+        """Raises QueueFull or ClientQueueFull when ``accept`` would, accepting nothing: a
+        request checks before its costly part (decoding and storing its input images)."""
+        if len(self._waiting) >= self.capacity:
+            raise QueueFull(
+                f"The queue is full ({len(self._waiting)} jobs waiting). Try again shortly.",
+                retry_after_seconds=self._pace.retry_after(self.running, ()),
+            )
+        if owner is not None and self.per_client is not None:
+            places = [i for i, waiting in enumerate(self._waiting) if waiting.owner == owner]
+            if len(places) >= self.per_client:
+                raise ClientQueueFull(
+                    f"You already have {len(places)} jobs waiting, as many as one client may "
+                    "queue. Try again when one has started.",
+                    retry_after_seconds=self._pace.retry_after(
+                        self.running, list(self._waiting)[: places[0]]
+                    ),
+                )
 
     async def accept_recorded(self, request: GenerationRequest, owner: str | None = None) -> Job:
         """``accept``, returned once the job's record is on disk, so a kill right after the

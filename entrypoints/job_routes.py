@@ -49,8 +49,10 @@ async def _accept(request: Request) -> Job:
     max_upload = built.settings.max_upload_mb * 2**20
     raw = await read_json_object(request, generation_body_limit(max_upload))
     body = validated(GenerationBody, raw).model_dump(exclude_unset=True)
-    # Before the input images are decoded and stored: a client over its rate costs nothing.
+    # Before the input images are decoded and stored: a client over its rate, or a full
+    # queue, costs nothing. Both are checked again after, as resolving awaits.
     built.submissions.check(client.id)
+    built.service.queue.check_room(client.id)
     inputs = InputResolution(
         built.upload_store, built.image_store, built.service.history.get, max_upload
     )

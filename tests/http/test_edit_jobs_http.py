@@ -225,6 +225,9 @@ def test_a_full_queue_deletes_the_inputs_the_refused_job_stored(tmp_path: Path) 
         )
         assert error_of(answer, 429)["type"] == "queue_full"
         assert uploads_in(tmp_path) == []
+        # Refused before decoding: an image that is no image is never looked at.
+        answer = client.post("/jobs", json={"prompt": "x", "init_image": "bm90IGFuIGltYWdl"})
+        assert error_of(answer, 429)["type"] == "queue_full"
 
 
 def test_another_clients_upload_and_gallery_image_do_not_exist_for_a_client(
