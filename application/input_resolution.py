@@ -23,7 +23,7 @@ import structlog
 
 from application.ports import ImageStore, StoredUpload, UploadStore
 from domain.errors import ImageNotFound, InvalidImage, UploadNotFound
-from domain.input_image import InputImage
+from domain.input_image import ORIGINS, InputImage
 from domain.job import Job
 
 log = structlog.get_logger("service")
@@ -100,7 +100,7 @@ class InputResolution:
         if not isinstance(reference, Mapping):
             raise InvalidImage(name, "Must be an upload, a gallery image or base64 data.")
         if isinstance(reference.get("upload_id"), str):
-            return self._upload(name, reference["upload_id"], may_see)
+            return self._upload(name, reference, may_see)
         if isinstance(reference.get("image_id"), str):
             data = self._gallery_bytes(name, reference["image_id"], may_see)
             stored = self._store(data, owner, name, created)
@@ -110,10 +110,16 @@ class InputResolution:
             return _input(stored, "inline")
         raise InvalidImage(name, "Must be an upload, a gallery image or base64 data.")
 
-    def _upload(self, name: str, upload_id: str, may_see: MaySee) -> InputImage:
+    def _upload(self, name: str, reference: Mapping[str, Any], may_see: MaySee) -> InputImage:
+        upload_id = reference["upload_id"]
         upload = self._uploads.get(upload_id)
         if upload is None or not may_see(upload.owner):
             raise UploadNotFound(f"{name}: no upload {upload_id}.")
+        # A job's params posted again name the upload with how it first came (a gallery
+        # image, inline); kept when they describe this very picture.
+        origin, origin_id = reference.get("origin"), reference.get("origin_id")
+        if reference.get("sha256") == upload.sha256 and origin in ORIGINS:
+            return _input(upload, origin, origin_id if isinstance(origin_id, str) else None)
         return _input(upload, "upload")
 
     def _gallery_bytes(self, name: str, image_id: str, may_see: MaySee) -> bytes:

@@ -16,7 +16,8 @@ class _Reference(BaseModel):
 
 class UploadReference(_Reference):
     """An upload (`POST /uploads`). The other fields are those a job's `params` carry, so
-    that posting `params` again works; they are not used."""
+    that posting `params` again works: origin and origin_id are kept when sha256 is the
+    upload's, the rest are not used."""
 
     upload_id: str = Field(min_length=1, max_length=128)
     sha256: str | None = Field(None, max_length=64)

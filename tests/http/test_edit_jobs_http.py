@@ -119,6 +119,9 @@ def test_a_gallery_image_is_used_by_its_file_name(client: TestClient, tmp_path: 
     assert (init["origin"], init["origin_id"], init["width"]) == ("gallery", name, 64)
     assert f"{init['upload_id']}.png" in uploads_in(tmp_path)
     assert body["progress"]["total"] == 3
+    # Its params posted again use the same upload and still say where it came from.
+    again = client.post("/image", json=body["params"]).json()
+    assert again["params"]["init_image"] == init
 
 
 @pytest.mark.parametrize(

@@ -92,6 +92,28 @@ def test_an_upload_by_id_is_used_as_it_is(
     assert resolved.values["prompt"] == "x"
 
 
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [
+        ({"origin": "gallery", "origin_id": "aa11.png"}, ("gallery", "aa11.png")),
+        ({"origin": "inline", "origin_id": None}, ("inline", None)),
+        ({"origin": "inline", "sha256": "0" * 64}, ("upload", None)),  # another picture
+        ({"origin": "elsewhere"}, ("upload", None)),
+        ({"origin_id": "aa11.png"}, ("upload", None)),
+    ],
+)
+def test_params_posted_again_keep_the_inputs_origin_when_the_sha256_matches(
+    resolution: InputResolution,
+    uploads: FakeUploadStore,
+    given: dict[str, Any],
+    kept: tuple[str, str | None],
+) -> None:
+    upload = uploads.add(b"IMG80x64", ALICE)
+    reference = {"upload_id": upload.id, "sha256": upload.sha256, **given}
+    image = resolve(resolution, init_image=reference).values["init_image"]
+    assert (image.origin, image.origin_id) == kept
+
+
 def test_another_clients_upload_is_not_found_unless_the_client_sees_all(
     resolution: InputResolution, uploads: FakeUploadStore
 ) -> None:
