@@ -31,8 +31,9 @@ from adapters.openvino_engine import (
 )
 from adapters.openvino_schedulers import GENAI_TYPES, offered, provenance
 from adapters.stage_timer import timings_ms
-from domain.generation_request import DEFAULT_GUIDANCE, DEFAULT_SIZE, GenerationRequest
+from domain.generation_request import DEFAULT_GUIDANCE, GenerationRequest
 from domain.input_image import EditMode
+from domain.output_size import DEFAULT_SIZE
 
 if TYPE_CHECKING:
     from adapters.openvino_engine import StepCallback
