@@ -8,7 +8,6 @@ at once and removed at a later pass (`held_files`).
 
 from __future__ import annotations
 
-import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import BinaryIO
@@ -18,6 +17,7 @@ from PIL.PngImagePlugin import PngInfo
 
 from adapters import held_files
 from adapters.atomic_file import write_atomically
+from adapters.stored_file import stored_file
 from adapters.stored_names import is_image_name
 from application.ports import RenderedImage
 
@@ -56,16 +56,7 @@ class FileImageStore:
     def path_of(self, name: str) -> Path | None:
         if not is_image_name(name):
             return None
-        path = self._directory / name
-        try:
-            # lstat: a symlink is not a stored image, even one to a file in the folder.
-            if not stat.S_ISREG(path.lstat().st_mode):
-                return None
-        except OSError:
-            # Absent, or on Windows a file being removed ("delete pending"), whose stat
-            # fails with PermissionError: not served either way.
-            return None
-        return None if held_files.removal_pending(path) else path
+        return stored_file(self._directory / name)
 
 
 def _encodable(text: str) -> str:

@@ -16,7 +16,6 @@ import hashlib
 import json
 import re
 import secrets
-import stat
 from collections.abc import Callable
 from datetime import datetime, timezone
 from functools import partial
@@ -27,6 +26,7 @@ import structlog
 
 from adapters import held_files
 from adapters.atomic_file import remove_partial_files, write_bytes_atomically
+from adapters.stored_file import stored_file
 from adapters.upload_decoding import normalise_image
 from application.ports import StoredUpload
 
@@ -131,15 +131,7 @@ class FileUploadStore:
         """The upload's file when it is a regular file not marked for removal."""
         if not _UPLOAD_ID.fullmatch(upload_id):
             return None
-        path = self._directory / f"{upload_id}.{extension}"
-        try:
-            # lstat: a symlink is not a stored upload, even one to a file in the folder.
-            if not stat.S_ISREG(path.lstat().st_mode):
-                return None
-        except OSError:
-            # Absent, or on Windows a file being removed ("delete pending").
-            return None
-        return None if held_files.removal_pending(path) else path
+        return stored_file(self._directory / f"{upload_id}.{extension}")
 
 
 def _record(upload: StoredUpload) -> bytes:

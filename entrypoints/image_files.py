@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
 
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from domain.errors import ImageNotFound
+from domain.errors import DomainError, ImageNotFound
 from entrypoints.app_state import services
 from entrypoints.client_identity import client_of
 from entrypoints.http_errors import error_response
@@ -145,9 +146,14 @@ async def get_image(request: Request) -> Response:
     name = request.path_params["name"]
     if not _visible_image(request, name):
         raise ImageNotFound("No such image.")
-    path = services(request).image_store.path_of(name)
+    return stored_png(services(request).image_store.path_of(name), ImageNotFound("No such image."))
+
+
+def stored_png(path: Path | None, missing: DomainError) -> Response:
+    """A stored PNG (an image, an upload), cached for good: one never changes under its
+    name. Raises ``missing`` when there is none."""
     try:
-        # Here, not in the response: an image removed meanwhile (retention, DELETE, or
+        # Here, not in the response: a file removed meanwhile (retention, DELETE, or
         # refused while Windows finishes removing a held file) is a 404, where Starlette's
         # own stat would raise (a 500). One removed after the headers went out still cuts
         # the response short: nothing can answer 404 then.
@@ -155,7 +161,7 @@ async def get_image(request: Request) -> Response:
     except OSError:
         stat = None
     if path is None or stat is None:
-        raise ImageNotFound("No such image.")
+        raise missing
     return RangeCheckedFileResponse(
         path,
         stat,

@@ -9,7 +9,6 @@ large photo takes a noticeable moment of CPU, which must not hold the event loop
 from __future__ import annotations
 
 import asyncio
-import os
 from typing import Any
 
 import structlog
@@ -22,7 +21,7 @@ from application.ports import StoredUpload
 from domain.errors import InsufficientStorage, Remedy, UploadNotFound
 from entrypoints.app_state import services
 from entrypoints.client_identity import client_of
-from entrypoints.image_files import RangeCheckedFileResponse
+from entrypoints.image_files import stored_png
 from entrypoints.presenters import iso
 from entrypoints.upload_body import read_upload
 
@@ -90,20 +89,7 @@ async def get_upload_png(request: Request) -> Response:
         raise UploadNotFound("No such upload.")
     _visible_upload(request, upload_id)
     path = services(request).upload_store.path_of(upload_id)
-    try:
-        # Here, not in the response: one removed meanwhile is a 404, not a 500.
-        stat = os.lstat(path) if path is not None else None
-    except OSError:
-        stat = None
-    if path is None or stat is None:
-        raise UploadNotFound("No such upload.")
-    return RangeCheckedFileResponse(
-        path,
-        stat,
-        media_type="image/png",
-        # An upload never changes under its id.
-        headers={"Cache-Control": "private, max-age=31536000, immutable"},
-    )
+    return stored_png(path, UploadNotFound("No such upload."))
 
 
 async def delete_upload(request: Request) -> Response:
