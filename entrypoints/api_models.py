@@ -1,126 +1,64 @@
 """The API's shapes as pydantic models: what handlers validate with, and what
 `/openapi.json` publishes, so the two cannot drift apart.
 
-Request models take their bounds from the domain (`request_bounds`, `SCHEDULERS`); the
+Request models take their bounds from the domain (`field_bounds`, `SCHEDULERS`); the
 domain still checks its own rules when the request is built, for every other entry point.
+The edit fields and input-image shapes are in `image_reference_models`.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    ValidationError,
-    ValidatorFunctionWrapHandler,
-    field_validator,
-)
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from domain.generation_request import (
-    DEFAULT_GUIDANCE,
-    DEFAULT_MASK_BLUR,
-    DEFAULT_SIZE,
-    DEFAULT_STEPS,
-    DEFAULT_STRENGTH,
-    SCHEDULERS,
-    request_bounds,
-)
-from domain.input_image import DEFAULT_RESIZE_MODE, RESIZE_MODES, EditMode
+from domain.generation_request import DEFAULT_GUIDANCE, DEFAULT_STEPS, SCHEDULERS
+from domain.input_image import EditMode
 from domain.job import JobErrorType, JobStatus
-from entrypoints.image_reference_models import REFERENCE_RULE, ImageReference, InputImageInfo
+from domain.output_size import DEFAULT_SIZE
+from entrypoints.field_bounds import STRICT_BODY, Integral, bounded_text, ranged
+from entrypoints.image_reference_models import EditFields, InputImageInfo
 
-_BOUNDS = request_bounds()
 DEFAULT_PAGE, MAX_PAGE = 24, 100
 
 
-def _range(name: str) -> Any:
-    bounds = _BOUNDS[name]
-    return Field(ge=bounds["min"], le=bounds["max"], multiple_of=bounds.get("multiple_of"))
+class _TextFields(BaseModel):
+    """The fields every request has (text-to-image's)."""
 
-
-def _integral(value: object) -> object:
-    """JSON has one number type and JSON Schema's "integer" is any number without a
-    fraction, so `2.0` is the integer 2 the published schema promises to take; `2.5`,
-    `true` and `"2"` stay refused by the strict check after this."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
-Integral = BeforeValidator(_integral)
-
-
-def _text(name: str, description: str, **extra: Any) -> Any:
-    max_chars = int(_BOUNDS[name]["max_chars"])
-    return Field(max_length=max_chars, description=description, **extra)
-
-
-class GenerationBody(BaseModel):
-    """The body of `POST /image` and `POST /jobs`. Strict: a boolean is not a number,
-    `"20"` is not 20, NaN and infinity are not numbers, and unknown fields are refused."""
-
-    # python-re: `\S` must mean what str.strip() trims, as the domain trims the prompt.
-    model_config = ConfigDict(
-        extra="forbid", strict=True, allow_inf_nan=False, regex_engine="python-re"
-    )
+    model_config = STRICT_BODY
 
     prompt: Annotated[
-        str, _text("prompt", "What to draw; not only whitespace.", min_length=1, pattern=r"\S")
+        str,
+        bounded_text("prompt", "What to draw; not only whitespace.", min_length=1, pattern=r"\S"),
     ]
-    negative_prompt: Annotated[str, _text("negative_prompt", "What to keep out.")] | None = None
-    num_inference_steps: Annotated[int, _range("num_inference_steps"), Integral] = Field(
+    negative_prompt: Annotated[str, bounded_text("negative_prompt", "What to keep out.")] | None = (
+        None
+    )
+    num_inference_steps: Annotated[int, ranged("num_inference_steps"), Integral] = Field(
         DEFAULT_STEPS, description="Denoising steps; a few-step model's own default if left out."
     )
-    guidance_scale: Annotated[float, _range("guidance_scale")] = Field(
+    guidance_scale: Annotated[float, ranged("guidance_scale")] = Field(
         DEFAULT_GUIDANCE, description="How closely to follow the prompt; the model's if left out."
     )
-    width: Annotated[int, _range("width"), Integral] = DEFAULT_SIZE
-    height: Annotated[int, _range("height"), Integral] = DEFAULT_SIZE
-    seed: Annotated[int, _range("seed"), Integral] | None = Field(
+    width: Annotated[int, ranged("width"), Integral] = DEFAULT_SIZE
+    height: Annotated[int, ranged("height"), Integral] = DEFAULT_SIZE
+    seed: Annotated[int, ranged("seed"), Integral] | None = Field(
         None, description="null: the service picks one and reports it."
     )
     scheduler: Literal[SCHEDULERS] | None = Field(  # type: ignore[valid-type]
         None, description="null: the model's own; /health lists what the engine offers."
     )
-    num_images: Annotated[int, _range("num_images"), Integral] = Field(
+    num_images: Annotated[int, ranged("num_images"), Integral] = Field(
         1, description="Images in one job, with seeds seed, seed+1, ..."
     )
-    init_image: ImageReference | None = Field(
-        None,
-        description="The image to start from (image-to-image); width and height left out "
-        "follow its shape.",
-    )
-    strength: Annotated[float, _range("strength")] = Field(
-        DEFAULT_STRENGTH,
-        description="How far from init_image to go: 0 keeps it, 1 ignores it; "
-        "about steps x strength steps run.",
-    )
-    mask_image: ImageReference | None = Field(
-        None, description="Inpainting: white repaints, black keeps; the init_image's size."
-    )
-    mask_blur: Annotated[int, _range("mask_blur"), Integral] = Field(
-        DEFAULT_MASK_BLUR, description="Pixels of blur on the mask's edge."
-    )
-    invert_mask: bool = Field(False, description="Repaint the black part instead.")
-    resize_mode: Literal[RESIZE_MODES] = Field(  # type: ignore[valid-type]
-        DEFAULT_RESIZE_MODE,
-        description="An input of another shape than the output: fill (crop), fit "
-        "(inside, edges extended) or stretch.",
-    )
 
-    @field_validator("init_image", "mask_image", mode="wrap")
-    @classmethod
-    def _one_reference(cls, value: object, handler: ValidatorFunctionWrapHandler) -> object:
-        """One sentence for a bad reference, instead of one per alternative of the union."""
-        try:
-            return handler(value)
-        except ValidationError:
-            raise PydanticCustomError("image_reference", REFERENCE_RULE) from None
+
+class GenerationBody(EditFields, _TextFields):
+    """The body of `POST /image` and `POST /jobs`. Strict: a boolean is not a number,
+    `"20"` is not 20, NaN and infinity are not numbers, and unknown fields are refused."""
+
+    model_config = STRICT_BODY
 
 
 def _ascii_integer(value: object) -> object:

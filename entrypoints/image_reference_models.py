@@ -1,13 +1,23 @@
 """How a request names an input image, and how a job's record shows one: the API's
-shapes for image-to-image and inpainting (`api_models.GenerationBody` uses them)."""
+shapes for image-to-image and inpainting (`api_models.GenerationBody` takes `EditFields`)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
-from domain.input_image import ORIGINS
+from domain.generation_request import DEFAULT_MASK_BLUR, DEFAULT_STRENGTH
+from domain.input_image import DEFAULT_RESIZE_MODE, ORIGINS, RESIZE_MODES
+from entrypoints.field_bounds import STRICT_BODY, Integral, ranged
 
 
 class _Reference(BaseModel):
@@ -44,6 +54,44 @@ REFERENCE_RULE = (
     'Must be {"upload_id": ...}, {"image_id": ...}, {"data": base64}, a base64 string '
     "or a data: URL, or null"  # the message's full stop is added with it
 )
+
+
+class EditFields(BaseModel):
+    """The fields of an image-to-image or inpainting request."""
+
+    model_config = STRICT_BODY
+
+    init_image: ImageReference | None = Field(
+        None,
+        description="The image to start from (image-to-image); width and height left out "
+        "follow its shape.",
+    )
+    strength: Annotated[float, ranged("strength")] = Field(
+        DEFAULT_STRENGTH,
+        description="How far from init_image to go: 0 keeps it, 1 ignores it; "
+        "about steps x strength steps run.",
+    )
+    mask_image: ImageReference | None = Field(
+        None, description="Inpainting: white repaints, black keeps; the init_image's size."
+    )
+    mask_blur: Annotated[int, ranged("mask_blur"), Integral] = Field(
+        DEFAULT_MASK_BLUR, description="Pixels of blur on the mask's edge."
+    )
+    invert_mask: bool = Field(False, description="Repaint the black part instead.")
+    resize_mode: Literal[RESIZE_MODES] = Field(  # type: ignore[valid-type]
+        DEFAULT_RESIZE_MODE,
+        description="An input of another shape than the output: fill (crop), fit "
+        "(inside, edges extended) or stretch.",
+    )
+
+    @field_validator("init_image", "mask_image", mode="wrap")
+    @classmethod
+    def _one_reference(cls, value: object, handler: ValidatorFunctionWrapHandler) -> object:
+        """One sentence for a bad reference, instead of one per alternative of the union."""
+        try:
+            return handler(value)
+        except ValidationError:
+            raise PydanticCustomError("image_reference", REFERENCE_RULE) from None
 
 
 class InputImageInfo(BaseModel):
