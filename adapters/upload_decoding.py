@@ -3,14 +3,18 @@
 Only PNG, JPEG and WEBP are taken, each as one still picture. The format is recognised
 from its first bytes and its header is read by that format's own Pillow class, so the
 declared size is known and refused when too large before a single pixel is decoded (a
-few hundred bytes can declare 30000 x 30000 pixels, 2.7 GB once decoded). Constructing
-the class directly also bypasses ``Image.open``'s decompression-bomb check, which warns
-(an error under the tests' warning filters) or raises with Pillow's own wording: our
-bound is lower and says so in our words. Everything else — not an image, another
-format, several frames, a damaged file — is an ``InvalidImage`` naming what it is.
+few hundred bytes can declare 30000 x 30000 pixels, 2.7 GB once decoded): too many
+pixels, or too many bytes once decoded (a 790 KB PNG of 8192 x 8192 16-bit RGBA pixels
+is 512 MB). Constructing the class directly also bypasses ``Image.open``'s
+decompression-bomb check, which warns (an error under the tests' warning filters) or
+raises with Pillow's own wording: our bound is lower and says so in our words.
+Everything else — not an image, another format, several frames, a damaged file — is an
+``InvalidImage`` naming what it is. At most two images are decoded at once
+(``adapters.decode_slots``).
 
 What is kept is 8-bit sRGB: EXIF orientation applied, every mode converted, and colour
-profiles converted to sRGB, which is what the model was trained on. Transparency is kept
+profiles converted to sRGB, which is what the model was trained on
+(``adapters.srgb_pictures``). Transparency is kept
 (an RGBA PNG) when some pixel is not opaque, else the PNG is RGB. It is kept because an
 upload does not say what it is for: as an init image it is flattened on white when used
 (what a transparent PNG looks like on the page it came from), but as a mask its alpha is
@@ -20,24 +24,38 @@ transparent background (see ``adapters.edit_pixels``).
 
 from __future__ import annotations
 
-import codecs
-import contextlib
 import io
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO
 
-import numpy as np
-from PIL import Image, ImageCms, ImageOps, JpegImagePlugin, PngImagePlugin, WebPImagePlugin
+from PIL import (
+    Image,
+    ImageMode,
+    JpegImagePlugin,
+    PngImagePlugin,
+    WebPImagePlugin,
+)
 from PIL.ImageFile import ImageFile
 
+from adapters.decode_slots import DECODE_SLOTS, DecodeSlots
+from adapters.non_image_content import what_it_is, with_article
+from adapters.srgb_pictures import upright_srgb
 from domain.errors import InvalidImage
 
 ACCEPTED_FORMATS = ("PNG", "JPEG", "WEBP")
+_ACCEPTED = "only PNG, JPEG and WEBP images are accepted"
+_METADATA_TOO_LARGE = (
+    "The PNG file has a text or colour-profile chunk (zTXt, iTXt or iCCP) too large to "
+    "read: over 1 MB once inflated. Send the picture without that metadata."
+)
 MAX_PIXELS = 8192 * 8192
-"""64 megapixels: an 8192 x 8192 picture; every phone photo fits. Decoding one takes up
-to 256 MB (4 bytes a pixel for CMYK or 16-bit grey), once, before it is converted."""
+"""64 megapixels: an 8192 x 8192 picture; every phone photo fits."""
+MAX_DECODED_BYTES = 256 * 2**20
+"""Pixels x channels x bytes per channel as the file stores them: an 8192 x 8192 picture
+of 8-bit RGBA or CMYK, or 16-bit RGB up to 44 megapixels. Converting and encoding it
+makes a copy or two more."""
 
 # Level 1 is several times faster than the default and only slightly larger on photos.
 _PNG_COMPRESS_LEVEL = 1
@@ -66,10 +84,13 @@ class NormalisedImage:
     """What was sent: ``PNG``, ``JPEG`` or ``WEBP``."""
 
 
-def normalise_image(data: bytes, *, max_bytes: int, field: str = "file") -> NormalisedImage:
+def normalise_image(
+    data: bytes, *, max_bytes: int, field: str = "file", slots: DecodeSlots = DECODE_SLOTS
+) -> NormalisedImage:
     """The image in ``data`` as an 8-bit sRGB(A) PNG; raises ``InvalidImage`` naming ``field``.
 
-    Blocking and CPU-heavy for large photos: call it from a worker thread.
+    Blocking and CPU-heavy for large photos: call it from a worker thread. The header is
+    checked at once; the decode waits for one of ``slots``.
     """
     if not data:
         raise InvalidImage(field, "The file is empty (0 bytes).")
@@ -81,19 +102,27 @@ def normalise_image(data: bytes, *, max_bytes: int, field: str = "file") -> Norm
         )
     source_format = _recognised_format(data)
     if source_format is None:
-        raise InvalidImage(field, _what_it_is(data))
+        raise InvalidImage(field, what_it_is(data, _ACCEPTED))
     image = _read_header(data, source_format, field)
     try:
-        _check_still_and_small(image, source_format, field)
-        try:
-            image.load()
-        except _DAMAGED:
-            raise InvalidImage(
-                field, f"The {source_format} file is truncated or damaged: it cannot be decoded."
-            ) from None
-        picture = _srgb_keeping_alpha(_upright(image))
+        sample_bytes = _bytes_per_sample(data, source_format, image)
+        _check_still_and_small(image, source_format, field, sample_bytes)
+        with slots.held():
+            return _decoded(image, source_format, field)
     finally:
         image.close()
+
+
+def _decoded(image: ImageFile, source_format: str, field: str) -> NormalisedImage:
+    try:
+        image.load()
+    except _DAMAGED as error:
+        if _is_metadata_too_large(error):
+            raise InvalidImage(field, _METADATA_TOO_LARGE) from None
+        raise InvalidImage(
+            field, f"The {source_format} file is truncated or damaged: it cannot be decoded."
+        ) from None
+    picture = upright_srgb(image)
     picture.info = {}  # no profile, EXIF or text travels into the stored PNG
     stream = io.BytesIO()
     picture.save(stream, format="PNG", compress_level=_PNG_COMPRESS_LEVEL)
@@ -116,24 +145,68 @@ def _read_header(data: bytes, source_format: str, field: str) -> ImageFile:
     except Image.DecompressionBombError:
         # WEBP's header code makes Pillow's own check, far above our bound.
         raise InvalidImage(field, _too_many_pixels(source_format, "over 179 million")) from None
-    except _DAMAGED:
+    except _DAMAGED as error:
+        if _is_metadata_too_large(error):
+            raise InvalidImage(field, _METADATA_TOO_LARGE) from None
         raise InvalidImage(
-            field, f"The file starts like a {source_format} image but its header is damaged."
+            field,
+            f"The file starts like {with_article(source_format)} image but its header is damaged.",
         ) from None
 
 
-def _check_still_and_small(image: ImageFile, source_format: str, field: str) -> None:
-    frames = getattr(image, "n_frames", 1)
-    if frames > 1:
+def _is_metadata_too_large(error: BaseException) -> bool:
+    # Pillow's PNG reader refuses a zTXt, iTXt or iCCP chunk that inflates past 1 MB (and
+    # text chunks past 64 MB in all) with a ValueError naming its limit; that is a choice
+    # of size, not damage.
+    return isinstance(error, ValueError) and "MAX_TEXT_" in str(error)
+
+
+def _check_still_and_small(
+    image: ImageFile, source_format: str, field: str, sample_bytes: int
+) -> None:
+    frames = _frames(image)
+    if frames is not None:
         raise InvalidImage(
             field,
-            f"The file is an animated {source_format} with {frames} frames; "
-            "send a single still image.",
+            f"The file is an animated {source_format} with {frames}; send a single still image.",
         )
     width, height = image.size
     if width * height > MAX_PIXELS:
         pixels = f"{width} x {height} ({width * height / 1e6:,.0f} million)"
         raise InvalidImage(field, _too_many_pixels(source_format, pixels))
+    channels = len(image.getbands())
+    decoded = width * height * channels * sample_bytes
+    if decoded > MAX_DECODED_BYTES:
+        raise InvalidImage(
+            field,
+            f"The {source_format} image declares {width} x {height} pixels of {channels} "
+            f"{8 * sample_bytes}-bit channels: {decoded / 2**20:,.0f} MB once decoded, over "
+            f"the {MAX_DECODED_BYTES // 2**20} MB an image may take. Send it smaller or "
+            "with 8 bits a channel.",
+        )
+
+
+def _frames(image: ImageFile) -> str | None:
+    """How many frames an animation has, in words; None for a still picture."""
+    frames = getattr(image, "n_frames", 1)
+    if frames <= 1:
+        return None
+    if getattr(image, "default_image", False):
+        # An APNG whose still picture is not the animation's first frame: Pillow counts
+        # it with the frames its acTL chunk declares.
+        animated = frames - 1
+        return f"{animated:,} frame{'s' if animated > 1 else ''} besides its still picture"
+    return f"{frames:,} frames"
+
+
+def _bytes_per_sample(data: bytes, source_format: str, image: ImageFile) -> int:
+    """Bytes a channel of a pixel takes decoded: the file's bit depth (a PNG's may be 16,
+    which Pillow reads into 8-bit RGB(A) but inflates in full) or Pillow's mode's."""
+    in_memory = int(ImageMode.getmode(image.mode).typestr[-1])
+    # A PNG's first chunk is IHDR: width, height, then the bit depth at byte 24.
+    if source_format == "PNG" and data[12:16] == b"IHDR" and len(data) > 24:
+        return max(in_memory, (data[24] + 7) // 8)
+    return in_memory
 
 
 def _too_many_pixels(source_format: str, pixels: str) -> str:
@@ -141,116 +214,6 @@ def _too_many_pixels(source_format: str, pixels: str) -> str:
         f"The {source_format} image declares {pixels} pixels; at most "
         f"{MAX_PIXELS // 2**20} megapixels ({MAX_PIXELS:,} pixels) are decoded."
     )
-
-
-def _upright(image: Image.Image) -> Image.Image:
-    # A damaged EXIF block is metadata only: the pixels are still the picture.
-    with contextlib.suppress(*_DAMAGED):
-        ImageOps.exif_transpose(image, in_place=True)
-    return image
-
-
-def _srgb_keeping_alpha(image: Image.Image) -> Image.Image:
-    """RGBA when the alpha channel has a pixel below 255, else RGB: an opaque alpha
-    channel says nothing, and dropping it keeps such an image's mask its luminance."""
-    image = _eight_bit(image)
-    image = _in_srgb(image)
-    if image.mode in ("RGBA", "LA") and image.getchannel("A").getextrema() != (255, 255):
-        return image.convert("RGBA")
-    return image.convert("RGB")
-
-
-def _eight_bit(image: Image.Image) -> Image.Image:
-    """RGB, RGBA, L, LA or CMYK, keeping transparency wherever the file had some."""
-    mode = image.mode
-    if mode.startswith("I") or mode == "F":
-        return _grey_from_wide(image)
-    if mode in ("P", "PA", "RGBa", "La"):
-        has_alpha = mode != "P" or "transparency" in image.info
-        return image.convert("RGBA" if has_alpha else "RGB")
-    if mode in ("RGB", "L") and "transparency" in image.info:
-        return image.convert("RGBA" if mode == "RGB" else "LA")  # a tRNS colour
-    if mode in ("RGB", "RGBA", "L", "LA", "CMYK"):
-        return image
-    return image.convert("RGB")  # 1, YCbCr, LAB, HSV
-
-
-def _grey_from_wide(image: Image.Image) -> Image.Image:
-    # Pillow's own convert("L") clips 16-bit values at 255 instead of scaling them, which
-    # turns a 16-bit grey PNG almost white: scale instead. "I" is how older Pillow read
-    # 16-bit PNGs; "F" has no range of its own and is clipped, as Pillow does.
-    values = np.asarray(image)
-    if image.mode == "F":
-        grey = np.clip(values, 0, 255).astype(np.uint8)
-    else:
-        grey = (np.clip(values, 0, 65535).astype(np.uint32) >> 8).astype(np.uint8)
-    return Image.fromarray(grey)
-
-
-def _in_srgb(image: Image.Image) -> Image.Image:
-    """Pixels converted from an embedded colour profile to sRGB with LittleCMS (ImageCms);
-    when the profile cannot be read or does not fit the pixels, the profile is dropped and
-    the numbers are taken as sRGB, as most browsers do with a broken profile."""
-    profile = image.info.get("icc_profile")
-    if not profile or image.mode not in ("RGB", "RGBA", "CMYK", "L"):
-        return image
-    try:
-        source = ImageCms.ImageCmsProfile(io.BytesIO(profile))
-        converted = ImageCms.profileToProfile(
-            image,
-            source,
-            ImageCms.createProfile("sRGB"),
-            outputMode="RGBA" if image.mode == "RGBA" else "RGB",
-        )
-    except (ImageCms.PyCMSError, *_DAMAGED):
-        return image
-    assert converted is not None  # inPlace=False always returns the new image
-    return converted
-
-
-def _what_it_is(data: bytes) -> str:
-    accepted = "only PNG, JPEG and WEBP images are accepted"
-    known = _pillow_format(data)
-    if known is not None:
-        return f"The file is a {known} image; {accepted}."
-    return f"The file is {_kind_of_content(data)}, not an image; {accepted}."
-
-
-def _pillow_format(data: bytes) -> str | None:
-    """The name of another format Pillow knows from its first bytes, without opening it
-    (opening a GIF or TIFF header would make Pillow's decompression-bomb check)."""
-    Image.init()
-    prefix = data[:16]
-    for name in Image.ID:
-        accept = Image.OPEN[name][1]
-        try:
-            if accept is not None and accept(prefix):
-                return name
-        except _DAMAGED:
-            continue
-    return None
-
-
-def _kind_of_content(data: bytes) -> str:
-    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    if b"<svg" in head and (head.startswith((b"<svg", b"<?xml", b"<!doctype svg", b"<!--"))):
-        return "SVG (vector graphics) text"
-    if head.startswith((b"<!doctype html", b"<html")):
-        return "an HTML page"
-    if head.startswith(b"<?xml"):
-        return "XML text"
-    if head.startswith(b"%pdf-"):
-        return "a PDF document"
-    if head.startswith(b"pk\x03\x04"):
-        return "a ZIP archive"
-    if head.startswith((b"{", b"[")):
-        return "JSON text"
-    try:
-        # Incremental: the 4 KiB cut may fall inside a character.
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
-    except UnicodeDecodeError:
-        return "not a format we recognise"
-    return "text"
 
 
 def _megabytes(size: int) -> str:
