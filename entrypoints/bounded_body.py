@@ -43,21 +43,24 @@ async def read_body(
     starlette's ClientDisconnect (499) when the client leaves."""
     if declared_too_large(request.headers.get("content-length"), limit):
         raise HttpError(413, too_large)
-    started = clock()
+    started = last = clock()
     chunks: list[bytes] = []
     size = 0
     while True:
-        # (asyncio.wait_for, not asyncio.timeout, which Python 3.10 lacks.)
-        left = started + gap_seconds + size / MIN_BYTES_PER_SECOND - clock()
-        if left <= 0:
-            raise HttpError(408, _too_slow(size, clock() - started, gap_seconds))
-        wait = min(gap_seconds, left)
+        # Whichever comes first: the gap since the last piece, or the allowance so far.
+        gap_ends = last + gap_seconds
+        allowance_ends = started + gap_seconds + size / MIN_BYTES_PER_SECOND
+        now = clock()
+        if allowance_ends <= now:
+            raise HttpError(408, _too_slow(size, now - started, gap_seconds))
         try:
-            message = await asyncio.wait_for(request.receive(), wait)
+            # (asyncio.wait_for, not asyncio.timeout, which Python 3.10 lacks.)
+            message = await asyncio.wait_for(request.receive(), min(gap_ends, allowance_ends) - now)
         except asyncio.TimeoutError:
-            if wait < gap_seconds:
+            if allowance_ends < gap_ends:
                 raise HttpError(408, _too_slow(size, clock() - started, gap_seconds)) from None
             raise HttpError(408, _stopped(size, gap_seconds)) from None
+        last = clock()
         if message["type"] == "http.disconnect":
             raise ClientDisconnect()
         if message["type"] != "http.request":
@@ -91,7 +94,7 @@ def _stopped(size: int, gap_seconds: float) -> str:
 
 def _too_slow(size: int, elapsed: float, gap_seconds: float) -> str:
     return (
-        f"The body arrived too slowly: {size:,} bytes in {elapsed:.0f} seconds. A body may "
+        f"The body arrived too slowly: {size:,} bytes in {elapsed:.1f} seconds. A body may "
         f"take {gap_seconds:g} seconds plus one second for every "
         f"{MIN_BYTES_PER_SECOND // 1024} KiB."
     )
