@@ -6,9 +6,10 @@ bound is a process-wide one, ``DECODE_SLOTS``, because what it protects is: the
 process's memory, whoever decodes (an upload, an inline image in a job, any store).
 An object rather than a bare semaphore so a test can give its own and watch it.
 
-The wait is in the calling thread: a caller on the event loop should queue before
-handing the work to a thread, so that waiting decodes do not hold the shared pool's
-threads (see the note in ``upload_routes``' and ``input_resolution``'s callers).
+The wait is in the calling thread. Callers reach it through ``asyncio.to_thread``, so a
+decode waiting here holds one of the event loop's shared pool threads (min(32, cores + 4)
+of them) meanwhile: memory is bounded here, but many uploads at once can still keep the
+pool busy until their turns come.
 """
 
 from __future__ import annotations
