@@ -22,7 +22,7 @@ import asyncio
 import time
 from collections.abc import Callable
 
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 
 from entrypoints.http_errors import HttpError
 
@@ -44,6 +44,9 @@ async def read_body(
     if declared_too_large(request.headers.get("content-length"), limit):
         raise HttpError(413, too_large)
     started = last = clock()
+    # Starlette's stream: it takes a body a middleware already read, raises
+    # ClientDisconnect (499) when the client leaves, and marks the body consumed.
+    pieces = request.stream().__aiter__()
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -55,24 +58,18 @@ async def read_body(
             raise HttpError(408, _too_slow(size, now - started, gap_seconds))
         try:
             # (asyncio.wait_for, not asyncio.timeout, which Python 3.10 lacks.)
-            message = await asyncio.wait_for(request.receive(), min(gap_ends, allowance_ends) - now)
+            chunk = await asyncio.wait_for(pieces.__anext__(), min(gap_ends, allowance_ends) - now)
+        except StopAsyncIteration:
+            return b"".join(chunks)
         except asyncio.TimeoutError:
             if allowance_ends < gap_ends:
                 raise HttpError(408, _too_slow(size, clock() - started, gap_seconds)) from None
             raise HttpError(408, _stopped(size, gap_seconds)) from None
         last = clock()
-        if message["type"] == "http.disconnect":
-            raise ClientDisconnect()
-        if message["type"] != "http.request":
-            continue
-        chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             raise HttpError(413, too_large)
-        if chunk:
-            chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
+        chunks.append(chunk)
 
 
 def declared_too_large(declared: str | None, limit: int) -> bool:
