@@ -1,4 +1,5 @@
-"""Reading a JSON request body safely: media type, size limit, time limit, syntax."""
+"""Reading a JSON request body safely: media type, size and time (entrypoints.bounded_body),
+syntax."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from starlette.requests import Request
 
 from domain.errors import FieldError, InvalidRequest
 from entrypoints.app_state import services
+from entrypoints.bounded_body import read_body
 from entrypoints.http_errors import HttpError
 
 MAX_BODY_BYTES = 64 * 1024
@@ -28,19 +30,15 @@ async def read_json_object(request: Request, limit: int = MAX_BODY_BYTES) -> dic
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type != "application/json":
         raise HttpError(415, "Send the body as JSON with Content-Type: application/json.")
-    if _declared_too_large(request.headers.get("content-length"), limit):
-        raise HttpError(413, f"The body is larger than {_size(limit)}.")
-    # A body that never arrives would hold its connection, and its place among
-    # MAX_CONNECTIONS, for good: it gets the time its headers had. (asyncio.wait_for, not
-    # asyncio.timeout, which Python 3.10 lacks.) bounded_http closes the connection after
-    # the 408, when the rest of the body is still missing.
-    seconds = services(request).settings.header_timeout_seconds
-    try:
-        body = await asyncio.wait_for(_read_body(request, limit), seconds)
-    except asyncio.TimeoutError:
-        raise HttpError(
-            408, f"The body did not arrive within {seconds:g} seconds of its headers."
-        ) from None
+    # A body that stops arriving would hold its connection, and its place among
+    # MAX_CONNECTIONS, for good: 408 (bounded_body), and bounded_http closes the
+    # connection after it when the rest of the body is still missing.
+    body = await read_body(
+        request,
+        limit=limit,
+        too_large=f"The body is larger than {_size(limit)}.",
+        gap_seconds=services(request).settings.header_timeout_seconds,
+    )
     if len(body) > MAX_BODY_BYTES:
         # Megabytes of inline images take a second to parse and walk: off the event loop,
         # so that every other request is not held up meanwhile.
@@ -57,24 +55,6 @@ def _parsed_object(body: bytes) -> dict[str, Any]:
         raise InvalidRequest([FieldError("body", "Must be a JSON object.")])
     _refuse_lone_surrogates(data, "body")
     return data
-
-
-def _declared_too_large(declared: str | None, limit: int) -> bool:
-    # ASCII digits only ("²" is a digit to str.isdigit, not to int), and a length too long
-    # for int() to read is too large for any limit.
-    if declared is None or not (declared.isascii() and declared.isdigit()):
-        return False
-    return len(declared) > len(str(limit)) or int(declared) > limit
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise HttpError(413, f"The body is larger than {_size(limit)}.")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _size(limit: int) -> str:
