@@ -45,7 +45,7 @@ pytestmark = pytest.mark.server
 
 # Generated cases per operation, after the coverage phase's fixed ones. A case here is up
 # to three requests, and a submission also costs a job's work on the mock backend.
-EXAMPLES_PER_OPERATION = 40
+EXAMPLES_PER_OPERATION = 25
 EXAMPLES_PER_SUBMISSION = 10
 EXAMPLES_PER_OPERATION_ON_A_SERVER = 10
 RUN, SERVER_RUN = "with a key, in process", "with a key, on a real server"
