@@ -16,7 +16,9 @@ import hashlib
 import json
 import re
 import secrets
+import threading
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
@@ -46,6 +48,11 @@ class FileUploadStore:
         self._directory = directory
         self._max_bytes = max_bytes
         self._clock = clock
+        # Adds, marks and deletes run in worker threads: one at a time, so that a mark
+        # cannot write back the record of an upload being deleted.
+        self._lock = threading.Lock()
+        self._by_content: dict[tuple[str | None, str], str] | None = None
+        """(owner, sha256 of the PNG) -> upload id; read from the records on first use."""
 
     @property
     def directory(self) -> Path:
@@ -53,27 +60,53 @@ class FileUploadStore:
 
     def add(self, data: bytes, owner: str | None, field: str = "file") -> StoredUpload:
         image = normalise_image(data, max_bytes=self._max_bytes, field=field)
-        upload = StoredUpload(
-            id=secrets.token_hex(16),
-            sha256=hashlib.sha256(image.png).hexdigest(),
-            width=image.width,
-            height=image.height,
-            size_bytes=len(image.png),
-            source_format=image.source_format,
-            created_at=self._clock(),
-            owner=owner,
-        )
-        picture = self._directory / f"{upload.id}.png"
-        write_bytes_atomically(picture, image.png)
-        try:
-            write_bytes_atomically(self._directory / f"{upload.id}.json", _record(upload))
-        except BaseException:
-            # The error that brought us here matters more than a PNG left for the next
-            # start's `remove_leftovers`.
-            with contextlib.suppress(OSError):
-                held_files.remove(picture)
-            raise
-        return upload
+        sha256 = hashlib.sha256(image.png).hexdigest()
+        with self._lock:
+            known = self._content_index().get((owner, sha256))
+            if known is not None and (again := self._marked(known)) is not None:
+                return again
+            upload = StoredUpload(
+                id=secrets.token_hex(16),
+                sha256=sha256,
+                width=image.width,
+                height=image.height,
+                size_bytes=len(image.png),
+                source_format=image.source_format,
+                created_at=self._clock(),
+                owner=owner,
+            )
+            picture = self._directory / f"{upload.id}.png"
+            write_bytes_atomically(picture, image.png)
+            try:
+                write_bytes_atomically(self._directory / f"{upload.id}.json", _record(upload))
+            except BaseException:
+                # The error that brought us here matters more than a PNG left for the next
+                # start's `remove_leftovers`.
+                with contextlib.suppress(OSError):
+                    held_files.remove(picture)
+                raise
+            self._content_index()[(owner, sha256)] = upload.id
+            return upload
+
+    def mark_used(self, upload_id: str) -> StoredUpload | None:
+        with self._lock:
+            return self._marked(upload_id)
+
+    def _marked(self, upload_id: str) -> StoredUpload | None:
+        upload = self.get(upload_id)
+        if upload is None:
+            return None
+        used = replace(upload, last_used=self._clock())
+        write_bytes_atomically(self._directory / f"{upload_id}.json", _record(used))
+        return used
+
+    def _content_index(self) -> dict[tuple[str | None, str], str]:
+        if self._by_content is None:
+            # Oldest first: of two copies an older server stored, the newer is kept.
+            self._by_content = {
+                (upload.owner, upload.sha256): upload.id for upload in reversed(self.all())
+            }
+        return self._by_content
 
     def get(self, upload_id: str) -> StoredUpload | None:
         record = self._file(upload_id, "json")
@@ -103,10 +136,18 @@ class FileUploadStore:
         return sorted(uploads, key=lambda upload: (upload.created_at, upload.id), reverse=True)
 
     def delete(self, upload_id: str) -> bool:
+        with self._lock:
+            return self._delete(upload_id)
+
+    def _delete(self, upload_id: str) -> bool:
         held_files.finish_pending_removals(self._directory)
         record = self._file(upload_id, "json")
         if record is None:
             return False
+        if self._by_content is not None:
+            self._by_content = {
+                content: known for content, known in self._by_content.items() if known != upload_id
+            }
         # The record first: without it the upload is gone, whatever happens to the PNG.
         held_files.remove(record)
         picture = self._file(upload_id, "png")
@@ -144,6 +185,7 @@ def _record(upload: StoredUpload) -> bytes:
         "source_format": upload.source_format,
         "created_at": upload.created_at.isoformat(),
         "owner": upload.owner,
+        "last_used": None if upload.last_used is None else upload.last_used.isoformat(),
     }
     # ASCII with escapes: an owner's name in any script makes a readable file.
     return json.dumps(record, indent=1, sort_keys=True, ensure_ascii=True).encode("ascii")
@@ -152,8 +194,11 @@ def _record(upload: StoredUpload) -> bytes:
 def _upload(upload_id: str, record: dict[str, Any]) -> StoredUpload:
     """Raises KeyError, TypeError or ValueError on a record of another shape."""
     created_at = datetime.fromisoformat(record["created_at"])
-    if created_at.tzinfo is None:
-        raise ValueError("created_at has no time zone")
+    # Records written before last_used existed have none.
+    last_used = record.get("last_used")
+    used_at = None if last_used is None else datetime.fromisoformat(last_used)
+    if created_at.tzinfo is None or (used_at is not None and used_at.tzinfo is None):
+        raise ValueError("created_at or last_used has no time zone")
     owner = record["owner"]
     values = (record["sha256"], record["source_format"])
     sizes = (record["width"], record["height"], record["size_bytes"])
@@ -172,4 +217,5 @@ def _upload(upload_id: str, record: dict[str, Any]) -> StoredUpload:
         source_format=record["source_format"],
         created_at=created_at,
         owner=owner,
+        last_used=used_at,
     )

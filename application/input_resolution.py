@@ -115,6 +115,10 @@ class InputResolution:
         upload = self._uploads.get(upload_id)
         if upload is None or not may_see(upload.owner):
             raise UploadNotFound(f"{name}: no upload {upload_id}.")
+        # Used now: retention leaves it its grace until the job that names it is queued.
+        upload = self._uploads.mark_used(upload_id)
+        if upload is None:  # removed meanwhile
+            raise UploadNotFound(f"{name}: no upload {upload_id}.")
         # A job's params posted again name the upload with how it first came (a gallery
         # image, inline); kept when they describe this very picture.
         origin, origin_id = reference.get("origin"), reference.get("origin_id")
@@ -165,7 +169,10 @@ class InputResolution:
 
     def _store(self, data: bytes, owner: str | None, name: str, created: list[str]) -> StoredUpload:
         stored = self._uploads.add(data, owner, field=name)
-        created.append(stored.id)
+        if stored.last_used is None:
+            # New: this request's to delete if it is refused. One the client had already
+            # (the same image again) is not.
+            created.append(stored.id)
         return stored
 
     def _delete(self, upload_ids: list[str]) -> None:

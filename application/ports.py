@@ -139,6 +139,9 @@ class StoredUpload:
     created_at: datetime
     owner: str | None = None
     """The client that uploaded it (as ``Job.owner``); None: anyone's."""
+    last_used: datetime | None = None
+    """When a request last named it or the same image was added again; None: never since
+    it was stored. Retention counts an upload's age from the later of this and created_at."""
 
 
 class UploadStore(Protocol):
@@ -149,7 +152,13 @@ class UploadStore(Protocol):
 
     def add(self, data: bytes, owner: str | None, field: str = "file") -> StoredUpload:
         """Check, normalise and store an image. Raises ``InvalidImage`` (naming ``field``)
-        for anything it will not take, leaving nothing behind."""
+        for anything it will not take, leaving nothing behind. The same owner's image
+        again (the same stored PNG) is not stored twice: that upload is answered, with
+        ``last_used`` set (a new one has none)."""
+
+    def mark_used(self, upload_id: str) -> StoredUpload | None:
+        """Set the upload's ``last_used`` to now, as a request is about to use it; the
+        upload, or None when there is none."""
 
     def get(self, upload_id: str) -> StoredUpload | None:
         """The upload, or None when there is none (a malformed id included)."""

@@ -4,8 +4,11 @@ Uploads fall under the images' policy: those older than its age limit go, then t
 oldest until no more than its count remain. Never one a job still to run reads (waiting
 or running: its record names the upload), and never one younger than ``UPLOAD_GRACE``:
 a client uploads and then submits, and an inline image is stored just before its job is
-accepted, so for a moment an upload about to be used is referenced by no job yet.
-Jobs that have finished do not hold their inputs: their provenance keeps the SHA-256.
+accepted, so for a moment an upload about to be used is referenced by no job yet. Age
+and grace count from an upload's last use (a request naming it, the same image uploaded
+again) when that is later than its creation: an old upload named again is not pruned
+between the request's resolution and its job's acceptance. Jobs that have finished do
+not hold their inputs: their provenance keeps the SHA-256.
 """
 
 from __future__ import annotations
@@ -26,6 +29,9 @@ class Upload(Protocol):
 
     @property
     def created_at(self) -> datetime: ...
+
+    @property
+    def last_used(self) -> datetime | None: ...
 
 
 U = TypeVar("U", bound=Upload)
@@ -54,15 +60,15 @@ def expired_uploads(
     if not policy.enabled:
         return []
     in_use = uploads_in_use(jobs)
-    oldest_first = sorted(uploads, key=lambda upload: (upload.created_at, upload.id))
+    oldest_first = sorted(uploads, key=lambda upload: (last_active(upload), upload.id))
 
     def removable(upload: U) -> bool:
-        return upload.id not in in_use and now - upload.created_at >= grace
+        return upload.id not in in_use and now - last_active(upload) >= grace
 
     expired: list[U] = []
     if policy.max_age_days is not None:
         cutoff = now - timedelta(days=policy.max_age_days)
-        expired = [u for u in oldest_first if u.created_at < cutoff and removable(u)]
+        expired = [u for u in oldest_first if last_active(u) < cutoff and removable(u)]
     if policy.max_images is not None:
         chosen = {upload.id for upload in expired}
         remaining = len(oldest_first) - len(expired)
@@ -72,4 +78,12 @@ def expired_uploads(
             if upload.id not in chosen and removable(upload):
                 expired.append(upload)
                 remaining -= 1
-    return sorted(expired, key=lambda upload: (upload.created_at, upload.id))
+    return sorted(expired, key=lambda upload: (last_active(upload), upload.id))
+
+
+def last_active(upload: Upload) -> datetime:
+    """When the upload was stored or, later, last named by a request: its age counts from
+    then."""
+    if upload.last_used is None:
+        return upload.created_at
+    return max(upload.created_at, upload.last_used)

@@ -69,6 +69,7 @@ async def create_upload(request: Request) -> Response:
         height=upload.height,
         size_bytes=upload.size_bytes,
         source_format=upload.source_format,
+        reused=upload.last_used is not None,  # the client's same image: its upload again
     )
     body = upload_json(upload)
     return JSONResponse(body, status_code=201, headers={"Location": body["url"]})

@@ -334,7 +334,9 @@ def test_the_retention_command_removes_uploads_past_the_policy(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with client_for(tmp_path) as client:
-        old, older, new = (upload(client, encoded()).json()["id"] for _ in range(3))
+        old, older, new = (
+            upload(client, encoded(size=(40 + n, 24))).json()["id"] for n in range(3)
+        )
     age(tmp_path, old, 10)
     age(tmp_path, older, 20)
     assert retention(make_settings(tmp_path, retention_max_age_days=7)) == 0
@@ -346,7 +348,7 @@ def test_the_retention_command_removes_uploads_past_the_policy(
 
 def test_the_retention_command_counts_uploads_like_images(tmp_path: Path) -> None:
     with client_for(tmp_path) as client:
-        ids = [upload(client, encoded()).json()["id"] for _ in range(3)]
+        ids = [upload(client, encoded(size=(40 + n, 24))).json()["id"] for n in range(3)]
     for days, upload_id in zip((3, 2, 1), ids, strict=True):
         age(tmp_path, upload_id, days)
     assert retention(make_settings(tmp_path, retention_max_images=1)) == 0
@@ -355,7 +357,7 @@ def test_the_retention_command_counts_uploads_like_images(tmp_path: Path) -> Non
 
 def test_the_server_applies_retention_to_uploads_at_its_start(tmp_path: Path) -> None:
     with client_for(tmp_path) as client:
-        old, new = (upload(client, encoded()).json()["id"] for _ in range(2))
+        old, new = (upload(client, encoded(size=(40 + n, 24))).json()["id"] for n in range(2))
     age(tmp_path, old, 10)
     with client_for(tmp_path, retention_max_age_days=7) as client:
         assert [item["id"] for item in client.get("/uploads").json()["uploads"]] == [new]
@@ -369,3 +371,26 @@ def test_the_server_removes_half_written_uploads_at_its_start(tmp_path: Path) ->
     with client_for(tmp_path) as client:
         assert client.get("/uploads").json() == {"uploads": []}
     assert stored_files(tmp_path) == []
+
+
+def test_the_same_image_again_is_the_clients_upload_it_already_has(
+    client: TestClient, tmp_path: Path
+) -> None:
+    first = upload(client, encoded()).json()
+    again = upload(client, encoded())
+    assert again.status_code == 201 and again.json() == first
+    assert again.headers["location"] == first["url"]
+    assert stored_files(tmp_path) == [f"{first['id']}.json", f"{first['id']}.png"]
+
+
+def test_an_old_upload_named_by_a_request_counts_its_age_from_then(tmp_path: Path) -> None:
+    with client_for(tmp_path) as client:
+        old, unused = (upload(client, encoded(size=(40 + n, 24))).json()["id"] for n in range(2))
+        age(tmp_path, old, 10)
+        age(tmp_path, unused, 10)
+        answer = client.post(
+            "/image", json={"prompt": "x", "init_image": {"upload_id": old}, "strength": 0.5}
+        )
+        assert answer.status_code == 200, answer.text
+    assert retention(make_settings(tmp_path, retention_max_age_days=7)) == 0
+    assert stored_files(tmp_path) == [f"{old}.json", f"{old}.png"]

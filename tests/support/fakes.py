@@ -6,7 +6,7 @@ import hashlib
 import json
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from functools import partial
 from pathlib import Path
@@ -142,6 +142,9 @@ class FakeUploadStore:
     added: list[str] = field(default_factory=list)
     """Every id ever added, in order (deleted ones too)."""
     deleted: list[str] = field(default_factory=list)
+    marked: list[str] = field(default_factory=list)
+    """Ids ``mark_used`` marked, in order. (Unlike the real store, the fake keeps the
+    same image added twice as two uploads.)"""
 
     def add(self, data: bytes, owner: str | None, field: str = "file") -> StoredUpload:
         if len(data) > self.max_bytes:
@@ -162,6 +165,15 @@ class FakeUploadStore:
         self.uploads[upload.id] = (upload, data)
         self.added.append(upload.id)
         return upload
+
+    def mark_used(self, upload_id: str) -> StoredUpload | None:
+        kept = self.uploads.get(upload_id)
+        if kept is None:
+            return None
+        used = replace(kept[0], last_used=datetime(2026, 1, 2, tzinfo=timezone.utc))
+        self.uploads[upload_id] = (used, kept[1])
+        self.marked.append(upload_id)
+        return used
 
     def get(self, upload_id: str) -> StoredUpload | None:
         kept = self.uploads.get(upload_id)

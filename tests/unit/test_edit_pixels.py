@@ -45,6 +45,9 @@ class DictUploadStore:
     def add(self, data: bytes, owner: str | None, field: str = "file") -> StoredUpload:
         raise NotImplementedError
 
+    def mark_used(self, upload_id: str) -> StoredUpload | None:
+        raise NotImplementedError
+
     def get(self, upload_id: str) -> StoredUpload | None:
         entry = self.uploads.get(upload_id)
         return None if entry is None else entry[1]

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from application.input_resolution import InputResolution, ResolvedInputs
+from application.ports import StoredUpload
 from domain.errors import ImageNotFound, InvalidImage, UploadNotFound
 from domain.generation_request import GenerationRequest
 from domain.job import ImageRef, Job, JobStatus
@@ -62,6 +63,10 @@ def resolution(tmp_path: Path, uploads: FakeUploadStore) -> InputResolution:
         return jobs[job_id]
 
     return InputResolution(uploads, FolderImages(tmp_path), job_by_id, uploads.max_bytes)  # type: ignore[arg-type]
+
+
+def missing_job(job_id: str) -> Job:
+    raise ImageNotFound(f"No image record {job_id}.")
 
 
 def b64(data: bytes) -> str:
@@ -246,6 +251,55 @@ def test_discard_deletes_only_the_uploads_the_request_made(
     )
     asyncio.run(resolution.discard(resolved))
     assert list(uploads.uploads) == [kept.id]
+
+
+def test_an_upload_named_by_id_is_marked_used(
+    resolution: InputResolution, uploads: FakeUploadStore
+) -> None:
+    upload = uploads.add(b"IMG64x48", ALICE)
+    resolved = resolve(resolution, init_image={"upload_id": upload.id})
+    assert uploads.marked == [upload.id]
+    assert resolved.values["init_image"].upload_id == upload.id
+
+
+class ReusingUploads(FakeUploadStore):
+    """Answers the same owner's same bytes with the upload it has, marked, as the real
+    store does."""
+
+    def add(self, data: bytes, owner: str | None, field: str = "file") -> StoredUpload:
+        for known, kept in self.uploads.values():
+            if known.owner == owner and kept == data:
+                used = self.mark_used(known.id)
+                assert used is not None
+                return used
+        return super().add(data, owner, field)
+
+
+def test_an_inline_image_the_client_had_already_is_not_deleted_by_a_refusal(
+    tmp_path: Path,
+) -> None:
+    uploads = ReusingUploads(max_bytes=300)
+    had = uploads.add(b"IMG64x48", ALICE)
+    resolution = InputResolution(uploads, FolderImages(tmp_path), missing_job, 300)  # type: ignore[arg-type]
+    resolved = resolve(resolution, init_image=b64(b"IMG64x48"), mask_image=b64(b"IMG64x48"))
+    assert resolved.values["init_image"].upload_id == had.id
+    assert resolved.created == []
+    asyncio.run(resolution.discard(resolved))
+    assert list(uploads.uploads) == [had.id]
+
+
+def test_a_request_naming_an_upload_removed_meanwhile_is_not_found(
+    resolution: InputResolution, uploads: FakeUploadStore
+) -> None:
+    class Vanishing(FakeUploadStore):
+        def mark_used(self, upload_id: str) -> StoredUpload | None:
+            return None  # retention removed it between the lookup and the mark
+
+    vanishing = Vanishing()
+    upload = vanishing.add(b"IMG8x8", ALICE)
+    resolution = InputResolution(vanishing, FolderImages(Path()), missing_job, 300)  # type: ignore[arg-type]
+    with pytest.raises(UploadNotFound):
+        resolve(resolution, init_image={"upload_id": upload.id})
 
 
 def test_text_to_image_fields_pass_through(resolution: InputResolution) -> None:

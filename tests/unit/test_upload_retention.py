@@ -18,6 +18,7 @@ NOW = datetime(2026, 6, 1, tzinfo=timezone.utc)
 class Upload:
     id: str
     created_at: datetime
+    last_used: datetime | None = None
 
 
 def upload(upload_id: str, days_ago: float) -> Upload:
@@ -98,3 +99,20 @@ def test_an_upload_in_its_grace_period_is_not_removed() -> None:
     uploads = [upload("old", 1), just_made]
     assert ids(expired_uploads(uploads, [], RetentionPolicy(max_images=0), NOW)) == ["old"]
     assert expired_uploads([just_made], [], RetentionPolicy(max_age_days=1e-6), NOW) == []
+
+
+def test_age_and_grace_count_from_the_last_use() -> None:
+    named_again = Upload("named-again", NOW - timedelta(days=30), NOW - UPLOAD_GRACE / 2)
+    used_last_week = Upload("used-last-week", NOW - timedelta(days=30), NOW - timedelta(days=7))
+    never_used = upload("never-used", 20)
+    uploads = [named_again, used_last_week, never_used]
+    by_age = expired_uploads(uploads, [], RetentionPolicy(max_age_days=10), NOW)
+    assert ids(by_age) == ["never-used"]
+    # By count, the least recently active go first; the one just named never does.
+    by_count = expired_uploads(uploads, [], RetentionPolicy(max_images=0), NOW)
+    assert ids(by_count) == ["never-used", "used-last-week"]
+
+
+def test_a_last_use_before_creation_does_not_age_an_upload() -> None:
+    odd = Upload("odd", NOW - UPLOAD_GRACE / 2, NOW - timedelta(days=40))  # a clock set back
+    assert expired_uploads([odd], [], RetentionPolicy(max_age_days=1), NOW) == []
