@@ -6,10 +6,10 @@ bound is a process-wide one, ``DECODE_SLOTS``, because what it protects is: the
 process's memory, whoever decodes (an upload, an inline image in a job, any store).
 An object rather than a bare semaphore so a test can give its own and watch it.
 
-The wait is in the calling thread. Callers reach it through ``asyncio.to_thread``, so a
-decode waiting here holds one of the event loop's shared pool threads (min(32, cores + 4)
-of them) meanwhile: memory is bounded here, but many uploads at once can still keep the
-pool busy until their turns come.
+The wait is in the calling thread. The server's requests decode on an executor of
+MAX_CONCURRENT_DECODES threads of their own (bootstrap's ``image_decoding``), so a decode
+waiting its turn holds none of the event loop's shared threads; other callers (the CLI,
+tests) wait here.
 """
 
 from __future__ import annotations

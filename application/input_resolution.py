@@ -16,7 +16,9 @@ import asyncio
 import base64
 import binascii
 from collections.abc import Callable, Mapping
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import structlog
@@ -49,12 +51,15 @@ class InputResolution:
         images: ImageStore,
         job_by_id: Callable[[str], Job],
         max_bytes: int,
+        executor: Executor | None = None,
     ) -> None:
         self._uploads = uploads
         self._images = images
         self._job_by_id = job_by_id
         """A job of the history; raises ImageNotFound for an unknown id."""
         self._max_bytes = max_bytes
+        self._executor = executor
+        """Where the blocking work runs; None: the event loop's default threads."""
 
     async def resolve(
         self, fields: Mapping[str, Any], owner: str | None, may_see: MaySee
@@ -64,7 +69,9 @@ class InputResolution:
         if all(fields.get(name) is None for name in INPUT_FIELDS):
             return ResolvedInputs(dict(fields))  # text-to-image: no thread hop
         # Reading files, decoding base64 and storing (a Pillow decode) block.
-        return await asyncio.to_thread(self._resolve, fields, owner, may_see)
+        loop = asyncio.get_running_loop()
+        work = partial(self._resolve, fields, owner, may_see)
+        return await loop.run_in_executor(self._executor, work)
 
     async def discard(self, resolved: ResolvedInputs) -> None:
         """Delete the uploads made for a request that was refused after all."""

@@ -8,8 +8,10 @@ so no command wires an adapter its own way and a change of adapter reaches all o
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 
+from adapters.decode_slots import MAX_CONCURRENT_DECODES
 from adapters.edit_pixels import PillowEditPixels
 from adapters.file_history_store import FileHistoryStore
 from adapters.file_image_store import FileImageStore
@@ -58,6 +60,9 @@ class Services:
     """GENERATED_DIR for this server alone: taken before its records are read."""
     open_streams: CappedCounts
     """MAX_STREAMS_PER_CLIENT: the job event streams each client holds open."""
+    image_decoding: Executor
+    """Where requests decode and store input images: as many threads as decodes may run
+    at once, so uploads waiting their turn hold none of the event loop's shared threads."""
 
 
 def build(
@@ -118,6 +123,7 @@ def build(
         metrics=metrics,
         folder_lock=folder_lock(settings, "a local-sd server"),
         open_streams=CappedCounts(settings.max_streams_per_client),
+        image_decoding=ThreadPoolExecutor(MAX_CONCURRENT_DECODES, "image-decoding"),
     )
 
 

@@ -54,7 +54,11 @@ async def _accept(request: Request) -> Job:
     built.submissions.check(client.id)
     built.service.queue.check_room(client.id)
     inputs = InputResolution(
-        built.upload_store, built.image_store, built.service.history.get, max_upload
+        built.upload_store,
+        built.image_store,
+        built.service.history.get,
+        max_upload,
+        built.image_decoding,
     )
     resolved = await inputs.resolve(body, client.id, client.may_see)
     try:

@@ -54,7 +54,9 @@ async def create_upload(request: Request) -> Response:
     data = await read_upload(request, built.settings.max_upload_mb * 2**20)
     store = built.upload_store
     try:
-        upload = await asyncio.to_thread(store.add, data, client_of(request).id)
+        loop = asyncio.get_running_loop()
+        owner = client_of(request).id
+        upload = await loop.run_in_executor(built.image_decoding, store.add, data, owner)
     except OSError as error:
         if not is_disk_full(error):
             raise
