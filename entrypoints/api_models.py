@@ -21,6 +21,10 @@ from entrypoints.field_bounds import STRICT_BODY, Integral, bounded_text, ranged
 from entrypoints.image_reference_models import EditFields, InputImageInfo
 
 DEFAULT_PAGE, MAX_PAGE = 24, 100
+# One character str.strip() keeps, spelled out: `\S` disagrees with it on \x1c-\x1f, \x85
+# and \ufeff, and the published schema must take exactly what the domain takes. The same
+# in Python's re and in the JSON Schema validators clients use.
+NOT_ONLY_SPACE = r"[^\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 
 
 class _TextFields(BaseModel):
@@ -30,7 +34,9 @@ class _TextFields(BaseModel):
 
     prompt: Annotated[
         str,
-        bounded_text("prompt", "What to draw; not only whitespace.", min_length=1, pattern=r"\S"),
+        bounded_text(
+            "prompt", "What to draw; not only whitespace.", min_length=1, pattern=NOT_ONLY_SPACE
+        ),
     ]
     negative_prompt: Annotated[str, bounded_text("negative_prompt", "What to keep out.")] | None = (
         None
