@@ -24,6 +24,7 @@ from PIL import Image, ImageDraw, ImageFont
 from application.ports import CancelCheck, EditImages, ProgressCallback, RenderedImage
 from domain.errors import GenerationCancelled, Problem
 from domain.generation_request import SCHEDULERS, GenerationRequest
+from domain.input_image import EditMode
 
 
 class MockBackend:
@@ -36,6 +37,7 @@ class MockBackend:
     schedulers = SCHEDULERS
     provenance: Mapping[str, str] = MappingProxyType({"engine": "mock", "scheduler": "none"})
     request_defaults: Mapping[str, int | float] = MappingProxyType({})
+    modes: frozenset[EditMode] = frozenset(EditMode)
 
     def __init__(self, step_seconds: float = 0.0) -> None:
         self._step_seconds = step_seconds

@@ -22,6 +22,7 @@ from adapters.openvino_engine import Engine, edit_arrays
 from application.ports import CancelCheck, EditImages, ProgressCallback, RenderedImage
 from domain.errors import GenerationCancelled, Problem, Remedy
 from domain.generation_request import GenerationRequest
+from domain.input_image import EditMode
 
 log = structlog.get_logger("openvino")
 
@@ -66,6 +67,10 @@ class OpenVINOBackend:
     @property
     def provenance(self) -> Mapping[str, str]:
         return MappingProxyType(dict(self._engine.provenance))
+
+    @property
+    def modes(self) -> frozenset[EditMode]:
+        return self._engine.modes
 
     @property
     def request_defaults(self) -> Mapping[str, int | float]:

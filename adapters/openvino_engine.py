@@ -52,6 +52,10 @@ class Engine(Protocol):
     def takes_negative_prompt(self) -> bool:
         """False for pipelines that never run classifier-free guidance (LCM)."""
 
+    @property
+    def modes(self) -> frozenset[EditMode]:
+        """What the loaded model can do: the edits need its VAE encoder."""
+
     def run(
         self,
         request: GenerationRequest,
@@ -63,8 +67,9 @@ class Engine(Protocol):
 
         The mode follows ``request.mode``: ``edit`` carries the input image (and, for
         inpainting, the mask) at the request's size, and is None from text. The engine
-        denoises ``request.denoising_steps`` steps (at least 1; see
-        ``engine_strength``) and does not paste the original back (EditPixels does).
+        runs ``request.denoising_steps`` UNet denoising steps (at least 1; see
+        ``step_arguments``), PNDM one evaluation more, and does not paste the original
+        back (EditPixels does).
         """
 
     def last_timings_ms(self) -> Mapping[str, float]:
@@ -78,6 +83,11 @@ EngineLoader = Callable[[Path, str, Path], Engine]
 def pipeline_takes_negative_prompt(pipeline: str | None) -> bool:
     """Whether a pipeline (model_index.json's class) has classifier-free guidance at all."""
     return pipeline not in LCM_PIPELINES
+
+
+def served_modes(has_vae_encoder: bool) -> frozenset[EditMode]:
+    """Every mode, or text-to-image alone: the edits encode their input with the VAE."""
+    return frozenset(EditMode) if has_vae_encoder else frozenset({EditMode.TEXT_TO_IMAGE})
 
 
 def guided(guidance_scale: float, takes_negative_prompt: bool) -> bool:
@@ -95,6 +105,29 @@ def negative_prompt_argument(request: GenerationRequest, engine: Engine) -> dict
     if request.negative_prompt and guided(request.guidance_scale, engine.takes_negative_prompt):
         return {"negative_prompt": request.negative_prompt}
     return {}
+
+
+def step_arguments(request: GenerationRequest, lcm_schedule: bool) -> dict[str, int | float]:
+    """``num_inference_steps`` (and from an image ``strength``) for an engine's call, such
+    that exactly ``request.denoising_steps`` UNet denoising steps run.
+
+    Most schedules are set for all ``num_inference_steps`` and the pipeline then skips the
+    first ``steps - int(steps * strength)`` (diffusers' ``get_timesteps``, genai alike):
+    those take the request's steps and ``engine_strength``. An LCM schedule given a
+    strength instead runs every one of ``num_inference_steps`` over a schedule shortened
+    to the strength (openvino-genai's LCM scheduler in every pipeline; diffusers' LCM
+    image-to-image pipeline): those take ``denoising_steps`` and the strength as given,
+    so that they start from the same noise level. ``lcm_schedule`` says which the
+    engine's pipeline does.
+    """
+    if request.mode is EditMode.TEXT_TO_IMAGE:
+        return {"num_inference_steps": request.num_inference_steps}
+    if lcm_schedule:
+        return {"num_inference_steps": request.denoising_steps, "strength": request.strength}
+    return {
+        "num_inference_steps": request.num_inference_steps,
+        "strength": engine_strength(request),
+    }
 
 
 def engine_strength(request: GenerationRequest) -> float:

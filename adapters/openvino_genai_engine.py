@@ -9,6 +9,11 @@ pipeline (see BENCHMARKS.md), for every mode at once. A request of another shape
 a dynamic compile, and the next default request swaps the static one back: each swap is a
 compile, read from the compile cache after the first time. One compiled set is held at a
 time, so memory stays that of one; changing the mode compiles nothing.
+
+Steps from an image: genai's schedulers run ``int(steps * strength)`` of ``steps``, except
+its LCM scheduler (the model's own or the request's "lcm", on any model), which runs all
+it is given over a schedule shortened to the strength; that one is given
+``int(steps * strength)`` steps (see ``step_arguments``).
 """
 
 from __future__ import annotations
@@ -24,10 +29,11 @@ from adapters.genai_pipelines import GenaiPipeline, GenaiPipelines, Shape
 from adapters.model_layout import pipeline_class
 from adapters.openvino_engine import (
     edit_arrays,
-    engine_strength,
     guided,
     negative_prompt_argument,
     pipeline_takes_negative_prompt,
+    served_modes,
+    step_arguments,
 )
 from adapters.openvino_schedulers import GENAI_TYPES, offered, provenance
 from adapters.stage_timer import timings_ms
@@ -59,6 +65,7 @@ class GenaiEngine:
         """The compiled set and the pipeline of each mode built on it (its ``compiles``
         and ``modes`` tell tests and the bench what was compiled and built)."""
         self.pipelines.compile(self._static)
+        self.modes = served_modes(self.pipelines.edits)
         self._last: tuple[EditMode, GenaiPipeline] | None = None
 
     @property
@@ -99,7 +106,7 @@ class GenaiEngine:
         options: dict[str, Any] = {
             "width": request.width,
             "height": request.height,
-            "num_inference_steps": request.num_inference_steps,
+            **step_arguments(request, self._lcm_schedule(request.scheduler)),
             "guidance_scale": request.guidance_scale,
             "num_images_per_prompt": 1,
             "rng_seed": seed,
@@ -114,7 +121,6 @@ class GenaiEngine:
         else:
             # NHWC uint8, as genai reads images; copies, since ov.Tensor wraps its array.
             image = ov.Tensor(np.array(init[None]))
-            options["strength"] = engine_strength(request)
             if mask is None:
                 pipe = self.pipelines.image_to_image(wanted, request.scheduler)
                 self._last = (request.mode, pipe)
@@ -129,6 +135,9 @@ class GenaiEngine:
         if images.ndim != 4:  # stopped by the callback: a shapeless tensor comes back
             return None
         return np.ascontiguousarray(images[0], dtype=np.uint8)
+
+    def _lcm_schedule(self, scheduler: str | None) -> bool:
+        return (scheduler or self.provenance["scheduler"]) == "lcm"
 
     def _shape_of(self, width: int, height: int, guidance_scale: float) -> Shape:
         return Shape(width, height, guided(guidance_scale, self.takes_negative_prompt))

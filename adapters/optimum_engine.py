@@ -4,6 +4,13 @@ Imported only when the optimum engine is chosen (``pip install -e ".[optimum]"``
 also loads older exports whose ``model_index.json`` names optimum's own classes.
 Image-to-image and inpainting run optimum's Img2Img and Inpaint pipelines over the text
 pipeline's compiled models (see optimum_pipelines), built on first use.
+
+Steps from an image: diffusers' SD pipelines run ``int(steps * strength)`` of ``steps``,
+whatever the scheduler (LCMScheduler on an SD model too); its LCM image-to-image pipeline
+runs all it is given over a schedule shortened to the strength, so it is given
+``int(steps * strength)`` (see ``step_arguments``). diffusers' LCM pipelines run
+LCMScheduler only (they pass it arguments and unpack results no other scheduler has), so
+an LCM model offers "lcm" alone here and other names are refused before a job is queued.
 """
 
 from __future__ import annotations
@@ -21,12 +28,13 @@ from PIL import Image
 from adapters.model_layout import pipeline_class
 from adapters.openvino_engine import (
     edit_arrays,
-    engine_strength,
     negative_prompt_argument,
     pipeline_takes_negative_prompt,
+    served_modes,
+    step_arguments,
 )
 from adapters.openvino_schedulers import DIFFUSERS_CLASSES, offered, provenance
-from adapters.optimum_pipelines import edit_pipeline
+from adapters.optimum_pipelines import edit_pipeline, runs_lcm_schedule
 from adapters.stage_timer import (
     TEXT_ENCODER,
     UNET,
@@ -49,7 +57,6 @@ class _Stopped(Exception):
 
 class OptimumEngine:
     name = "optimum"
-    schedulers = offered(DIFFUSERS_CLASSES)
 
     def __init__(self, pipe: Any, model_dir: Path, device: str) -> None:
         self._pipe = pipe
@@ -57,6 +64,8 @@ class OptimumEngine:
         self._default_scheduler = pipe.scheduler
         self._swapped: dict[str, Any] = {}
         self.takes_negative_prompt = pipeline_takes_negative_prompt(pipeline_class(model_dir))
+        self.schedulers = offered(DIFFUSERS_CLASSES) if self.takes_negative_prompt else ("lcm",)
+        self.modes = served_modes(pipe.vae_encoder is not None)
         pipe.set_progress_bar_config(disable=True)
         self._timer = StageTimer()
         self._timer.wrap_pipeline(pipe)  # the edit pipelines run the same, wrapped, parts
@@ -95,7 +104,7 @@ class OptimumEngine:
 
         options: dict[str, Any] = {
             "prompt": request.prompt,
-            "num_inference_steps": request.num_inference_steps,
+            **step_arguments(request, runs_lcm_schedule(pipe)),
             "guidance_scale": request.guidance_scale,
             "num_images_per_prompt": 1,
             "generator": torch.Generator().manual_seed(seed),
@@ -105,7 +114,7 @@ class OptimumEngine:
         }
         if init is not None:
             # Image-to-image takes its size from the image (it has no width/height).
-            options |= {"image": Image.fromarray(init), "strength": engine_strength(request)}
+            options["image"] = Image.fromarray(init)
         if init is None or mask is not None:
             options |= {"width": request.width, "height": request.height}
         if mask is not None:

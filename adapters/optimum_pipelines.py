@@ -65,6 +65,13 @@ def edit_pipeline(text: Any, mode: EditMode) -> Any:
     return pipe
 
 
+def runs_lcm_schedule(pipe: Any) -> bool:
+    """Whether ``pipe`` runs every step it is given from an image (over a schedule
+    shortened to the strength) rather than ``int(steps * strength)`` of them: diffusers'
+    LCM image-to-image pipeline does."""
+    return isinstance(pipe, OVLatentConsistencyModelImg2ImgPipeline)
+
+
 def _construct(pipe_class: Any, text: Any) -> Any:
     return pipe_class(
         scheduler=text.scheduler,

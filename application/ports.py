@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from domain.errors import Problem
 from domain.generation_request import GenerationRequest
+from domain.input_image import EditMode
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,10 @@ class ImageBackend(Protocol):
     @property
     def request_defaults(self) -> Mapping[str, int | float]:
         """Defaults this model wants instead of the standard ones (e.g. steps for an LCM)."""
+
+    @property
+    def modes(self) -> frozenset[EditMode]:
+        """The modes this backend serves: a model without a VAE encoder only text-to-image."""
 
     @property
     def provenance(self) -> Mapping[str, str]:

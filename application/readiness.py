@@ -46,6 +46,13 @@ class Readiness:
                 f"This engine has no {request.scheduler!r} scheduler; it offers "
                 f"{', '.join(backend.schedulers)}.",
             )
+        if request.mode not in backend.modes:
+            # The one way a loaded model lacks a mode: an export without its VAE encoder.
+            raise UnsupportedOption(
+                "init_image",
+                "The loaded model has no VAE encoder, so it cannot start from an image: "
+                "image-to-image and inpainting need a complete export of the model.",
+            )
 
     @property
     def schedulers(self) -> tuple[str, ...]:

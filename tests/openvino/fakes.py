@@ -13,6 +13,7 @@ import numpy.typing as npt
 from adapters.openvino_engine import StepCallback
 from application.ports import EditImages
 from domain.generation_request import GenerationRequest
+from domain.input_image import EditMode
 
 # What the GPU plugin says when it runs out of memory, with its C++ source lines.
 GPU_OOM = (
@@ -29,6 +30,7 @@ class FakeEngine:
     schedulers = ("pndm", "euler")
     takes_negative_prompt = True
     provenance: Mapping[str, str] = MappingProxyType({"engine": "fake", "scheduler": "pndm"})
+    modes = frozenset(EditMode)
 
     def __init__(self, device: str, fail_at_index: int | None = None) -> None:
         self._device = device

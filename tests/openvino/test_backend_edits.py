@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from adapters.openvino_backend import OpenVINOBackend
-from adapters.openvino_engine import engine_strength
+from adapters.openvino_engine import engine_strength, step_arguments
 from domain.generation_request import GenerationRequest
 from tests.openvino.fakes import FakeEngine, FakeLoader
 from tests.openvino.rendering import Recorder, edit_fields, render, request
@@ -105,3 +105,27 @@ def test_the_engine_strength_keeps_the_step_count_in_float32_too(
     assert min(int(steps * given), steps) == expected  # diffusers, in float64
     assert min(int(np.float32(steps) * np.float32(given)), steps) == expected  # genai
     assert (given == 1.0) == (strength == 1.0)
+
+
+@pytest.mark.parametrize("mode", ["image_to_image", "inpainting"])
+def test_an_lcm_schedule_is_given_the_steps_that_run_and_the_strength_as_asked(
+    mode: str,
+) -> None:
+    fields, _ = edit_fields(mode, strength=0.7)
+    edit_request = request(num_inference_steps=10, **fields)
+
+    assert step_arguments(edit_request, lcm_schedule=True) == {
+        "num_inference_steps": 7,
+        "strength": 0.7,
+    }
+    assert step_arguments(edit_request, lcm_schedule=False) == {
+        "num_inference_steps": 10,
+        "strength": engine_strength(edit_request),
+    }
+
+
+@pytest.mark.parametrize("lcm_schedule", [True, False])
+def test_text_to_image_is_given_its_steps_alone(lcm_schedule: bool) -> None:
+    assert step_arguments(request(num_inference_steps=4), lcm_schedule) == {
+        "num_inference_steps": 4
+    }

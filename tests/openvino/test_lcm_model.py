@@ -47,8 +47,8 @@ def test_same_seed_same_pixels(lcm_backend: OpenVINOBackend) -> None:
 def test_edits_run_with_progress_counting_the_steps_that_run(
     lcm_backend: OpenVINOBackend, mode: str
 ) -> None:
-    # LCM keeps its step count from an image and spreads it over the shorter schedule in
-    # genai; either way progress goes 1..int(steps * strength) once each.
+    # LCM scheduling given a strength runs every step it is given (genai, diffusers' LCM
+    # image-to-image): the engines give it int(steps * strength), and that many run.
     fields, edit = edit_fields(mode, strength=0.5)
     recorder = Recorder()
 
@@ -56,5 +56,6 @@ def test_edits_run_with_progress_counting_the_steps_that_run(
 
     assert (first.width, first.height) == (64, 64)
     assert recorder.progress == [(1, 2), (2, 2)]
+    assert first.timings_ms["unet_calls"] == 2
     again = render(lcm_backend, edit=edit, num_inference_steps=4, **fields)
     assert again.rgb == first.rgb

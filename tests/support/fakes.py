@@ -23,6 +23,7 @@ from application.ports import (
 )
 from domain.errors import GenerationCancelled, InvalidImage, Problem, UploadNotFound
 from domain.generation_request import SCHEDULERS, GenerationRequest
+from domain.input_image import EditMode
 
 
 @dataclass
@@ -36,6 +37,7 @@ class FakeBackend:
     schedulers: tuple[str, ...] = SCHEDULERS
     provenance: dict[str, str] = field(default_factory=lambda: {"engine": "fake"})
     request_defaults: dict[str, int | float] = field(default_factory=dict)
+    modes: frozenset[EditMode] = frozenset(EditMode)
     error: Exception | None = None
     hold: threading.Event | None = None
     calls: list[tuple[GenerationRequest, int]] = field(default_factory=list)
