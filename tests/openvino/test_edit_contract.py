@@ -16,8 +16,16 @@ from structlog.testing import capture_logs
 
 from adapters.openvino_backend import OpenVINOBackend
 from adapters.openvino_loading import load_openvino_backend
+from application.readiness import Readiness
 from domain.errors import GenerationCancelled, UnsupportedOption
-from tests.openvino.rendering import Recorder, edit_fields, render, skip_unless_installed
+from domain.input_image import EditMode
+from tests.openvino.rendering import (
+    Recorder,
+    edit_fields,
+    render,
+    request,
+    skip_unless_installed,
+)
 
 pytestmark = pytest.mark.openvino
 
@@ -149,25 +157,6 @@ def test_modes_and_schedulers_do_not_leak_into_one_another(backend: OpenVINOBack
     assert again == own
 
 
-def test_inpainting_changes_the_masked_area_most(backend: OpenVINOBackend) -> None:
-    # The engines do not paste the original back (EditPixels does), so the whole image
-    # goes through the VAE; random test weights make that round trip anything but exact.
-    # What is bounded here is only that the mask reaches the engine: outside it the
-    # latents are held to the input's at each step, inside they are free.
-    fields, edit = edit_fields("inpainting", strength=1.0)
-    assert edit is not None and edit.mask is not None
-    masked = render(backend, edit=edit, seed=4, num_inference_steps=4, **fields).rgb
-    unmasked = render(
-        backend,
-        edit=type(edit)(edit.width, edit.height, edit.init_rgb, bytes(len(edit.mask))),
-        seed=4,
-        num_inference_steps=4,
-        **fields,
-    ).rgb
-
-    assert masked != unmasked
-
-
 def test_a_model_without_a_vae_encoder_serves_text_and_refuses_edits(
     backend: OpenVINOBackend, tiny_model_dir: Path, tmp_path: Path, openvino_cache_dir: Path
 ) -> None:
@@ -175,8 +164,16 @@ def test_a_model_without_a_vae_encoder_serves_text_and_refuses_edits(
     shutil.copytree(tiny_model_dir, model, ignore=shutil.ignore_patterns("vae_encoder"))
     text_only = load_openvino_backend(model, "CPU", openvino_cache_dir, engine=backend.engine)
 
+    assert backend.modes == frozenset(EditMode)
+    assert text_only.modes == {EditMode.TEXT_TO_IMAGE}
     assert render(text_only).width == 64
     fields, edit = edit_fields("image_to_image")
+    # Refused before a job is queued (what POST /jobs answers 422 with) ...
+    readiness = Readiness()
+    readiness.attach(text_only)
+    with pytest.raises(UnsupportedOption, match="no VAE encoder, so it cannot start from"):
+        readiness.check(request(**fields))
+    # ... and by the engine too, should a job reach it.
     with pytest.raises(UnsupportedOption, match="no VAE encoder") as refused:
         render(text_only, edit=edit, **fields)
     assert refused.value.details[0].field == "init_image"
