@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from application.ports import ImageBackend
 from domain.errors import Problem, ServiceUnavailable, UnsupportedOption
 from domain.generation_request import GenerationRequest
+from domain.input_image import EditMode
 
 _DEFAULTED_FIELDS = ("num_inference_steps", "guidance_scale", "width", "height", "num_images")
 
@@ -46,7 +47,13 @@ class Readiness:
                 f"This engine has no {request.scheduler!r} scheduler; it offers "
                 f"{', '.join(backend.schedulers)}.",
             )
-        if request.mode not in backend.modes:
+        self.check_mode(request.mode)
+
+    def check_mode(self, mode: EditMode) -> None:
+        """Raise if the loaded backend cannot do ``mode``: checked before a request's
+        input images are decoded and stored, and again with the whole request."""
+        backend = self.backend
+        if backend is not None and mode not in backend.modes:
             # The one way a loaded model lacks a mode: an export without its VAE encoder.
             raise UnsupportedOption(
                 "init_image",

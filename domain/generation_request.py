@@ -18,6 +18,7 @@ from domain.input_image import (
     RESIZE_MODES,
     EditMode,
     InputImage,
+    edit_mode,
     image_pair_errors,
 )
 from domain.output_size import DEFAULT_SIZE, SIZE_MAX, SIZE_MIN, SIZE_MULTIPLE, output_size
@@ -135,9 +136,7 @@ class GenerationRequest:
 
     @property
     def mode(self) -> EditMode:
-        if self.init_image is None:
-            return EditMode.TEXT_TO_IMAGE
-        return EditMode.IMAGE_TO_IMAGE if self.mask_image is None else EditMode.INPAINTING
+        return edit_mode(self.init_image is not None, self.mask_image is not None)
 
     @property
     def denoising_steps(self) -> int:

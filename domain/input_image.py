@@ -36,6 +36,13 @@ class EditMode(str, Enum):
     INPAINTING = "inpainting"
 
 
+def edit_mode(has_init_image: bool, has_mask: bool) -> EditMode:
+    """Which kind of job a request with (or without) these images is."""
+    if not has_init_image:
+        return EditMode.TEXT_TO_IMAGE
+    return EditMode.INPAINTING if has_mask else EditMode.IMAGE_TO_IMAGE
+
+
 ORIGINS = ("upload", "gallery", "inline")
 
 

@@ -11,6 +11,7 @@ from starlette.routing import Route
 
 from application.input_resolution import InputResolution
 from domain.generation_request import GenerationRequest
+from domain.input_image import edit_mode
 from domain.job import Job, JobStatus
 from entrypoints.api_models import GenerationBody
 from entrypoints.app_state import services
@@ -49,10 +50,13 @@ async def _accept(request: Request) -> Job:
     max_upload = built.settings.max_upload_mb * 2**20
     raw = await read_json_object(request, generation_body_limit(max_upload))
     body = validated(GenerationBody, raw).model_dump(exclude_unset=True)
-    # Before the input images are decoded and stored: a client over its rate, or a full
-    # queue, costs nothing. Both are checked again after, as resolving awaits.
+    # Before the input images are decoded and stored: a client over its rate, a full queue
+    # or an edit the loaded model cannot do costs nothing. Each is checked again after.
     built.submissions.check(client.id)
     built.service.queue.check_room(client.id)
+    built.service.readiness.check_mode(
+        edit_mode(body.get("init_image") is not None, body.get("mask_image") is not None)
+    )
     inputs = InputResolution(
         built.upload_store,
         built.image_store,

@@ -66,3 +66,11 @@ def test_text_to_image_still_runs(client: TestClient, backend: FakeBackend) -> N
     assert answer.status_code == 200, answer.text
     assert answer.json()["status"] == "succeeded"
     assert len(backend.calls) == 1
+
+
+def test_an_edit_is_refused_before_its_image_is_read(client: TestClient) -> None:
+    # Not base64 at all: had it been decoded, the refusal would be about the image.
+    answer = client.post("/jobs", json={"prompt": "a lake", "init_image": "%%%"})
+
+    assert answer.status_code == 422, answer.text
+    assert "no VAE encoder" in answer.json()["error"]["details"][0]["message"]
