@@ -46,7 +46,8 @@ def edit_modes_section(
     if text_only and genai:
         lines += [
             f"Against a text-only pipeline: `genai_int8_static` (raw `Text2ImagePipeline`, "
-            f"static, its own process) peaked at {gib(text_only)}; `edit_modes` serving "
+            f"static, its own process, in the run that measured it: the two may be days "
+            f"and hosts apart) peaked at {gib(text_only)}; `edit_modes` serving "
             f"text-to-image alone at {gib(genai['text_alone_peak_rss_bytes'])} "
             f"({num(genai['text_alone_peak_rss_bytes'] / text_only, 3)} of it), all three "
             f"modes at {gib(genai['all_modes_peak_rss_bytes'])} "
