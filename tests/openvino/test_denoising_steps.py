@@ -42,7 +42,8 @@ def backend(
 
 
 @pytest.mark.parametrize("mode", ["image_to_image", "inpainting"])
-@pytest.mark.parametrize("steps", [4, 8])
+# 7 steps at 0.5: int() gives 3 where rounding would give 4, and the full count 7.
+@pytest.mark.parametrize("steps", [7])
 @pytest.mark.parametrize("scheduler", [None, "pndm", "euler", "lcm"])
 def test_an_edit_runs_int_steps_times_strength_unet_steps(
     backend: OpenVINOBackend, mode: str, steps: int, scheduler: str | None
