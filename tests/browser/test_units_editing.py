@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page
 
-from domain.generation_request import output_size
+from domain.output_size import output_size
 
 pytestmark = pytest.mark.browser
 

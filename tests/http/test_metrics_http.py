@@ -14,6 +14,7 @@ from starlette.testclient import TestClient
 from application.ports import (
     CancelCheck,
     DownloadProgress,
+    EditImages,
     ModelStatus,
     ProgressCallback,
     RenderedImage,
@@ -45,8 +46,9 @@ class TimedBackend(FakeBackend):
         seed: int,
         on_progress: ProgressCallback,
         should_cancel: CancelCheck,
+        edit: EditImages | None = None,
     ) -> RenderedImage:
-        image = super().generate(request, seed, on_progress, should_cancel)
+        image = super().generate(request, seed, on_progress, should_cancel, edit)
         return replace(image, timings_ms=ENGINE_TIMINGS)
 
 

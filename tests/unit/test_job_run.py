@@ -115,10 +115,10 @@ class FallingBackToCpu(FakeBackend):
         self._clock = clock
         self._seconds_on_gpu = seconds_on_gpu
 
-    def generate(self, request, seed, on_progress, should_cancel):  # type: ignore[no-untyped-def]
+    def generate(self, request, seed, on_progress, should_cancel, edit=None):  # type: ignore[no-untyped-def]
         self._clock.advance(self._seconds_on_gpu)
         self.device = "CPU"
-        return super().generate(request, seed, on_progress, should_cancel)
+        return super().generate(request, seed, on_progress, should_cancel, edit)
 
 
 def test_timeout_message_gives_the_time_spent_and_the_device_that_ran_last() -> None:

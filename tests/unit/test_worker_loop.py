@@ -27,7 +27,7 @@ def test_concurrent_requests_run_one_at_a_time_in_order() -> None:
     order: list[int] = []
 
     class CountingBackend(FakeBackend):
-        def generate(self, request, seed, on_progress, should_cancel):  # type: ignore[no-untyped-def]
+        def generate(self, request, seed, on_progress, should_cancel, edit=None):  # type: ignore[no-untyped-def]
             nonlocal active, peak
             with lock:
                 active += 1
@@ -35,7 +35,7 @@ def test_concurrent_requests_run_one_at_a_time_in_order() -> None:
             order.append(seed)
             try:
                 threading.Event().wait(0.02)
-                return super().generate(request, seed, on_progress, should_cancel)
+                return super().generate(request, seed, on_progress, should_cancel, edit)
             finally:
                 with lock:
                     active -= 1
