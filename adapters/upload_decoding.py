@@ -140,6 +140,7 @@ def _recognised_format(data: bytes) -> str | None:
 
 
 def _read_header(data: bytes, source_format: str, field: str) -> ImageFile:
+    _check_webp_canvas(data, source_format, field)
     try:
         return _OPENERS[source_format](io.BytesIO(data))
     except Image.DecompressionBombError:
@@ -152,6 +153,18 @@ def _read_header(data: bytes, source_format: str, field: str) -> ImageFile:
             field,
             f"The file starts like {with_article(source_format)} image but its header is damaged.",
         ) from None
+
+
+def _check_webp_canvas(data: bytes, source_format: str, field: str) -> None:
+    """A WEBP's canvas, read from its VP8X chunk before Pillow sees it: Pillow versions
+    differ in what they raise for a huge one (12.3 calls it damage, 13 a bomb)."""
+    if source_format != "WEBP" or data[12:16] != b"VP8X" or len(data) < 30:
+        return
+    width = 1 + int.from_bytes(data[24:27], "little")
+    height = 1 + int.from_bytes(data[27:30], "little")
+    if width * height > MAX_PIXELS:
+        pixels = f"{width} x {height} ({width * height / 1e6:,.0f} million)"
+        raise InvalidImage(field, _too_many_pixels(source_format, pixels))
 
 
 def _is_metadata_too_large(error: BaseException) -> bool:
