@@ -13,10 +13,13 @@ from entrypoints import bootstrap
 from entrypoints.access import Access
 from entrypoints.api_keys import keys_from_settings
 from entrypoints.authentication import AuthenticationMiddleware
+from entrypoints.automatic1111.error_shape import automatic1111_error
+from entrypoints.error_dialects import ErrorDialectMiddleware
 from entrypoints.host_guard import LOOPBACK_NAMES, HostGuardMiddleware
 from entrypoints.http_errors import EXCEPTION_HANDLERS
 from entrypoints.lifespan import lifespan_for
 from entrypoints.logging_setup import configure_logging
+from entrypoints.openai_images.error_shape import openai_error
 from entrypoints.remedies import remedy_text
 from entrypoints.request_context import RequestContextMiddleware
 from entrypoints.routes import ROUTES
@@ -65,6 +68,12 @@ def create_app(
         routes=ROUTES,
         middleware=[
             Middleware(RequestContextMiddleware),
+            # Outside every other: the errors the Host check and authentication send
+            # reach AUTOMATIC1111's and OpenAI's clients in their own shapes too.
+            Middleware(
+                ErrorDialectMiddleware,
+                dialects={"/sdapi/": automatic1111_error, "/v1/": openai_error},
+            ),
             # The Host check first: a DNS-rebinding page's requests (a foreign Host) must
             # never count as wrong keys, or a web page could lock this address out.
             Middleware(HostGuardMiddleware, allowed_hosts=allowed_hosts(settings)),

@@ -32,6 +32,7 @@ from application.model_lifecycle import ModelLifecycle
 from application.ports import HistoryStore, ImageBackend, ImageStore, ModelStore, UploadStore
 from application.upload_pruning import UploadPruning
 from domain.retention import RetentionPolicy
+from entrypoints.automatic1111.skipped_jobs import SkippedJobs
 from entrypoints.capped_counts import CappedCounts
 from entrypoints.client_limits import SubmissionLimit
 from entrypoints.network_addresses import is_loopback
@@ -63,6 +64,8 @@ class Services:
     image_decoding: Executor
     """Where requests decode and store input images: as many threads as decodes may run
     at once, so uploads waiting their turn hold none of the event loop's shared threads."""
+    skipped_jobs: SkippedJobs
+    """AUTOMATIC1111's `skip`: jobs cancelled so that their batch goes on."""
 
 
 def build(
@@ -124,6 +127,7 @@ def build(
         folder_lock=folder_lock(settings, "a local-sd server"),
         open_streams=CappedCounts(settings.max_streams_per_client),
         image_decoding=ThreadPoolExecutor(MAX_CONCURRENT_DECODES, "image-decoding"),
+        skipped_jobs=SkippedJobs(),
     )
 
 

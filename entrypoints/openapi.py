@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount, Route, Router
 
 from entrypoints.access import access_of
 from entrypoints.api_contract import OPERATIONS, Answer, Media, Operation, errors
@@ -36,13 +36,19 @@ class UndocumentedRoute(Exception):
     """A route has no entry in `api_contract.OPERATIONS`."""
 
 
+def is_foreign_api(route: Mount) -> bool:
+    """A mount of routes (AUTOMATIC1111's, OpenAI's API), not of files: documented by the
+    API's owner, not in this document."""
+    return isinstance(route.app, Router)
+
+
 def route_operations(routes: Iterable[BaseRoute]) -> Iterator[tuple[str, str, list[str]]]:
     """(method, OpenAPI path, path parameters) of every route; a mount serves files below it."""
     for route in routes:
         if isinstance(route, Route):
             for method in sorted((route.methods or set()) - {"HEAD"}):
                 yield method, route.path, list(route.param_convertors)
-        elif isinstance(route, Mount):
+        elif isinstance(route, Mount) and not is_foreign_api(route):
             yield "GET", f"{route.path}/{{path}}", ["path"]
 
 

@@ -10,10 +10,12 @@ from starlette.routing import Mount, Route
 
 from entrypoints.app_state import services
 from entrypoints.authentication import signed_in_client
+from entrypoints.automatic1111.routes import AUTOMATIC1111_ROUTES
 from entrypoints.history_routes import HISTORY_ROUTES
 from entrypoints.image_files import get_image
 from entrypoints.job_routes import JOB_ROUTES
 from entrypoints.metrics import METRICS_ROUTES
+from entrypoints.openai_images.routes import OPENAI_IMAGES_ROUTES
 from entrypoints.openapi import openapi_json
 from entrypoints.presenters import health_json
 from entrypoints.session_routes import SESSION_ROUTES
@@ -57,4 +59,8 @@ ROUTES = [
     *METRICS_ROUTES,
     Route("/openapi.json", openapi_json, methods=["GET"]),
     Mount("/static", app=StaticAssets(directory=STATIC_DIR), name="static"),
+    # Foreign APIs, for the tools that speak them; their owners document them, not
+    # /openapi.json, and their errors take their shapes (entrypoints.error_dialects).
+    Mount("/sdapi/v1", routes=AUTOMATIC1111_ROUTES, name="automatic1111"),
+    Mount("/v1", routes=OPENAI_IMAGES_ROUTES, name="openai_images"),
 ]

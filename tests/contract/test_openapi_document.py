@@ -9,7 +9,7 @@ from starlette.testclient import TestClient
 
 from entrypoints.api_contract import OPERATIONS
 from entrypoints.app import create_app
-from entrypoints.openapi import route_operations
+from entrypoints.openapi import is_foreign_api, route_operations
 from tests.conftest import make_settings
 
 
@@ -19,9 +19,9 @@ def test_every_route_and_method_is_documented_and_nothing_else(tmp_path: Path) -
     for route in app.routes:
         if isinstance(route, Route):
             served |= {(m, route.path) for m in (route.methods or set()) - {"HEAD"}}
-        elif isinstance(route, Mount):
+        elif isinstance(route, Mount) and not is_foreign_api(route):
             served.add(("GET", f"{route.path}/{{path}}"))
-        else:
+        elif not isinstance(route, Mount):
             raise AssertionError(f"a route of a kind the document does not know: {route!r}")
     with TestClient(app, base_url="http://127.0.0.1") as client:
         document = client.get("/openapi.json").json()

@@ -17,7 +17,7 @@ from structlog.testing import capture_logs
 
 from adapters.file_image_store import FileImageStore
 from entrypoints.app import create_app
-from entrypoints.job_routes import generation_body_limit
+from entrypoints.generation_submission import generation_body_limit
 from tests.conftest import make_settings
 from tests.support.fakes import FakeBackend
 

@@ -1,0 +1,156 @@
+"""Submitting a generation and waiting for it: what `POST /image` and every foreign API
+(AUTOMATIC1111's `/sdapi/v1`, OpenAI's `/v1/images`) share, so that each call goes
+through the one queue with the same keys, limits, timeouts and provenance.
+
+The foreign APIs translate their bodies into ours (`GenerationBody`'s fields) and call
+`accept_job` or `run_in_jobs`; nothing of theirs reaches the service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import Request
+
+from application.input_resolution import InputResolution
+from domain.errors import FieldError, InvalidRequest
+from domain.generation_request import IMAGES_MAX, SEED_MAX, GenerationRequest
+from domain.input_image import edit_mode
+from domain.job import Job, JobStatus
+from entrypoints.api_models import GenerationBody
+from entrypoints.app_state import services
+from entrypoints.client_identity import client_of
+from entrypoints.json_body import MAX_BODY_BYTES
+from entrypoints.request_validation import validated
+
+CALL_MAX_IMAGES = 32
+"""Images one foreign call may ask for: up to IMAGES_MAX per job, in consecutive jobs."""
+
+
+def generation_body_limit(max_upload_bytes: int) -> int:
+    """A generation body may carry two images inline (init and mask), each up to the
+    upload limit as base64 (4 characters per 3 bytes) in a data: URL, besides its fields."""
+    inline_image = 4 * -(-max_upload_bytes // 3) + 64
+    return MAX_BODY_BYTES + 2 * inline_image
+
+
+async def accept_job(request: Request, fields: Mapping[str, Any]) -> Job:
+    """Queue a job for ``fields`` (our API's body), answered once its record is on disk.
+    Only jobs accepted use up the client's RATE_LIMIT: a typo or a full queue costs it
+    nothing.
+
+    Input images become uploads first; a request refused after that (a mask of the wrong
+    size, the rate, a full queue, a full disk) deletes them again.
+    """
+    built, client = services(request), client_of(request)
+    body = validated(GenerationBody, fields).model_dump(exclude_unset=True)
+    # Before the input images are decoded and stored: a client over its rate, a full queue
+    # or an edit the loaded model cannot do costs nothing. Each is checked again after.
+    built.submissions.check(client.id)
+    built.service.queue.check_room(client.id)
+    built.service.readiness.check_mode(
+        edit_mode(body.get("init_image") is not None, body.get("mask_image") is not None)
+    )
+    inputs = InputResolution(
+        built.upload_store,
+        built.image_store,
+        built.service.history.get,
+        built.settings.max_upload_mb * 2**20,
+        built.image_decoding,
+    )
+    resolved = await inputs.resolve(body, client.id, client.may_see)
+    try:
+        # Fields left out take the loaded model's defaults (a few-step model's).
+        defaults = built.service.readiness.request_defaults()
+        generation = GenerationRequest.from_mapping(resolved.values, defaults)
+        built.submissions.check(client.id)  # again: resolving awaited
+        job = built.service.queue.accept(generation, client.id)
+        built.submissions.count(client.id)  # no await since the check: no request between
+        await built.service.queue.recorded(job)
+    except Exception:
+        await inputs.discard(resolved)
+        raise
+    return job
+
+
+async def _client_gone(request: Request) -> None:
+    """Returns when the client disconnects (the body has been read already)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+async def wait_for_job(request: Request, job: Job) -> bool:
+    """Wait until ``job`` is final; False when the client left first. A queued job is
+    then dropped; a running one finishes into the history."""
+    service = services(request).service
+    finished = asyncio.ensure_future(service.queue.wait(job))
+    gone = asyncio.ensure_future(_client_gone(request))
+    await asyncio.wait({finished, gone}, return_when=asyncio.FIRST_COMPLETED)
+    gone.cancel()
+    if finished.done():
+        return True
+    service.cancellation.abandon(job)
+    finished.cancel()
+    return False
+
+
+@dataclass
+class CallOutcome:
+    """What a foreign call's jobs came to."""
+
+    jobs: list[Job] = field(default_factory=list)
+    """Every job accepted for the call, in order; the last may have failed or been cancelled."""
+    client_left: bool = False
+
+    @property
+    def succeeded(self) -> list[Job]:
+        return [job for job in self.jobs if job.status is JobStatus.SUCCEEDED]
+
+
+async def run_in_jobs(
+    request: Request,
+    fields: Mapping[str, Any],
+    total_images: int,
+    *,
+    go_on_after_cancel: Callable[[Job], bool] = lambda job: False,
+    field_name: str = "n",
+) -> CallOutcome:
+    """``total_images`` images of ``fields`` as consecutive jobs of up to IMAGES_MAX each,
+    with consecutive seeds, as AUTOMATIC1111 numbers a batch's. Each job is queued when
+    the one before has finished: other clients' jobs may run between them, and one call
+    never holds more than one place in the queue.
+
+    A job that fails raises its error (the images before it stay in the gallery). One
+    cancelled (an interrupt, the UI's cancel) ends the call with what was made, unless
+    ``go_on_after_cancel`` says it was skipped.
+    """
+    if not 1 <= total_images <= CALL_MAX_IMAGES:
+        raise InvalidRequest(
+            [FieldError(field_name, f"Must be between 1 and {CALL_MAX_IMAGES} images in all.")]
+        )
+    service = services(request).service
+    outcome = CallOutcome()
+    done = 0
+    seed = fields.get("seed")
+    # A bad seed is left in the fields for the first job's validation to report.
+    first_seed = seed if isinstance(seed, int) and not isinstance(seed, bool) else None
+    while done < total_images:
+        chunk = {**fields, "num_images": min(IMAGES_MAX, total_images - done)}
+        if first_seed is not None:
+            chunk["seed"] = (first_seed + done) % (SEED_MAX + 1)
+        job = await accept_job(request, chunk)
+        outcome.jobs.append(job)
+        if first_seed is None:
+            first_seed = job.seed
+        if not await wait_for_job(request, job):
+            outcome.client_left = True
+            return outcome
+        if job.status is JobStatus.CANCELLED and not go_on_after_cancel(job):
+            return outcome
+        if job.status is JobStatus.FAILED:
+            service.raise_for_outcome(job)
+        done += job.request.num_images
+    return outcome
