@@ -93,7 +93,7 @@ class GenerationService:
             refuse=partial(refusal, folder=image_store.directory, free_space=self.free_space),
         )
         self.cancellation = Cancellation(self.queue, clock, record)
-        job_run = JobRun(
+        self._job_run = job_run = JobRun(
             image_store,
             model_store,
             history,
@@ -168,6 +168,11 @@ class GenerationService:
         job = self.get(job_id)
         self.cancellation.cancel(job)
         return job
+
+    def latest_preview(self, job_id: str) -> str | None:
+        """The running job's latest preview image as a data: URL, for a caller that polls
+        instead of following the job's events; None before the first and after the end."""
+        return self._job_run.latest_preview(job_id)
 
     def subscribe(self, job_id: str) -> AsyncIterator[JobEvent]:
         """The job's events until its final one, or until the service stops (a waiting
