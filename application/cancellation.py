@@ -61,6 +61,11 @@ class Cancellation:
         if stop is not None:
             stop.set()
 
+    def stop_requested(self, job: Job) -> bool:
+        """Whether ``job`` runs with its stop flag set: it ends within a step."""
+        stop = self._stops.get(job.id)
+        return stop is not None and stop.is_set()
+
     def abandon(self, job: Job) -> None:
         """The waiting client went away: a queued job is dropped, a running one finishes."""
         if job.status is JobStatus.QUEUED:

@@ -11,6 +11,10 @@ class SkippedJobs:
     def skip(self, job_id: str) -> None:
         self._ids.add(job_id)
 
+    def is_skipped(self, job_id: str) -> bool:
+        """Whether ``job_id`` was skipped, without forgetting it (for `progress`)."""
+        return job_id in self._ids
+
     def was_skipped(self, job_id: str) -> bool:
         """Whether ``job_id`` was skipped; asked once, when the job has ended."""
         if job_id in self._ids:
