@@ -1,10 +1,11 @@
 """Pure ASGI middleware: who is asking, and whether they may.
 
 With API keys, every route but the public ones needs `Authorization: Bearer <key>`,
-`Authorization: Basic` with the key as password, or the session cookie `POST /session`
-sets. Without keys the service serves loopback only, unless ALLOW_OPEN_ACCESS is set:
-under `uvicorn --host 0.0.0.0` the app learns where it listens from each connection,
-so a request that arrived on a network address is refused there.
+`Authorization: Basic` with the key as password (or as user, with no password), or the
+session cookie `POST /session` sets. Without keys the service serves loopback only,
+unless ALLOW_OPEN_ACCESS is set: under `uvicorn --host 0.0.0.0` the app learns where it
+listens from each connection, so a request that arrived on a network address is refused
+there.
 """
 
 from __future__ import annotations
@@ -129,9 +130,18 @@ def _presented_key(authorizations: list[str]) -> str | None:
             decoded = base64.b64decode(credential, validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
             return None
-        _user, colon, password = decoded.partition(":")
-        return password if colon and password else None
+        return _key_in_basic(decoded)
     return None
+
+
+def _key_in_basic(decoded: str) -> str | None:
+    """The key in a Basic credential, as the tools that only know user and password send
+    it: `user:<key>` (webuiapi's `set_auth`, Open WebUI's "API Auth" field), `<key>:`
+    (the key typed as the user), or `<key>` alone (a field without a colon, base64'd as
+    typed). A key never holds a colon, so the password is always the key when present."""
+    user, colon, password = decoded.partition(":")
+    key = password if colon and password else user
+    return key or None
 
 
 def _is_public(method: str, path: str) -> bool:

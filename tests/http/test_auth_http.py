@@ -79,6 +79,10 @@ def test_every_route_needs_a_key(client: TestClient, method: str, path: str) -> 
         {"authorization": "bearer   alice-key-0123456789"},
         basic("alice-key-0123456789"),
         basic("alice-key-0123456789", user=""),
+        # As the tools with only user and password fields send it: the key as the user
+        # with no password, or typed without a colon.
+        basic("", user="alice-key-0123456789"),
+        {"authorization": "Basic " + base64.b64encode(b"alice-key-0123456789").decode()},
     ],
 )
 def test_bearer_and_basic_are_accepted(client: TestClient, headers: dict[str, str]) -> None:
@@ -94,8 +98,13 @@ def test_bearer_and_basic_are_accepted(client: TestClient, headers: dict[str, st
         {"authorization": "Token alice-key-0123456789"},
         {"authorization": "alice-key-0123456789"},
         basic(""),
+        basic("", user=""),
+        {"authorization": "Basic "},
         {"authorization": "Basic not-base64!"},
-        {"authorization": "Basic " + base64.b64encode(b"alice-key-0123456789").decode()},
+        # The password is the key whenever there is one: a right key as the user is not
+        # taken beside a wrong password.
+        basic("wrong-key-0123456789", user="alice-key-0123456789"),
+        {"authorization": "Basic " + base64.b64encode(b"bob-key").decode()},
         {"x-api-key": "alice-key-0123456789"},
     ],
 )
