@@ -1,7 +1,47 @@
-"""To be written."""
+"""`GET /v1/models` and `GET /v1/models/{id}`: the one model this service serves.
+
+Only the served model is listed, by its Hugging Face repo id. The names clients
+hard-code in their requests (`dall-e-2`, `dall-e-3`, `gpt-image-1`) are accepted by the
+image calls, which run the served model whatever `model` says, but are not models here:
+`GET /v1/models/dall-e-3` is a 404.
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+from typing import Any
 
-MODEL_ROUTES: list[BaseRoute] = []
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from entrypoints.app_state import services
+from entrypoints.http_errors import HttpError
+
+OWNER = "local-sd"
+
+
+def _served_model(request: Request) -> dict[str, Any]:
+    settings = services(request).settings
+    try:
+        # When the model arrived here: the nearest thing to OpenAI's creation time.
+        created = int(settings.model_dir.stat().st_mtime)
+    except OSError:
+        created = 0  # not downloaded yet
+    return {"id": settings.model_repo_id, "object": "model", "created": created, "owned_by": OWNER}
+
+
+async def list_models(request: Request) -> Response:
+    return JSONResponse({"object": "list", "data": [_served_model(request)]})
+
+
+async def get_model(request: Request) -> Response:
+    model = _served_model(request)
+    if request.path_params["model_id"] != model["id"]:
+        raise HttpError(404, f"No such model; this service serves {model['id']}.")
+    return JSONResponse(model)
+
+
+MODEL_ROUTES: list[BaseRoute] = [
+    Route("/models", list_models, methods=["GET"]),
+    Route("/models/{model_id:path}", get_model, methods=["GET"]),
+]
