@@ -1,0 +1,24 @@
+"""AUTOMATIC1111's prompt syntax, as far as we read it.
+
+- Extra-network tags, `<lora:name:0.8>`, `<lyco:...>`, `<hypernet:...>` (any `<word:...>`,
+  A1111's own pattern) load weights we do not have: they are removed before the prompt is
+  encoded, and each is named in `info`'s warnings ("ignored: <lora:name:0.8>").
+- Emphasis, `(word:1.2)`, `((word))`, `[word]`, is passed through as text: our engines
+  encode the prompt as written, so the brackets and numbers are read as words. Nothing is
+  removed or reweighted.
+"""
+
+from __future__ import annotations
+
+import re
+
+# A1111's `re_extra_net` (modules/extra_networks.py).
+_EXTRA_NETWORK = re.compile(r"<(\w+):([^>]+)>")
+
+
+def without_extra_networks(prompt: str) -> tuple[str, list[str]]:
+    """``prompt`` with its extra-network tags removed, and the tags removed, in order."""
+    tags = [match.group(0) for match in _EXTRA_NETWORK.finditer(prompt)]
+    if not tags:
+        return prompt, []
+    return _EXTRA_NETWORK.sub("", prompt).strip(), tags
