@@ -9,8 +9,8 @@ import structlog
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Match, Route
-from starlette.types import Send
+from starlette.routing import BaseRoute, Match, Mount, Route
+from starlette.types import Scope, Send
 
 from domain.errors import (
     ClientQueueFull,
@@ -155,14 +155,27 @@ async def handle_starlette_http_exception(request: Request, exc: Exception) -> R
 
 
 def allowed_methods(request: Request) -> str:
-    """Every method of every route of this path: Starlette's 405 names only the first
-    route's. The static files' mount, the only other source of 405, serves GET and HEAD."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        matched = isinstance(route, Route) and route.matches(request.scope)[0] is not Match.NONE
-        if matched and route.methods:
-            methods |= route.methods
+    """Every method of every route of this path, inside mounts too: Starlette's 405 names
+    only the first route's. The static files' mount, the only other source of 405,
+    serves GET and HEAD."""
+    scope = request.scope
+    # Inside a mount the scope is the mount's: the app's routes match from the app's root.
+    app_scope = {**scope, "root_path": scope.get("app_root_path", scope.get("root_path", ""))}
+    methods = _route_methods(request.app.router.routes, app_scope)
     return ", ".join(method for method in _METHOD_ORDER if method in (methods or {"GET", "HEAD"}))
+
+
+def _route_methods(routes: list[BaseRoute], scope: Scope) -> set[str]:
+    methods: set[str] = set()
+    for route in routes:
+        match, child_scope = route.matches(scope)
+        if match is Match.NONE:
+            continue
+        if isinstance(route, Route) and route.methods:
+            methods |= route.methods
+        elif isinstance(route, Mount) and route.routes:
+            methods |= _route_methods(route.routes, {**scope, **child_scope})
+    return methods
 
 
 async def handle_client_disconnect(request: Request, exc: Exception) -> Response:
