@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import io
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -181,3 +182,42 @@ def test_progress_without_a_key_is_refused_when_keys_are_set(tmp_path: Path) -> 
     with paced_client(tmp_path, api_keys=SecretStr(KEYS)) as client:
         assert client.get("/sdapi/v1/progress").status_code == 401
         assert client.post("/sdapi/v1/interrupt").status_code == 401
+
+
+BATCH = {"prompt": "a fox", "width": 64, "height": 64, "steps": 50, "batch_size": 5}
+"""Five images: a job of four, then a job of one, queued when the first has ended."""
+
+
+def txt2img_in_background(client: TestClient) -> tuple[threading.Thread, list[Any]]:
+    answers: list[Any] = []
+    thread = threading.Thread(
+        target=lambda: answers.append(client.post("/sdapi/v1/txt2img", json=BATCH))
+    )
+    thread.start()
+    return thread, answers
+
+
+def test_skip_drops_the_running_job_and_its_batch_goes_on(client: TestClient) -> None:
+    thread, answers = txt2img_in_background(client)
+    first = running_with_preview(client)["state"]["job"]
+    assert client.post("/sdapi/v1/skip").status_code == 200
+    second = wait_until(
+        lambda: (job := progress(client)["state"]["job"]) not in ("", first) and job,
+        "the batch's next job to run",
+    )
+    assert client.post("/sdapi/v1/interrupt").status_code == 200
+    thread.join(30)
+    assert status(client, first) == status(client, second) == "cancelled"
+    assert answers[0].status_code == 200, answers[0].text
+    assert answers[0].json()["images"] == []
+
+
+def test_interrupt_ends_the_rest_of_the_batch(client: TestClient) -> None:
+    thread, answers = txt2img_in_background(client)
+    first = running_with_preview(client)["state"]["job"]
+    assert client.post("/sdapi/v1/interrupt").status_code == 200
+    thread.join(30)
+    assert answers[0].status_code == 200, answers[0].text
+    assert answers[0].json()["images"] == []
+    assert [job["job_id"] for job in client.get("/jobs").json()["jobs"]] == [first]
+    assert progress(client)["state"]["job_count"] == 0
