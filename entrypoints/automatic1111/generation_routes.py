@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from application.image_metadata import a1111_sampler, scheduler_in_effect
-from domain.errors import InvalidRequest, UnsupportedOption
+from domain.errors import InvalidImage, InvalidRequest, UnsupportedOption
 from domain.job import Job, JobStatus
 from entrypoints.app_state import services
 from entrypoints.automatic1111.answer import CallRecord, MadeImage, a1111_answer, read_made_image
@@ -65,7 +65,7 @@ async def _generate(request: Request, model: type[Txt2ImgBody]) -> Response:
             go_on_after_cancel=go_on_after_cancel,
             field_name="batch_size",
         )
-    except (InvalidRequest, UnsupportedOption) as error:
+    except (InvalidRequest, UnsupportedOption, InvalidImage) as error:
         raise in_a1111_terms(error) from None
     if outcome.client_left:
         return Response(status_code=CLIENT_CLOSED_REQUEST)

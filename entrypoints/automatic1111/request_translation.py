@@ -27,7 +27,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from domain.errors import DomainError, FieldError, InvalidRequest, UnsupportedOption
+from domain.errors import DomainError, FieldError, InvalidImage, InvalidRequest, UnsupportedOption
 from domain.input_image import A1111_RESIZE_MODES
 from domain.output_size import SIZE_MAX, SIZE_MIN, SIZE_MULTIPLE, output_size
 from entrypoints.automatic1111.ignored_fields import ignored_field_warnings
@@ -159,6 +159,9 @@ def _edit_fields(body: Img2ImgBody, warnings: list[str]) -> dict[str, Any]:
 
 def in_a1111_terms(error: DomainError) -> DomainError:
     """``error`` with our field names as A1111's, for a refusal of translated fields."""
+    if isinstance(error, InvalidImage):
+        field = _A1111_NAMES.get(error.field, error.field)
+        return InvalidImage(field, error.message, too_large=error.too_large)
     if isinstance(error, UnsupportedOption):
         detail = error.details[0]
         return UnsupportedOption(_A1111_NAMES.get(detail.field, detail.field), detail.message)
