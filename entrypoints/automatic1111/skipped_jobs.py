@@ -3,13 +3,23 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
+# Skips are asked about once, when their batch goes on; one of a job outside any batch
+# (`POST /jobs`) never is. Only the newest are kept: one skip per running job at most.
+MAX_REMEMBERED = 64
+
 
 class SkippedJobs:
-    def __init__(self) -> None:
-        self._ids: set[str] = set()
+    def __init__(self, max_remembered: int = MAX_REMEMBERED) -> None:
+        self._ids: OrderedDict[str, None] = OrderedDict()
+        self._max = max_remembered
 
     def skip(self, job_id: str) -> None:
-        self._ids.add(job_id)
+        self._ids[job_id] = None
+        self._ids.move_to_end(job_id)
+        while len(self._ids) > self._max:
+            self._ids.popitem(last=False)
 
     def is_skipped(self, job_id: str) -> bool:
         """Whether ``job_id`` was skipped, without forgetting it (for `progress`)."""
@@ -17,7 +27,4 @@ class SkippedJobs:
 
     def was_skipped(self, job_id: str) -> bool:
         """Whether ``job_id`` was skipped; asked once, when the job has ended."""
-        if job_id in self._ids:
-            self._ids.discard(job_id)
-            return True
-        return False
+        return self._ids.pop(job_id, False) is None
