@@ -139,7 +139,8 @@ async def run_in_jobs(
     first_seed = seed if isinstance(seed, int) and not isinstance(seed, bool) else None
     while done < total_images:
         chunk = {**fields, "num_images": min(IMAGES_MAX, total_images - done)}
-        if first_seed is not None:
+        if first_seed is not None and done:
+            # The first job keeps the seed as given: out of range, its check refuses it.
             chunk["seed"] = (first_seed + done) % (SEED_MAX + 1)
         job = await accept_job(request, chunk)
         outcome.jobs.append(job)

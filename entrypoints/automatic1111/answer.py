@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -71,7 +72,7 @@ def a1111_answer(record: CallRecord) -> dict[str, Any]:
         if send_images
         else [],
         "parameters": _parameters(record),
-        "info": json.dumps(_info(record)),
+        "info": json.dumps(_json_safe(_info(record)), allow_nan=False),
     }
 
 
@@ -91,7 +92,20 @@ def _parameters(record: CallRecord) -> dict[str, Any]:
         # A1111 does not send the input images back unless asked to.
         parameters["init_images"] = None
         parameters["mask"] = None
-    return parameters
+    safe: dict[str, Any] = _json_safe(parameters)
+    return safe
+
+
+def _json_safe(value: Any) -> Any:
+    """``value`` with NaN and infinities as null: Python's JSON reader takes them in a
+    field we do not read, but JSON has no such numbers to answer them with."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, list):
+        return [_json_safe(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    return value
 
 
 def _info(record: CallRecord) -> dict[str, Any]:

@@ -10,7 +10,8 @@ Choices where A1111 and this service differ (the README's "Use it from other too
   nothing, our engines need something to draw. So is a prompt that was only
   extra-network tags (`prompt_syntax`).
 - `width` and `height` outside 64..1024, or not multiples of 8, are scaled (keeping the
-  aspect) to fit and rounded to multiples of 8; the warnings say so. img2img's output
+  aspect) to fit and rounded to multiples of 8; the warnings say so. Only sides that are
+  no size at all (below 1, above 2**20) are refused. img2img's output
   size is `width` x `height`, as in A1111, and the input is fitted to it by `resize_mode`.
 - `steps` and `cfg_scale` left out take the served model's defaults (a few-step model's 4
   steps, not A1111's 50); a sampler left out is the model's own scheduler
@@ -48,6 +49,8 @@ _A1111_NAMES = {
     "scheduler": "sampler_name",
 }
 _LATENT_UPSCALE = 3  # A1111's "just resize (latent upscale)"
+# Beyond any real canvas; also keeps the scaling within float arithmetic.
+SIDE_LIMIT = 2**20
 
 
 @dataclass(frozen=True)
@@ -119,8 +122,8 @@ def _fitted_size(width: int | None, height: int | None, warnings: list[str]) -> 
     width = 512 if width is None else width
     height = 512 if height is None else height
     for name, value in (("width", width), ("height", height)):
-        if value < 1:
-            raise _refusal(name, "Must be a positive number of pixels.")
+        if not 1 <= value <= SIDE_LIMIT:
+            raise _refusal(name, f"Must be between 1 and {SIDE_LIMIT} pixels (then scaled to fit).")
     within = all(
         SIZE_MIN <= side <= SIZE_MAX and side % SIZE_MULTIPLE == 0 for side in (width, height)
     )

@@ -190,6 +190,10 @@ def test_ignored_fields_and_a_scaled_size_are_named(mock_client: TestClient) -> 
         ({"batch_size": 8, "n_iter": 5}, "n_iter"),
         ({"batch_size": 0}, "batch_size"),
         ({"width": -64}, "width"),
+        ({"height": 2**21}, "height"),
+        ({"width": 10**400, "height": 10**400}, "width"),
+        # Out of range: refused, not wrapped around as the seeds of later jobs are.
+        ({"seed": 2**32}, "seed"),
     ],
 )
 def test_refusals_name_a1111_fields(
@@ -199,6 +203,22 @@ def test_refusals_name_a1111_fields(
     assert response.status_code == 422
     assert field in response.text
     assert mock_client.get("/jobs").json()["jobs"] == []
+
+
+def test_nan_in_a_field_we_do_not_read_is_answered_as_null(mock_client: TestClient) -> None:
+    # Python's JSON reader takes NaN and Infinity; JSON has no way to answer them.
+    body = json.dumps({**SMALL, "eta": float("nan"), "subseed_strength": float("inf")})
+    response = mock_client.post(
+        "/sdapi/v1/txt2img", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 200
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"{constant} in the answer")
+
+    answer = json.loads(response.text, parse_constant=refuse)
+    assert answer["parameters"]["eta"] is None
+    assert json.loads(answer["info"], parse_constant=refuse)["subseed_strength"] is None
 
 
 def test_a_body_that_is_not_json_is_refused(mock_client: TestClient) -> None:
