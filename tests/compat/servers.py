@@ -25,6 +25,9 @@ def mock_environment(directory: Path, **extra: str) -> dict[str, str]:
 
 
 def basic_authorization(user_and_password: str) -> str:
-    """`authorization` as Open WebUI and SillyTavern build it: Basic + base64 of what the
-    user typed as `user:password` (their default, an empty string, gives `Basic `)."""
-    return "Basic " + base64.b64encode(user_and_password.encode("utf-8")).decode("ascii")
+    """`authorization` as Open WebUI and SillyTavern build it: `Basic ` + base64 of what the
+    user typed as `user:password`. Their default, an empty string, gives `Basic ` with its
+    trailing space, which HTTP parsers strip from a field value (RFC 9110 §5.5), so the
+    server sees `Basic`; httpx refuses to send the space, so it is left off here."""
+    encoded = base64.b64encode(user_and_password.encode("utf-8")).decode("ascii")
+    return f"Basic {encoded}".rstrip()
