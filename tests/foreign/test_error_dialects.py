@@ -26,6 +26,7 @@ from entrypoints.error_dialects import ErrorDialectMiddleware
 from entrypoints.http_errors import error_body
 from entrypoints.openai_images.error_shape import openai_error
 from tests.conftest import make_settings
+from tests.support.waiting import wait_until
 
 KEY = "alice-key-0123456789"
 A1111_KEYS = {"error", "detail", "body", "errors"}
@@ -281,3 +282,37 @@ def test_our_own_routes_keep_our_error_shape(keyed: TestClient) -> None:
     assert missing.status_code == 404 and missing.json()["error"]["type"] == "not_found"
     refused = keyed.get("/jobs")
     assert refused.status_code == 401 and refused.json()["error"]["type"] == "unauthorized"
+
+
+def test_a_rate_limit_is_429_with_retry_after(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, use_mocks=True, rate_limit="1/minute")
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
+        assert client.post("/jobs", json={"prompt": "x"}).status_code == 202
+        a1111 = client.post("/sdapi/v1/txt2img", json={"prompt": "x"})
+        openai = client.post("/v1/images/generations", json={"prompt": "x"})
+    assert_a1111(a1111, 429, "rate_limited")
+    assert_openai(openai, 429, "rate_limit_exceeded")
+    for response in (a1111, openai):
+        assert int(response.headers["retry-after"]) >= 1
+
+
+def test_a_full_queue_is_429_with_retry_after(tmp_path: Path) -> None:
+    # Slow steps keep the first job running; the second waits and fills the line.
+    settings = make_settings(tmp_path, use_mocks=True, max_queue=1, mock_step_seconds=0.2)
+    small = {"prompt": "x", "width": 64, "height": 64}
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
+        running = client.post("/jobs", json=small).json()["job_id"]
+        wait_until(
+            lambda: client.get(f"/jobs/{running}").json()["status"] == "running",
+            "the first job running",
+        )
+        waiting = client.post("/jobs", json=small).json()["job_id"]
+        a1111 = client.post("/sdapi/v1/txt2img", json=small)
+        openai = client.post("/v1/images/generations", json=small)
+        for job_id in (waiting, running):
+            client.delete(f"/jobs/{job_id}")
+    assert_a1111(a1111, 429, "queue_full")
+    assert_openai(openai, 429, "rate_limit_exceeded")
+    for response in (a1111, openai):
+        assert int(response.headers["retry-after"]) >= 1
+        assert "x-should-retry" not in response.headers
