@@ -176,3 +176,16 @@ def txt2img_scope(length: int) -> dict[str, Any]:
         "client": ("127.0.0.1", 50000),
         "server": ("127.0.0.1", 8000),
     }
+
+
+def test_a_full_queue_answers_429_with_retry_after(tmp_path: Path, backend: HeldAfter) -> None:
+    app = create_app(make_settings(tmp_path, max_queue=1), backend=backend)
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        small = {"prompt": "ahead", "width": 64, "height": 64}
+        client.post("/jobs", json=small)
+        running_job(client, 1)
+        assert client.post("/jobs", json=small).status_code == 202
+        refused = client.post("/sdapi/v1/txt2img", json=SMALL)
+        assert refused.status_code == 429
+        assert int(refused.headers["retry-after"]) >= 1
+        assert len(client.get("/jobs").json()["jobs"]) == 2
