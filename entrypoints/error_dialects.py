@@ -16,7 +16,12 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
+import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from entrypoints.http_errors import send_error
+
+log = structlog.get_logger("http")
 
 # Our error bodies are a few hundred bytes; anything bigger is not one of them.
 _MAX_ERROR_BYTES = 64 * 1024
@@ -60,7 +65,20 @@ class ErrorDialectMiddleware:
         if shape is None:
             await self.app(scope, receive, send)
             return
-        await self.app(scope, receive, _Reshaper(send, shape).send)
+        reshaper = _Reshaper(send, shape)
+        try:
+            await self.app(scope, receive, reshaper.send)
+        except Exception as error:
+            if reshaper.response_started:
+                raise
+            # RequestContextMiddleware, outside, would answer this in our shape: answer
+            # it here, in the foreign one, and log it as it would.
+            log.error("unhandled_error", error_type=type(error).__name__, exc_info=error)
+            reshaper.forget_held()
+            request_id = scope.get("state", {}).get("request_id")
+            await send_error(
+                reshaper.send, 500, "internal_error", "Internal server error.", request_id
+            )
 
     def _shape_for(self, scope: Scope) -> ErrorShape | None:
         if scope["type"] != "http" or scope.get("method") == "HEAD":
@@ -81,6 +99,16 @@ class _Reshaper:
         self._shape = shape
         self._start: Message | None = None
         self._body = bytearray()
+        self.response_started = False
+        """Whether anything went out: past that, an error can no longer be answered."""
+
+    def forget_held(self) -> None:
+        self._start = None
+        self._body.clear()
+
+    async def _pass(self, message: Message) -> None:
+        self.response_started = True
+        await self._send(message)
 
     async def send(self, message: Message) -> None:
         if message["type"] == "http.response.start":
@@ -94,14 +122,14 @@ class _Reshaper:
             elif not message.get("more_body", False):
                 await self._finish()
             return
-        await self._send(message)
+        await self._pass(message)
 
     async def _release(self, more_body: bool) -> None:
         """Not ours after all: send what was held as it was, and stream on."""
         assert self._start is not None
         start, self._start = self._start, None
-        await self._send(start)
-        await self._send(
+        await self._pass(start)
+        await self._pass(
             {"type": "http.response.body", "body": bytes(self._body), "more_body": more_body}
         )
         self._body.clear()
@@ -116,14 +144,14 @@ class _Reshaper:
         self._start = None
         foreign = self._shape(start["status"], error)
         body = json.dumps(foreign.body).encode()
-        await self._send(
+        await self._pass(
             {
                 "type": "http.response.start",
                 "status": foreign.status,
                 "headers": _headers(start.get("headers", []), foreign.headers, len(body)),
             }
         )
-        await self._send({"type": "http.response.body", "body": body})
+        await self._pass({"type": "http.response.body", "body": body})
 
 
 def _may_be_our_error(start: Message) -> bool:

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
@@ -25,6 +26,7 @@ from entrypoints.automatic1111.error_shape import automatic1111_error
 from entrypoints.error_dialects import ErrorDialectMiddleware
 from entrypoints.http_errors import error_body
 from entrypoints.openai_images.error_shape import openai_error
+from entrypoints.request_context import RequestContextMiddleware
 from tests.conftest import make_settings
 from tests.support.waiting import wait_until
 
@@ -91,6 +93,10 @@ async def success(request: Request) -> Response:
     return JSONResponse({"error": {"type": "x", "message": "a success that says error"}})
 
 
+async def broken(request: Request) -> Response:
+    raise RuntimeError("a bug")
+
+
 async def image(request: Request) -> Response:
     return Response(b"\x89PNG\r\n\x1a\n", media_type="image/png")
 
@@ -113,14 +119,20 @@ def tiny_app() -> Starlette:
         "success": success,
         "image": image,
         "events": events,
+        "broken": broken,
     }
     routes = [
         Route(f"{prefix}/{name}", handler, methods=["GET", "HEAD"])
         for prefix in ("/sdapi/v1", "/v1", "/jobs")
         for name, handler in handlers.items()
     ]
-    app = Starlette(routes=routes)
-    return ErrorDialectMiddleware(app, {"/sdapi/": automatic1111_error, "/v1/": openai_error})  # type: ignore[return-value]
+    dialects = {"/sdapi/": automatic1111_error, "/v1/": openai_error}
+    # As the service stacks them: the request context (ids, the last-resort 500) outside.
+    middleware = [
+        Middleware(RequestContextMiddleware),
+        Middleware(ErrorDialectMiddleware, dialects=dialects),
+    ]
+    return Starlette(routes=routes, middleware=middleware)
 
 
 @pytest.fixture
@@ -150,7 +162,22 @@ def test_everything_else_passes_untouched(tiny: TestClient, prefix: str, name: s
     own = tiny.get(f"/jobs/{name}")
     assert foreign.status_code == own.status_code
     assert foreign.content == own.content
-    assert foreign.headers == own.headers
+    request_ids = {"x-request-id"}
+    assert {k: v for k, v in foreign.headers.items() if k not in request_ids} == {
+        k: v for k, v in own.headers.items() if k not in request_ids
+    }
+
+
+def test_an_unhandled_error_is_a_500_in_the_foreign_shape(tiny: TestClient) -> None:
+    a1111 = tiny.get("/sdapi/v1/broken")
+    assert assert_a1111(a1111, 500, "internal_error")["error"] == "InternalError"
+    openai = tiny.get("/v1/broken")
+    assert_openai(openai, 500, "internal_error")
+    assert openai.headers["x-should-retry"] == "false"
+    own = tiny.get("/jobs/broken")
+    assert own.status_code == 500 and own.json()["error"]["type"] == "internal_error"
+    for response in (a1111, openai, own):
+        assert response.headers["x-request-id"]
 
 
 def test_our_own_routes_keep_our_shape(tiny: TestClient) -> None:
