@@ -32,11 +32,11 @@ from application.model_lifecycle import ModelLifecycle
 from application.ports import HistoryStore, ImageBackend, ImageStore, ModelStore, UploadStore
 from application.upload_pruning import UploadPruning
 from domain.retention import RetentionPolicy
-from entrypoints.automatic1111.skipped_jobs import SkippedJobs
 from entrypoints.capped_counts import CappedCounts
 from entrypoints.client_limits import SubmissionLimit
 from entrypoints.network_addresses import is_loopback
 from entrypoints.settings import Settings
+from entrypoints.skipped_jobs import SkippedJobs
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from PIL import Image
 
 from application.image_metadata import PARAMETERS_KEY
 from domain.job import Job
+from entrypoints.automatic1111.job_timestamp import job_timestamp
 from entrypoints.automatic1111.request_models import (
     A1111_DEFAULTS_IMG2IMG,
     A1111_DEFAULTS_TXT2IMG,
@@ -114,7 +114,6 @@ def _info(record: CallRecord) -> dict[str, Any]:
     count = len(record.images)
     seeds = [image.seed for image in record.images]
     subseed = parsed.subseed if parsed.subseed is not None and parsed.subseed >= 0 else -1
-    started = first.started_at or first.created_at
     return {
         "prompt": parsed.prompt or "",
         "all_prompts": [ran.prompt] * count,
@@ -144,15 +143,10 @@ def _info(record: CallRecord) -> dict[str, Any]:
         "index_of_first_image": 0,
         "infotexts": [image.infotext for image in record.images],
         "styles": [],
-        # A1111 stamps the local time at which the call's first job started.
-        "job_timestamp": _local_stamp(started),
+        "job_timestamp": job_timestamp(record.jobs[0]),
         "clip_skip": 1,
         "is_using_inpainting_conditioning": False,
         "version": VERSION,
         "warnings": list(record.warnings),
         "job_ids": [job.id for job in record.jobs],
     }
-
-
-def _local_stamp(moment: datetime) -> str:
-    return moment.astimezone().strftime("%Y%m%d%H%M%S")

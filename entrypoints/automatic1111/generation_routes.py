@@ -22,12 +22,12 @@ from domain.job import Job, JobStatus
 from entrypoints.app_state import services
 from entrypoints.automatic1111.answer import CallRecord, MadeImage, a1111_answer, read_made_image
 from entrypoints.automatic1111.request_models import Img2ImgBody, Txt2ImgBody
-from entrypoints.automatic1111.request_translation import ServedModel, in_a1111_terms, translate
+from entrypoints.automatic1111.request_translation import EngineChoices, in_a1111_terms, translate
+from entrypoints.automatic1111.served_model import served_model
 from entrypoints.generation_submission import generation_body_limit, run_in_jobs
+from entrypoints.http_errors import CLIENT_CLOSED_REQUEST
 from entrypoints.json_body import read_json_object
 from entrypoints.request_validation import validated
-
-CLIENT_CLOSED_REQUEST = 499
 
 
 async def txt2img(request: Request) -> Response:
@@ -44,10 +44,9 @@ async def _generate(request: Request, model: type[Txt2ImgBody]) -> Response:
         request, generation_body_limit(built.settings.max_upload_mb * 2**20)
     )
     parsed = validated(model, body)
-    repo_id = built.settings.model_repo_id
-    model_name = repo_id.rsplit("/", 1)[-1]
+    served = served_model(request)
     translation = translate(
-        parsed, ServedModel(built.service.readiness.schedulers, {repo_id, model_name})
+        parsed, EngineChoices(built.service.readiness.schedulers, served.is_named_by)
     )
     skipped: list[Job] = []
 
@@ -81,7 +80,7 @@ async def _generate(request: Request, model: type[Txt2ImgBody]) -> Response:
         jobs=outcome.jobs,
         images=images,
         sampler_name=_sampler_name(request, outcome.jobs[0]),
-        model_name=model_name,
+        model_name=served.model_name,
         warnings=warnings,
     )
     return JSONResponse(a1111_answer(record))

@@ -5,7 +5,7 @@ the picture differs from A1111's. Fields that change nothing of the image (`save
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from entrypoints.automatic1111.request_models import Img2ImgBody, Txt2ImgBody
@@ -13,8 +13,8 @@ from entrypoints.automatic1111.request_models import Img2ImgBody, Txt2ImgBody
 _DEFAULT_VAES = {"", "automatic", "none"}
 
 
-def ignored_field_warnings(body: Txt2ImgBody, model_names: Collection[str]) -> list[str]:
-    """``model_names``: what an `sd_model_checkpoint` naming the served model may say."""
+def ignored_field_warnings(body: Txt2ImgBody, is_served: Callable[[str], bool]) -> list[str]:
+    """``is_served``: whether an `sd_model_checkpoint` names the served model."""
     warnings = [
         f"ignored: {name}"
         for name in ("enable_hr", "restore_faces", "tiling")
@@ -29,17 +29,17 @@ def ignored_field_warnings(body: Txt2ImgBody, model_names: Collection[str]) -> l
     if body.script_name:
         warnings.append(f"ignored: script_name {body.script_name!r}")
     if isinstance(body.override_settings, Mapping):
-        warnings += _override_warnings(body.override_settings, model_names)
+        warnings += _override_warnings(body.override_settings, is_served)
     if isinstance(body, Img2ImgBody):
         warnings += _img2img_warnings(body)
     return warnings
 
 
-def _override_warnings(settings: Mapping[str, Any], model_names: Collection[str]) -> list[str]:
+def _override_warnings(settings: Mapping[str, Any], is_served: Callable[[str], bool]) -> list[str]:
     warnings = []
     checkpoint = settings.get("sd_model_checkpoint")
-    # A title reads "<name> [<hash>]"; the name or our repository id will do.
-    if checkpoint and str(checkpoint).split(" [")[0].strip() not in model_names:
+    # A title reads "<name> [<hash>]"; the name alone will do too.
+    if checkpoint and not any(map(is_served, (str(checkpoint), str(checkpoint).split(" [")[0]))):
         warnings.append(
             f"ignored: override_settings.sd_model_checkpoint {checkpoint!r} "
             "(only the served model runs)"
@@ -64,8 +64,6 @@ def _img2img_warnings(body: Img2ImgBody) -> list[str]:
             warnings.append(f"ignored: inpainting_fill {fill!r} (the original was kept, as 1)")
         if _truthy(body.inpaint_full_res):
             warnings.append("ignored: inpaint_full_res (the whole picture was inpainted)")
-    if body.image_cfg_scale is not None:
-        warnings.append("ignored: image_cfg_scale (for instruct-pix2pix models only)")
     return warnings
 
 

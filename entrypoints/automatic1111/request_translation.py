@@ -24,7 +24,7 @@ unknown fields are ignored silently.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,11 +54,11 @@ SIDE_LIMIT = 2**20
 
 
 @dataclass(frozen=True)
-class ServedModel:
+class EngineChoices:
     schedulers: Collection[str]
     """What the loaded engine offers."""
-    names: Collection[str]
-    """What an `sd_model_checkpoint` naming the served model may say."""
+    is_served: Callable[[str], bool]
+    """Whether an `sd_model_checkpoint` names the served model."""
 
 
 @dataclass
@@ -69,8 +69,8 @@ class Translation:
     warnings: list[str] = field(default_factory=list)
 
 
-def translate(body: Txt2ImgBody, model: ServedModel) -> Translation:
-    warnings = ignored_field_warnings(body, model.names)
+def translate(body: Txt2ImgBody, model: EngineChoices) -> Translation:
+    warnings = ignored_field_warnings(body, model.is_served)
     prompt, tags = without_extra_networks(body.prompt or "")
     if not prompt.strip():
         reason = " once its extra-network tags are removed" if tags else ""

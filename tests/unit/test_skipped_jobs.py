@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from entrypoints.automatic1111.skipped_jobs import SkippedJobs
+from entrypoints.skipped_jobs import SkippedJobs
 
 
 def test_a_skip_is_told_once_and_unknown_jobs_were_not_skipped() -> None:

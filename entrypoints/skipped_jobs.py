@@ -1,5 +1,6 @@
-"""AUTOMATIC1111's `skip`: the running image is dropped and its batch goes on, where
-`interrupt` ends the batch. Both cancel the running job; this set tells them apart."""
+"""Jobs cancelled so that their call goes on: AUTOMATIC1111's `skip` drops the running
+image and its batch continues, where `interrupt` (or any other cancel) ends the batch.
+Both cancel the running job; this set tells them apart for `run_in_jobs`."""
 
 from __future__ import annotations
 
