@@ -27,6 +27,7 @@ from application.job_outcome import outcome_error
 from application.job_queue import JobQueue
 from application.job_run import JobRun
 from application.ports import EditPixels, ImageStore, ModelStore
+from application.preview_board import PreviewBoard
 from application.readiness import Readiness
 from application.upload_pruning import UploadPruning
 from application.worker_loop import WorkerLoop
@@ -93,7 +94,8 @@ class GenerationService:
             refuse=partial(refusal, folder=image_store.directory, free_space=self.free_space),
         )
         self.cancellation = Cancellation(self.queue, clock, record)
-        self._job_run = job_run = JobRun(
+        self._previews = PreviewBoard()
+        job_run = JobRun(
             image_store,
             model_store,
             history,
@@ -106,6 +108,7 @@ class GenerationService:
             shutting_down=lambda: self.queue.closed,
             edit_pixels=edit_pixels,
             upload_pruning=upload_pruning,
+            previews=self._previews,
         )
         self._loop = WorkerLoop(
             self.queue, job_run, self.cancellation, self.readiness, clock, record
@@ -172,7 +175,7 @@ class GenerationService:
     def latest_preview(self, job_id: str) -> str | None:
         """The running job's latest preview image as a data: URL, for a caller that polls
         instead of following the job's events; None before the first and after the end."""
-        return self._job_run.latest_preview(job_id)
+        return self._previews.latest(job_id)
 
     def subscribe(self, job_id: str) -> AsyncIterator[JobEvent]:
         """The job's events until its final one, or until the service stops (a waiting

@@ -33,9 +33,10 @@ from application.ports import (
     ModelStore,
     PreviewSource,
 )
+from application.preview_board import PreviewBoard
 from application.upload_pruning import UploadPruning
 from domain.errors import GenerationCancelled, Remedy, UploadNotFound
-from domain.job import Job, JobError, JobErrorType, JobStatus
+from domain.job import Job, JobError, JobErrorType
 
 ForgetJobs = Callable[[list[Job]], None]
 """Told, on the event loop, which jobs retention removed from history."""
@@ -103,6 +104,7 @@ class JobRun:
         shutting_down: Callable[[], bool] = lambda: False,
         edit_pixels: EditPixels | None = None,
         upload_pruning: UploadPruning | None = None,
+        previews: PreviewBoard | None = None,
     ) -> None:
         self._images = images
         self._models = models
@@ -118,8 +120,7 @@ class JobRun:
         self._edit_pixels = edit_pixels
         """Reads an edit's input images; None in services that only take text."""
         self._upload_pruning = upload_pruning
-        self._previews: dict[str, str] = {}
-        """The latest preview of each running job, as published; gone when the job ends."""
+        self._previews = previews if previews is not None else PreviewBoard()
         # One thread: one inference at a time per loaded pipeline.
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="generation")
 
@@ -142,7 +143,7 @@ class JobRun:
         try:
             await self._render(job, backend, stop, model)
         finally:
-            self._previews.pop(job.id, None)
+            self._previews.clear(job.id)
             await asyncio.wrap_future(self._history.record_soon(job, model, backend.provenance))
             removed = await asyncio.wrap_future(self._history.in_order(self._apply_retention, job))
             self._forget(removed)
@@ -232,18 +233,12 @@ class JobRun:
             job.cancel(now)
             log.info("job_cancelled", job_id=job.id, step=job.step)
 
-    def latest_preview(self, job_id: str) -> str | None:
-        """The running job's last published preview (a data: URL); None before the first
-        and once the job has ended."""
-        return self._previews.get(job_id)
-
     def _on_progress(self, job: Job, step: int, total: int, preview: str | None) -> None:
         now = self._clock()
         job.report_progress(step, total, now)
         self._events.publish(job.id, JobEvent("progress", progress_data(job, now)))
         if preview is not None:
-            if job.status is JobStatus.RUNNING:  # not one arriving after the job ended
-                self._previews[job.id] = preview
+            self._previews.pin(job, preview)
             self._events.publish(job.id, JobEvent("preview", {"step": step, "image": preview}))
 
     def _apply_retention(self, job: Job) -> list[Job]:

@@ -5,14 +5,16 @@ from __future__ import annotations
 import base64
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from functools import partial
 
 from application.generation_service import GenerationService
 from application.history import History
 from application.ports import CancelCheck, EditImages, ProgressCallback, RenderedImage
+from application.preview_board import PreviewBoard
 from domain.errors import GenerationCancelled
 from domain.generation_request import GenerationRequest
-from domain.job import JobStatus
+from domain.job import Job, JobStatus
 from domain.retention import RetentionPolicy
 from tests.support.fakes import (
     FakeBackend,
@@ -97,3 +99,20 @@ def test_a_cancelled_job_leaves_no_preview_behind() -> None:
         assert service.latest_preview("no-such-job") is None
 
     run(service, scenario)
+
+
+def test_a_preview_arriving_after_its_job_ended_is_not_kept() -> None:
+    # The engine thread hands a preview to the event loop, which may run it after the end.
+    board = PreviewBoard()
+    now = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    job = Job(id="j1", request=small(), seed=1, created_at=now)
+    board.pin(job, "data:queued")
+    assert board.latest("j1") is None
+    job.start(now, "mock", "mock", mock=True)
+    board.pin(job, "data:first")
+    board.pin(job, "data:second")
+    assert board.latest("j1") == "data:second"
+    job.cancel(now)
+    board.clear("j1")
+    board.pin(job, "data:late")
+    assert board.latest("j1") is None
