@@ -3,8 +3,9 @@ that accepts them all back.
 
 Clients read `sd_model_checkpoint` (Open WebUI, SillyTavern: which model is loaded),
 `sd_vae`, `CLIP_stop_at_last_layers`, `samples_format`; Open WebUI posts the whole object
-back to switch models. One model is served: naming it (by its title, name, repository id
-or hash) changes nothing, naming another is a 422. Every other key is accepted and
+back to switch models. One model is served: naming it (by its title, even with an older
+hash, its name, repository id or hash: `ServedModel.is_named_by`) changes nothing, naming
+another is a 422. Every other key is accepted and
 ignored: these are the server's settings, not a client's to change.
 """
 
@@ -28,7 +29,8 @@ def options_json(model: ServedModel, settings: Settings) -> dict[str, Any]:
         "eta_noise_seed_delta": 0,
         "samples_format": "png",
         "samples_save": True,
-        "outdir_samples": str(settings.generated_dir),
+        # The folder's name, not its path: a key-holder learns no path of the server's.
+        "outdir_samples": settings.generated_dir.name or "outputs",
         "enable_pnginfo": True,
         "live_previews_enable": settings.preview_every > 0,
         "show_progress_every_n_steps": settings.preview_every,

@@ -67,9 +67,3 @@ def choose_scheduler(
     if noise_schedule is not None and noise_schedule.strip().casefold() not in _DEFAULT_SCHEDULES:
         warnings.append(f"ignored: scheduler {noise_schedule!r} (the sampler's own schedule ran)")
     return SamplerChoice(scheduler, tuple(warnings))
-
-
-def sampler_label(scheduler: str | None) -> str:
-    """A1111's label for our ``scheduler``; "" when it has none (the model's own,
-    unnamed)."""
-    return A1111_SAMPLERS.get(scheduler or "", "")

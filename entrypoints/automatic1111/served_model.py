@@ -25,7 +25,7 @@ class ServedModel:
     """The repository's name without its owner, e.g. ``stable-diffusion-v1-5-int8-ov``."""
     sha256: str
     filename: str
-    """The model's folder."""
+    """The model folder's name: a client learns no path of the server's."""
 
     @property
     def hash(self) -> str:
@@ -38,15 +38,14 @@ class ServedModel:
         return f"{self.model_name} [{self.hash}]"
 
     def is_named_by(self, name: str) -> bool:
-        """Whether ``name`` is one of the names A1111 accepts for this checkpoint."""
-        return name.strip() in {
-            self.title,
-            self.model_name,
-            self.repo_id,
-            self.hash,
-            self.sha256,
-            self.filename,
-        }
+        """Whether ``name`` is one of the names A1111 accepts for this checkpoint.
+
+        A title whose " [hash]" differs names it too: the hash changes once, when the
+        revision becomes known, and a client set up before (Open WebUI posts its saved
+        title back before every generation) must go on working."""
+        name = name.strip()
+        names = {self.title, self.model_name, self.repo_id, self.hash, self.sha256, self.filename}
+        return name in names or (name.endswith("]") and name.split(" [", 1)[0] in names)
 
     def as_sd_model(self) -> dict[str, object]:
         """One item of `GET /sdapi/v1/sd-models`."""
@@ -66,7 +65,7 @@ def served_model_of(status: ModelStatus) -> ServedModel:
         repo_id=status.repo_id,
         model_name=status.repo_id.rsplit("/", 1)[-1],
         sha256=hashlib.sha256(identity.encode("utf-8")).hexdigest(),
-        filename=str(status.directory),
+        filename=status.directory.name or status.repo_id.rsplit("/", 1)[-1],
     )
 
 
