@@ -13,8 +13,6 @@ its own jobs (an admin any); another client's is answered as one that does not e
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -23,6 +21,7 @@ from typing import Any
 
 import structlog
 
+from application.inline_images import decode_inline_image
 from application.ports import ImageStore, StoredUpload, UploadStore
 from domain.errors import ImageNotFound, InvalidImage, UploadNotFound
 from domain.input_image import ORIGINS, InputImage
@@ -113,7 +112,8 @@ class InputResolution:
             stored = self._store(data, owner, name, created)
             return _input(stored, "gallery", reference["image_id"])
         if isinstance(reference.get("data"), str):
-            stored = self._store(self._decoded(name, reference["data"]), owner, name, created)
+            data = decode_inline_image(name, reference["data"], self._max_bytes)
+            stored = self._store(data, owner, name, created)
             return _input(stored, "inline")
         raise InvalidImage(name, "Must be an upload, a gallery image or base64 data.")
 
@@ -149,30 +149,6 @@ class InputResolution:
             return path.read_bytes()
         except OSError:  # removed meanwhile (retention, a DELETE)
             raise missing from None
-
-    def _decoded(self, name: str, text: str) -> bytes:
-        payload = text
-        if text[:5].lower() == "data:":
-            header, comma, payload = text.partition(",")
-            if not comma or ";base64" not in header.lower():
-                raise InvalidImage(
-                    name, "A data: URL must hold base64 (data:image/png;base64,...)."
-                )
-        # MIME base64 wraps its lines; some clients drop the padding.
-        compact = "".join(payload.split())
-        if len(compact.rstrip("=")) * 3 // 4 > self._max_bytes:  # the decoded size
-            limit_mb = self._max_bytes / 2**20
-            raise InvalidImage(
-                name, f"The image is larger than the {limit_mb:g} MB upload limit.", too_large=True
-            )
-        # validate=True refuses any character outside the alphabet (a set check first
-        # held the GIL for a second on a large image); ValueError: a non-ASCII one.
-        try:
-            if compact:
-                return base64.b64decode(compact + "=" * (-len(compact) % 4), validate=True)
-        except (binascii.Error, ValueError):
-            pass
-        raise InvalidImage(name, "Not base64 image data, nor a data: URL holding it.")
 
     def _store(self, data: bytes, owner: str | None, name: str, created: list[str]) -> StoredUpload:
         stored = self._uploads.add(data, owner, field=name)

@@ -9,8 +9,6 @@ answer is empty, as A1111's is for an image without infotext. Anything else is r
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import io
 import struct
 from typing import Any
@@ -20,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from adapters.non_image_content import what_it_is
+from application.inline_images import decode_inline_image
 from domain.errors import FieldError, InvalidRequest
 from entrypoints.app_state import services
 from entrypoints.automatic1111.infotext import parse_infotext
@@ -40,21 +39,11 @@ def _refused(message: str) -> InvalidRequest:
 
 
 def image_bytes(value: object, max_bytes: int) -> bytes:
-    """The bytes of ``value``: base64, or a data: URL holding it; at most ``max_bytes``."""
+    """The bytes of ``value``: base64, or a data: URL holding it; at most ``max_bytes``
+    (past them a 413, as for any image a client sends)."""
     if not isinstance(value, str) or not value.strip():
         raise _refused("Must be an image as base64 or a data: URL.")
-    payload = value
-    if value[:5].lower() == "data:":
-        header, comma, payload = value.partition(",")
-        if not comma or ";base64" not in header.lower():
-            raise _refused("A data: URL must hold base64 (data:image/png;base64,...).")
-    compact = "".join(payload.split())
-    if len(compact.rstrip("=")) * 3 // 4 > max_bytes:
-        raise _refused(f"The image is larger than the {max_bytes / 2**20:g} MB upload limit.")
-    try:
-        return base64.b64decode(compact + "=" * (-len(compact) % 4), validate=True)
-    except (binascii.Error, ValueError):
-        raise _refused("Not base64 image data, nor a data: URL holding it.") from None
+    return decode_inline_image("image", value, max_bytes)
 
 
 def text_chunks(data: bytes) -> dict[str, str]:
