@@ -28,13 +28,14 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from domain.errors import DomainError, FieldError, InvalidImage, InvalidRequest, UnsupportedOption
+from domain.errors import DomainError, FieldError, InvalidRequest
 from domain.input_image import A1111_RESIZE_MODES
 from domain.output_size import SIZE_MAX, SIZE_MIN, SIZE_MULTIPLE, output_size
 from entrypoints.automatic1111.ignored_fields import ignored_field_warnings
 from entrypoints.automatic1111.prompt_syntax import without_extra_networks
 from entrypoints.automatic1111.request_models import Img2ImgBody, Txt2ImgBody
 from entrypoints.automatic1111.sampler_names import choose_scheduler
+from entrypoints.field_renames import renamed
 from entrypoints.generation_submission import CALL_MAX_IMAGES
 
 # Our field -> A1111's, for the errors our checks raise on translated fields.
@@ -70,7 +71,10 @@ class Translation:
 
 
 def translate(body: Txt2ImgBody, model: EngineChoices) -> Translation:
-    warnings = ignored_field_warnings(body, model.is_served)
+    choice = choose_scheduler(
+        body.sampler_name, body.sampler_index, body.scheduler, model.schedulers
+    )
+    warnings = ignored_field_warnings(body, model.is_served, choice.scheduler)
     prompt, tags = without_extra_networks(body.prompt or "")
     if not prompt.strip():
         reason = " once its extra-network tags are removed" if tags else ""
@@ -88,9 +92,6 @@ def translate(body: Txt2ImgBody, model: EngineChoices) -> Translation:
         fields["num_inference_steps"] = body.steps
     if body.cfg_scale is not None:
         fields["guidance_scale"] = body.cfg_scale
-    choice = choose_scheduler(
-        body.sampler_name, body.sampler_index, body.scheduler, model.schedulers
-    )
     warnings += choice.warnings
     if choice.scheduler is not None:
         fields["scheduler"] = choice.scheduler
@@ -162,17 +163,7 @@ def _edit_fields(body: Img2ImgBody, warnings: list[str]) -> dict[str, Any]:
 
 def in_a1111_terms(error: DomainError) -> DomainError:
     """``error`` with our field names as A1111's, for a refusal of translated fields."""
-    if isinstance(error, InvalidImage):
-        field = _A1111_NAMES.get(error.field, error.field)
-        return InvalidImage(field, error.message, too_large=error.too_large)
-    if isinstance(error, UnsupportedOption):
-        detail = error.details[0]
-        return UnsupportedOption(_A1111_NAMES.get(detail.field, detail.field), detail.message)
-    if isinstance(error, InvalidRequest):
-        return InvalidRequest(
-            [FieldError(_A1111_NAMES.get(d.field, d.field), d.message) for d in error.details]
-        )
-    return error
+    return renamed(error, _A1111_NAMES)
 
 
 def _refusal(name: str, message: str) -> InvalidRequest:
