@@ -63,6 +63,8 @@ class CallRecord:
     sampler_name: str
     model_name: str
     warnings: Sequence[str]
+    model_hash: str | None = None
+    """The served model's short hash (`ServedModel.hash`), as sd-models lists it."""
 
 
 def a1111_answer(record: CallRecord) -> dict[str, Any]:
@@ -133,7 +135,7 @@ def _info(record: CallRecord) -> dict[str, Any]:
         "restore_faces": False,
         "face_restoration_model": None,
         "sd_model_name": record.model_name,
-        "sd_model_hash": None,
+        "sd_model_hash": record.model_hash,
         "sd_vae_name": None,
         "sd_vae_hash": None,
         "seed_resize_from_w": -1,

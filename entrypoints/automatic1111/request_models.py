@@ -43,6 +43,14 @@ class Txt2ImgBody(BaseModel):
     alwayson_scripts: Any = None
     script_name: Any = None
     override_settings: Any = None
+    refiner_checkpoint: Any = None
+    eta: Any = None
+    s_churn: Any = None
+    s_noise: Any = None
+    s_tmin: Any = None
+    s_tmax: Any = None
+    seed_resize_from_w: Any = None
+    seed_resize_from_h: Any = None
 
 
 class Img2ImgBody(Txt2ImgBody):
@@ -55,6 +63,8 @@ class Img2ImgBody(Txt2ImgBody):
     inpainting_fill: Any = None
     inpaint_full_res: Any = None
     image_cfg_scale: Any = None
+    mask_blur_x: Any = None
+    mask_blur_y: Any = None
 
 
 _COMMON_DEFAULTS: dict[str, Any] = {

@@ -19,9 +19,11 @@ from entrypoints.automatic1111.request_translation import (
     translate,
 )
 from entrypoints.automatic1111.sampler_names import choose_scheduler
+from entrypoints.automatic1111.served_model import ServedModel
 from entrypoints.request_validation import validated
 
-MODEL = EngineChoices(SCHEDULERS, {"OpenVINO/sd-model", "sd-model"}.__contains__)
+SERVED = ServedModel("OpenVINO/sd-model", "sd-model", "ab" * 32, "sd-model")
+MODEL = EngineChoices(SCHEDULERS, SERVED.is_named_by)
 
 
 def txt2img(**body: Any) -> Translation:
