@@ -7,7 +7,8 @@ rate limit with 429 type `requests` code `rate_limit_exceeded`, its own failures
 the exception's text; Open WebUI shows it), and the package maps the status to its
 exception class (400 BadRequestError, 401 AuthenticationError, 429 RateLimitError, ...).
 `code` carries our error type where OpenAI has no code of its own ("validation_error",
-"invalid_image", "queue_full", "generation_timeout").
+"invalid_image", "queue_full", "generation_timeout"); a 404 on `model` is OpenAI's
+`model_not_found`.
 
 The `openai` package retries 408, 409, 429 and 5xx twice by default, honouring
 Retry-After up to 60 s, unless the answer says `x-should-retry: false`. A full queue or
@@ -35,6 +36,8 @@ def openai_error(status: int, error: Mapping[str, Any]) -> ForeignError:
         # OpenAI's own messages name the field: clients show nothing else.
         message = " ".join(p for p in (message, field_problems(error.get("details"))) if p)
     kind, code = _kind_and_code(status, error_type)
+    if status == 404 and param == "model":
+        code = "model_not_found"
     body = {"message": message, "type": kind, "param": param, "code": code}
     headers = _NO_RETRY if status == 409 or status >= 500 else {}
     return ForeignError(status, {"error": body}, headers)

@@ -3,7 +3,8 @@
 Only the served model is listed, by its Hugging Face repo id. The names clients
 hard-code in their requests (`dall-e-2`, `dall-e-3`, `gpt-image-1`) are accepted by the
 image calls, which run the served model whatever `model` says, but are not models here:
-`GET /v1/models/dall-e-3` is a 404.
+`GET /v1/models/dall-e-3` is a 404 on the field `model`, which OpenAI's shape tells as
+its own `model_not_found` (`error_shape`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from entrypoints.app_state import services
-from entrypoints.http_errors import HttpError
+from entrypoints.http_errors import error_response
 
 OWNER = "local-sd"
 
@@ -36,8 +37,14 @@ async def list_models(request: Request) -> Response:
 
 async def get_model(request: Request) -> Response:
     model = _served_model(request)
-    if request.path_params["model_id"] != model["id"]:
-        raise HttpError(404, f"No such model; this service serves {model['id']}.")
+    asked = request.path_params["model_id"]
+    if asked != model["id"]:
+        # Our one error shape, with the field a client named; no domain error means "no
+        # such model", as one model is served and any name runs it.
+        message = f"The model {asked!r} does not exist; this service serves {model['id']}."
+        request_id = getattr(request.state, "request_id", None)
+        details = [{"field": "model", "message": message}]
+        return error_response(404, "not_found", message, request_id, details)
     return JSONResponse(model)
 
 

@@ -51,3 +51,18 @@ def test_an_api_key_is_taken_as_a_bearer_token(tmp_path: Path) -> None:
         assert client.get("/v1/models").status_code == 401
         bearer = {"authorization": "Bearer alice-key-0123456789"}
         assert client.get("/v1/models", headers=bearer).status_code == 200
+
+
+def test_an_unknown_model_is_openais_model_not_found(mock_client: TestClient) -> None:
+    response = mock_client.get("/v1/models/dall-e-3")
+    assert response.status_code == 404
+    error = response.json()["error"]
+    assert (error["type"], error["code"], error["param"]) == (
+        "invalid_request_error",
+        "model_not_found",
+        "model",
+    )
+    assert "dall-e-3" in error["message"] and SERVED in error["message"]
+    # Any other 404 under /v1 names no model.
+    other = mock_client.get("/v1/no-such-route").json()["error"]
+    assert other["code"] != "model_not_found" and other["param"] is None
