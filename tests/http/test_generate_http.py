@@ -6,6 +6,7 @@ import asyncio
 import base64
 import io
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +20,9 @@ from adapters.file_image_store import FileImageStore
 from entrypoints.app import create_app
 from entrypoints.generation_submission import generation_body_limit
 from tests.conftest import make_settings
+from tests.support.asgi_calls import json_post_scope, post_and_leave_once_queued
 from tests.support.fakes import FakeBackend
+from tests.support.waiting import wait_until
 
 
 def assert_error_shape(body: dict[str, object], error_type: str) -> dict[str, object]:
@@ -392,24 +395,6 @@ def test_validation_messages_state_the_whole_rule(mock_client: TestClient) -> No
     }
 
 
-def json_post_scope(path: str, *headers: tuple[bytes, bytes]) -> dict[str, object]:
-    """A JSON POST as uvicorn hands it over, for the receive/send a test controls."""
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": b"",
-        "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"application/json"), *headers],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-    }
-
-
 @pytest.mark.parametrize(
     ("length", "status"),
     [
@@ -493,3 +478,20 @@ def test_the_public_session_route_takes_a_small_body(mock_client: TestClient) ->
     assert response.status_code == 413
     error = assert_error_shape(response.json(), "payload_too_large")
     assert "1 KiB" in str(error["message"])
+
+
+def test_a_client_that_leaves_while_its_job_waits_drops_it(tmp_path: Path) -> None:
+    backend = FakeBackend(hold=threading.Event())
+    app = create_app(make_settings(tmp_path), backend=backend)
+    try:
+        with TestClient(app, base_url="http://127.0.0.1") as client:
+            ahead = client.post("/jobs", json={"prompt": "ahead", "width": 64, "height": 64})
+            wait_until(lambda: backend.calls, "the job ahead to run")
+            body = {"prompt": "a lighthouse", "width": 64, "height": 64}
+            assert post_and_leave_once_queued(client, "/image", body) == [499]
+            jobs = client.get("/jobs").json()["jobs"]
+            dropped = [job for job in jobs if job["job_id"] != ahead.json()["job_id"]]
+            assert [job["status"] for job in dropped] == ["cancelled"]
+    finally:
+        assert backend.hold is not None
+        backend.hold.set()
