@@ -3,6 +3,7 @@
 Modules in the order a job meets them (a test checks this list against the files):
   ports             what the application needs from adapters: backend, stores, progress
   input_resolution  a request's input images (upload, gallery, inline) as stored uploads
+  inline_images     an image sent in the request itself: base64 or a data: URL, bounded
   readiness         is there a backend now, and if not, why (a Problem); its defaults
   job_queue         accepting and queueing: checks, seed, the waiting line, jobs by id
   acceptance_records  a job runs and is answered only once its record is on disk
@@ -14,6 +15,7 @@ Modules in the order a job meets them (a test checks this list against the files
   cancellation      what "cancel" means in each state: queued, running, final
   job_run           one job, event-loop side: records, the deadline, the outcome
   engine_thread     one job, engine-thread side: render every image, then store them
+  preview_board     the running job's latest preview, for those who poll instead of listen
   image_metadata    provenance inside each PNG: AUTOMATIC1111's text and JSON
   history           recording history: records as jobs start and end, recovery, retention
   upload_pruning    retention of uploaded input images, at start-up and after each job
