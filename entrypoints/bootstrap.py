@@ -32,6 +32,7 @@ from application.model_lifecycle import ModelLifecycle
 from application.ports import HistoryStore, ImageBackend, ImageStore, ModelStore, UploadStore
 from application.upload_pruning import UploadPruning
 from domain.retention import RetentionPolicy
+from entrypoints.calls_in_progress import CallsInProgress
 from entrypoints.capped_counts import CappedCounts
 from entrypoints.client_limits import SubmissionLimit
 from entrypoints.network_addresses import is_loopback
@@ -66,6 +67,8 @@ class Services:
     at once, so uploads waiting their turn hold none of the event loop's shared threads."""
     skipped_jobs: SkippedJobs
     """AUTOMATIC1111's `skip`: jobs cancelled so that their batch goes on."""
+    calls_in_progress: CallsInProgress
+    """The foreign calls running as jobs, which AUTOMATIC1111's `interrupt` stops."""
 
 
 def build(
@@ -128,6 +131,7 @@ def build(
         open_streams=CappedCounts(settings.max_streams_per_client),
         image_decoding=ThreadPoolExecutor(MAX_CONCURRENT_DECODES, "image-decoding"),
         skipped_jobs=SkippedJobs(),
+        calls_in_progress=CallsInProgress(),
     )
 
 

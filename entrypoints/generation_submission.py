@@ -4,6 +4,10 @@ through the one queue with the same keys, limits, timeouts and provenance.
 
 The foreign APIs translate their bodies into ours (`GenerationBody`'s fields) and call
 `accept_job` or `run_in_jobs`; nothing of theirs reaches the service.
+
+A call of several jobs counts once against the client's RATE_LIMIT: its first job is
+checked and counted, the later ones are not checked against the rate (they still need
+room in the queue and on disk). A later job refused ends the call with the images made.
 """
 
 from __future__ import annotations
@@ -16,12 +20,20 @@ from typing import Any
 from starlette.requests import Request
 
 from application.input_resolution import InputResolution
-from domain.errors import FieldError, InvalidRequest
+from domain.errors import (
+    ClientQueueFull,
+    DomainError,
+    FieldError,
+    InsufficientStorage,
+    InvalidRequest,
+    QueueFull,
+)
 from domain.generation_request import IMAGES_MAX, SEED_MAX, GenerationRequest
 from domain.input_image import edit_mode
 from domain.job import Job, JobStatus
 from entrypoints.api_models import GenerationBody
 from entrypoints.app_state import services
+from entrypoints.calls_in_progress import CallInProgress
 from entrypoints.client_identity import client_of
 from entrypoints.json_body import MAX_BODY_BYTES
 from entrypoints.request_validation import validated
@@ -37,10 +49,12 @@ def generation_body_limit(max_upload_bytes: int) -> int:
     return MAX_BODY_BYTES + 2 * inline_image
 
 
-async def accept_job(request: Request, fields: Mapping[str, Any]) -> Job:
+async def accept_job(
+    request: Request, fields: Mapping[str, Any], *, rate_limited: bool = True
+) -> Job:
     """Queue a job for ``fields`` (our API's body), answered once its record is on disk.
     Only jobs accepted use up the client's RATE_LIMIT: a typo or a full queue costs it
-    nothing.
+    nothing. A call's later jobs (``rate_limited`` False) are neither checked nor counted.
 
     Input images become uploads first; a request refused after that (a mask of the wrong
     size, the rate, a full queue, a full disk) deletes them again.
@@ -49,7 +63,8 @@ async def accept_job(request: Request, fields: Mapping[str, Any]) -> Job:
     body = validated(GenerationBody, fields).model_dump(exclude_unset=True)
     # Before the input images are decoded and stored: a client over its rate, a full queue
     # or an edit the loaded model cannot do costs nothing. Each is checked again after.
-    built.submissions.check(client.id)
+    if rate_limited:
+        built.submissions.check(client.id)
     built.service.queue.check_room(client.id)
     built.service.readiness.check_mode(
         edit_mode(body.get("init_image") is not None, body.get("mask_image") is not None)
@@ -66,9 +81,11 @@ async def accept_job(request: Request, fields: Mapping[str, Any]) -> Job:
         # Fields left out take the loaded model's defaults (a few-step model's).
         defaults = built.service.readiness.request_defaults()
         generation = GenerationRequest.from_mapping(resolved.values, defaults)
-        built.submissions.check(client.id)  # again: resolving awaited
+        if rate_limited:
+            built.submissions.check(client.id)  # again: resolving awaited
         job = built.service.queue.accept(generation, client.id)
-        built.submissions.count(client.id)  # no await since the check: no request between
+        if rate_limited:
+            built.submissions.count(client.id)  # no await since the check: none between
         await built.service.queue.recorded(job)
     except Exception:
         await inputs.discard(resolved)
@@ -97,13 +114,22 @@ async def wait_for_job(request: Request, job: Job) -> bool:
     return False
 
 
+REFUSALS = (QueueFull, ClientQueueFull, InsufficientStorage)
+"""What may refuse a call's later job (the rate does not: see above): then the call ends
+with the images made."""
+
+
 @dataclass
 class CallOutcome:
     """What a foreign call's jobs came to."""
 
     jobs: list[Job] = field(default_factory=list)
-    """Every job accepted for the call, in order; the last may have failed or been cancelled."""
+    """Every job accepted for the call, in order; the last may have been cancelled."""
     client_left: bool = False
+    interrupted: bool = False
+    """A cancel (an interrupt, the UI's cancel) ended the call before all its images."""
+    refusal: DomainError | None = None
+    """Why a later job was refused, which ended the call before all its images."""
 
     @property
     def succeeded(self) -> list[Job]:
@@ -123,14 +149,28 @@ async def run_in_jobs(
     the one before has finished: other clients' jobs may run between them, and one call
     never holds more than one place in the queue.
 
-    A job that fails raises its error (the images before it stay in the gallery). One
-    cancelled (an interrupt, the UI's cancel) ends the call with what was made, unless
-    ``go_on_after_cancel`` says it was skipped.
+    A job that fails, or that the service's stop leaves queued or cuts short, raises its
+    error as `POST /image` would (the images before it stay in the gallery). A cancel (the
+    UI's, or the call stopped through `calls_in_progress`) ends the call with what was
+    made, unless ``go_on_after_cancel`` says the job was skipped. A later job refused
+    (REFUSALS) ends it with what was made too; with nothing made, the refusal is raised.
     """
     if not 1 <= total_images <= CALL_MAX_IMAGES:
         raise InvalidRequest(
             [FieldError(field_name, f"Must be between 1 and {CALL_MAX_IMAGES} images in all.")]
         )
+    built = services(request)
+    with built.calls_in_progress.entered(client_of(request).id) as call:
+        return await _run(request, call, fields, total_images, go_on_after_cancel)
+
+
+async def _run(
+    request: Request,
+    call: CallInProgress,
+    fields: Mapping[str, Any],
+    total_images: int,
+    go_on_after_cancel: Callable[[Job], bool],
+) -> CallOutcome:
     service = services(request).service
     outcome = CallOutcome()
     done = 0
@@ -142,16 +182,31 @@ async def run_in_jobs(
         if first_seed is not None and done:
             # The first job keeps the seed as given: out of range, its check refuses it.
             chunk["seed"] = (first_seed + done) % (SEED_MAX + 1)
-        job = await accept_job(request, chunk)
+        try:
+            job = await accept_job(request, chunk, rate_limited=not outcome.jobs)
+        except REFUSALS as refusal:
+            if not outcome.succeeded:
+                raise
+            outcome.refusal = refusal
+            return outcome
         outcome.jobs.append(job)
+        call.job = job
+        if call.stopped:
+            call.stop(service.cancellation.cancel)  # stopped while this job was accepted
         if first_seed is None:
             first_seed = job.seed
         if not await wait_for_job(request, job):
             outcome.client_left = True
             return outcome
-        if job.status is JobStatus.CANCELLED and not go_on_after_cancel(job):
-            return outcome
-        if job.status is JobStatus.FAILED:
+        cancelled = job.status is JobStatus.CANCELLED and not service.queue.closed
+        if job.status is not JobStatus.SUCCEEDED and not cancelled:
+            # Still queued as the service stops, cut short by it, or failed.
             service.raise_for_outcome(job)
+        if cancelled and (call.stopped or not go_on_after_cancel(job)):
+            outcome.interrupted = True
+            return outcome
         done += job.request.num_images
+        if call.stopped and done < total_images:
+            outcome.interrupted = True  # stopped as this job ended, before the next
+            return outcome
     return outcome

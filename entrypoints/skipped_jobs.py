@@ -1,6 +1,7 @@
 """Jobs cancelled so that their call goes on: AUTOMATIC1111's `skip` drops the running
 image and its batch continues, where `interrupt` (or any other cancel) ends the batch.
-Both cancel the running job; this set tells them apart for `run_in_jobs`."""
+Both cancel the running job; this set tells them apart for `run_in_jobs` (the calls an
+interrupt stops are in `calls_in_progress`)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,10 @@ class SkippedJobs:
         """Whether ``job_id`` was skipped, without forgetting it (for `progress`)."""
         return job_id in self._ids
 
-    def was_skipped(self, job_id: str) -> bool:
-        """Whether ``job_id`` was skipped; asked once, when the job has ended."""
-        return self._ids.pop(job_id, False) is None
+    def take_skip(self, job_id: str) -> bool:
+        """Whether ``job_id`` was skipped, forgetting the mark: asked once, by the job's
+        call when the job has ended."""
+        if job_id in self._ids:
+            del self._ids[job_id]
+            return True
+        return False

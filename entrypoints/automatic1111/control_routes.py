@@ -3,9 +3,14 @@
 A1111 runs one job for one user; we run a queue for several. So `progress` counts the
 whole queue honestly (`job_count` = running + waiting) but describes only a job the caller
 may see: the running one when it is theirs (or they are an admin), else their own first
-waiting job, else nothing. `interrupt` and `skip` stop the running job only when the
-caller may see it, and never touch anyone's waiting jobs; both answer 200 either way, as
-A1111 does when there is nothing to stop.
+waiting job, else nothing. Both `interrupt` and `skip` answer 200 either way, as A1111
+does when there is nothing to stop:
+- `skip` cancels the running job when the caller may see it; its call goes on.
+- `interrupt` ends calls, as A1111's ends the whole batch: the call of the running job
+  when the caller may see that job (that job alone when it belongs to no call), and the
+  caller's own calls in progress, even between two of their jobs (the next one queued or
+  about to be). Other jobs waiting in the queue, the caller's own `POST /jobs` too, are
+  left alone.
 """
 
 from __future__ import annotations
@@ -97,27 +102,31 @@ async def progress(request: Request) -> Response:
     return JSONResponse(answer)
 
 
-def _stop_running(request: Request, *, skip: bool) -> None:
-    """Stop the running job if the caller may see it; nothing otherwise."""
-    built = services(request)
-    running = _running_job(request)
-    if running is None or not client_of(request).may_see(running.owner):
-        return
-    if skip:
-        # Marked first: the batch that asks once the job has ended must find it skipped.
-        built.skipped_jobs.skip(running.id)
-    built.service.cancellation.cancel(running)
-
-
 async def interrupt(request: Request) -> Response:
-    """Stops the running job and with it the rest of its batch."""
-    _stop_running(request, skip=False)
+    """Stops the running job and with it the rest of its call, and the caller's calls."""
+    built, client = services(request), client_of(request)
+    calls = built.calls_in_progress
+    stopping = calls.of_owner(client.id)
+    running = _running_job(request)
+    if running is not None and client.may_see(running.owner):
+        call = calls.of_job(running)
+        if call is None:
+            built.service.cancellation.cancel(running)
+        else:
+            stopping.append(call)  # an admin's stop of another client's call
+    for call in stopping:
+        call.stop(built.service.cancellation.cancel)
     return JSONResponse({})
 
 
 async def skip(request: Request) -> Response:
-    """Drops the running job's images; the rest of its batch goes on."""
-    _stop_running(request, skip=True)
+    """Drops the running job's images; the rest of its call goes on."""
+    built = services(request)
+    running = _running_job(request)
+    if running is not None and client_of(request).may_see(running.owner):
+        # Marked first: the call that asks once the job has ended must find it skipped.
+        built.skipped_jobs.skip(running.id)
+        built.service.cancellation.cancel(running)
     return JSONResponse({})
 
 

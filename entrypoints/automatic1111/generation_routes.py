@@ -5,7 +5,9 @@ translated into our jobs (`request_translation`), run through our one queue like
 The call waits for its jobs. A client that disconnects meanwhile drops the job still
 waiting and gets a bare 499; an interrupt (`POST /sdapi/v1/interrupt`, or the UI's
 cancel) ends the call with 200 and the images made so far, with "interrupted" in
-`info`'s warnings; a skipped job (`/skip`) lets the rest of the call go on.
+`info`'s warnings; a skipped job (`/skip`) lets the rest of the call go on. A later job
+of the call refused (a full queue, a full disk) ends it with 200, the images made and a
+warning; the rate limit counts the call once (see `generation_submission`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from starlette.routing import BaseRoute, Route
 
 from application.image_metadata import a1111_sampler, scheduler_in_effect
 from domain.errors import InvalidImage, InvalidRequest, UnsupportedOption
-from domain.job import Job, JobStatus
+from domain.job import Job
 from entrypoints.app_state import services
 from entrypoints.automatic1111.answer import CallRecord, MadeImage, a1111_answer, read_made_image
 from entrypoints.automatic1111.request_models import Img2ImgBody, Txt2ImgBody
@@ -51,7 +53,7 @@ async def _generate(request: Request, model: type[Txt2ImgBody]) -> Response:
     skipped: list[Job] = []
 
     def go_on_after_cancel(job: Job) -> bool:
-        if built.skipped_jobs.was_skipped(job.id):
+        if built.skipped_jobs.take_skip(job.id):
             skipped.append(job)
             return True
         return False
@@ -70,9 +72,11 @@ async def _generate(request: Request, model: type[Txt2ImgBody]) -> Response:
         return Response(status_code=CLIENT_CLOSED_REQUEST)
     warnings = list(translation.warnings)
     warnings += [f"skipped: job {job.id}" for job in skipped]
-    stopped = outcome.jobs[-1]
-    if stopped.status is JobStatus.CANCELLED and all(job is not stopped for job in skipped):
+    if outcome.interrupted:
         warnings.append("interrupted")
+    if outcome.refusal is not None:
+        made = sum(len(job.images) for job in outcome.succeeded)
+        warnings.append(f"stopped after {made} images: {outcome.refusal.message}")
     images = await asyncio.to_thread(_read_images, request, outcome.succeeded, warnings)
     record = CallRecord(
         body=body,

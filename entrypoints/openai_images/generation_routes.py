@@ -1,7 +1,8 @@
 """`POST /v1/images/generations`: OpenAI's text-to-image call as jobs in our queue.
 
 `n` (1..10) images run as consecutive jobs of up to four, with consecutive seeds
-(`run_in_jobs`); the call waits for them as `POST /image` does. See `images_call` for the
+(`run_in_jobs`), counted as one submission against RATE_LIMIT; the call waits for them
+as `POST /image` does. See `images_call` for the
 fields read and ignored, `image_size` for `size`, `images_answer` for the answer.
 """
 

@@ -27,7 +27,8 @@ from entrypoints.http_errors import CLIENT_CLOSED_REQUEST
 async def images_answer(request: Request, outcome: CallOutcome, response_format: str) -> Response:
     """The answer to a call that ran as ``outcome``: a bare 499 when the client left, the
     images made when a job was cancelled after some, the cancellation's error (409) when
-    none was made."""
+    none was made. A call whose later job was refused (a full queue, a full disk) gets the
+    images made, fewer than `n`: OpenAI's answer has no field for a warning."""
     if outcome.client_left:
         return Response(status_code=CLIENT_CLOSED_REQUEST)
     built = services(request)

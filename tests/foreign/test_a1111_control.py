@@ -145,7 +145,7 @@ def test_skip_cancels_the_running_job_marked_as_skipped(client: TestClient) -> N
     assert_stopping(progress(client), job_id, interrupted=False)
     wait_until(lambda: status(client, job_id) == "cancelled", "the skipped job to end")
     # What a batch asks once the job ended: it goes on after a skipped job.
-    assert built(client).skipped_jobs.was_skipped(job_id)
+    assert built(client).skipped_jobs.take_skip(job_id)
 
 
 def test_another_clients_job_is_counted_but_neither_shown_nor_stopped(tmp_path: Path) -> None:
@@ -201,10 +201,12 @@ def test_skip_drops_the_running_job_and_its_batch_goes_on(client: TestClient) ->
     thread, answers = txt2img_in_background(client)
     first = running_with_preview(client)["state"]["job"]
     assert client.post("/sdapi/v1/skip").status_code == 200
+    # `progress` names the caller's waiting job too: wait until the next one runs.
     second = wait_until(
         lambda: (job := progress(client)["state"]["job"]) not in ("", first) and job,
-        "the batch's next job to run",
+        "the batch's next job",
     )
+    wait_until(lambda: status(client, second) == "running", "the batch's next job to run")
     assert client.post("/sdapi/v1/interrupt").status_code == 200
     thread.join(30)
     assert status(client, first) == status(client, second) == "cancelled"

@@ -3,7 +3,6 @@ backend that holds its images until told, so that each happens while a job runs 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
 from collections.abc import Iterator
@@ -21,7 +20,7 @@ from domain.generation_request import GenerationRequest
 from entrypoints.app import create_app
 from tests.conftest import make_settings
 from tests.support.fakes import FakeBackend
-from tests.support.waiting import wait_until
+from tests.support.waiting import wait_until, wait_until_async
 
 SMALL = {"prompt": "a lighthouse", "width": 64, "height": 64, "steps": 2, "seed": 7}
 
@@ -137,8 +136,10 @@ def test_a_client_that_leaves_while_its_job_waits_drops_it(
         async def receive() -> Message:
             if len(incoming) == 1:
                 # Left only once the job is queued behind the held one.
-                while len(client.app.state.services.service.queue.waiting) == 0:
-                    await asyncio.sleep(0.01)
+                await wait_until_async(
+                    lambda: client.app.state.services.service.queue.waiting,
+                    "the call's job to be queued",
+                )
             return incoming.pop(0)
 
         async def send(message: Message) -> None:

@@ -3,7 +3,6 @@ is dropped from the queue, as `POST /image` does."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
 from pathlib import Path
@@ -15,7 +14,7 @@ from starlette.types import Message
 from entrypoints.app import create_app
 from tests.conftest import make_settings
 from tests.support.fakes import FakeBackend
-from tests.support.waiting import wait_until
+from tests.support.waiting import wait_until, wait_until_async
 
 
 def generations_scope(length: int) -> dict[str, Any]:
@@ -60,8 +59,7 @@ def test_a_client_that_leaves_while_its_job_waits_gets_499_and_drops_it(
             async def receive() -> Message:
                 if len(incoming) == 1:
                     # Left only once the call's job waits behind the held one.
-                    while not queue.waiting:
-                        await asyncio.sleep(0.01)
+                    await wait_until_async(lambda: queue.waiting, "the call's job to be queued")
                 return incoming.pop(0)
 
             async def send(message: Message) -> None:

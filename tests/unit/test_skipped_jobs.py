@@ -9,10 +9,10 @@ def test_a_skip_is_told_once_and_unknown_jobs_were_not_skipped() -> None:
     skips = SkippedJobs()
     skips.skip("a")
     assert skips.is_skipped("a")
-    assert skips.was_skipped("a")
-    assert not skips.was_skipped("a")
+    assert skips.take_skip("a")
+    assert not skips.take_skip("a")
     assert not skips.is_skipped("a")
-    assert not skips.was_skipped("never")
+    assert not skips.take_skip("never")
 
 
 def test_skips_nobody_asks_about_do_not_pile_up() -> None:
