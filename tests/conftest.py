@@ -17,6 +17,7 @@ from tests.support.openvino_fixtures import (  # noqa: F401  (fixtures shared by
     tiny_model_dir,
     tiny_old_style_model_dir,
 )
+from tests.support.openvino_server import tiny_model_server  # noqa: F401
 
 # Every variable a setting reads, including the aliases of the token and the hub endpoint.
 SETTING_NAMES = (

@@ -5,7 +5,6 @@ inpainting) and come back as the clients expect. Tiny sizes and few steps keep i
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -15,7 +14,7 @@ import webuiapi  # type: ignore[import-untyped]
 from PIL import Image
 
 from tests.compat.pictures import decoded_png, png_of, striped_picture
-from tests.support.live_server import LiveServer, live_server
+from tests.support.live_server import LiveServer
 
 pytestmark = [pytest.mark.openvino, pytest.mark.server]
 
@@ -24,19 +23,10 @@ FEW_STEPS = {"num_inference_steps": 3}
 
 
 @pytest.fixture(scope="module")
-def real_server(
-    tiny_model_dir: Path, openvino_cache_dir: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[LiveServer]:
-    directory = tmp_path_factory.mktemp("compat-openvino")
-    env = {
-        "MODEL_DIR": str(tiny_model_dir),
-        "GENERATED_DIR": str(directory / "generated"),
-        "OV_CACHE_DIR": str(openvino_cache_dir),
-    }
-    with live_server(env, directory / "server.log") as server:
-        server.wait_until_ready()
-        assert server.health()["mock"] is False
-        yield server
+def real_server(tiny_model_server: LiveServer) -> LiveServer:
+    """The session's server on the tiny model (shared with tests/e2e: one start)."""
+    assert tiny_model_server.health()["mock"] is False
+    return tiny_model_server
 
 
 @pytest.fixture(scope="module")
