@@ -40,18 +40,27 @@ ErrorShape = Callable[[int, Mapping[str, Any]], ForeignError]
 """(status, our `error` object) -> the foreign API's status, body and extra headers."""
 
 
-def field_problems(details: object) -> str:
-    """`[{"field": "cfg_scale", "message": "Must be ..."}]` as "cfg_scale: Must be ..."."""
+def field_problems(details: object, said: str = "") -> str:
+    """`[{"field": "cfg_scale", "message": "Must be ..."}]` as "cfg_scale: Must be ...",
+    leaving out any problem whose message ``said`` (the error's message) already holds: an
+    image's error is its one field's message, and would otherwise be told twice."""
     if not isinstance(details, list):
         return ""
     lines = []
     for detail in details:
         if isinstance(detail, Mapping):
             field, message = detail.get("field"), str(detail.get("message") or "").strip()
+            if message and message.rstrip(".!?") in said:
+                continue
             if message and not message.endswith((".", "!", "?")):
                 message += "."
             lines.append(f"{field}: {message}" if field else message)
     return " ".join(line for line in lines if line)
+
+
+def with_field_problems(message: str, details: object) -> str:
+    """``message`` followed by the fields' problems it does not already tell."""
+    return " ".join(part for part in (message, field_problems(details, said=message)) if part)
 
 
 class ErrorDialectMiddleware:

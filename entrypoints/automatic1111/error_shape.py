@@ -8,7 +8,8 @@ anything else). Its clients show `detail`, or the whole text. So:
 - `error`: "HTTPException" for a 4xx (what A1111's own refusals raise); for a 5xx the
   name of what went wrong, as A1111 names an unexpected exception ("GenerationFailed").
 - `detail`: our message, with each field's problem appended ("cfg_scale: Must be
-  between 0 and 20."), for clients that show `detail` alone.
+  between 0 and 20."), for clients that show `detail` alone; a problem the message
+  already tells (an image's) is not told twice.
 - `body`: "" (we never echo a request back).
 - `errors`: the fields' problems as text; without any, our error type ("queue_full"),
   the one machine-readable word a script can test.
@@ -20,14 +21,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from entrypoints.error_dialects import ForeignError, field_problems
+from entrypoints.error_dialects import ForeignError, field_problems, with_field_problems
 
 
 def automatic1111_error(status: int, error: Mapping[str, Any]) -> ForeignError:
     error_type = str(error.get("type") or "error")
     problems = field_problems(error.get("details"))
-    message = str(error.get("message") or "")
-    detail = " ".join(part for part in (message, problems) if part)
+    detail = with_field_problems(str(error.get("message") or ""), error.get("details"))
     return ForeignError(
         status,
         {

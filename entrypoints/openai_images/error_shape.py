@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from entrypoints.error_dialects import ForeignError, field_problems
+from entrypoints.error_dialects import ForeignError, with_field_problems
 
 _NO_RETRY = {"x-should-retry": "false"}
 
@@ -34,7 +34,7 @@ def openai_error(status: int, error: Mapping[str, Any]) -> ForeignError:
     if status == 422:  # OpenAI calls every unacceptable request a bad one
         status = 400
         # OpenAI's own messages name the field: clients show nothing else.
-        message = " ".join(p for p in (message, field_problems(error.get("details"))) if p)
+        message = with_field_problems(message, error.get("details"))
     kind, code = _kind_and_code(status, error_type)
     if status == 404 and param == "model":
         code = "model_not_found"

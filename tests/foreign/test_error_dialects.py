@@ -7,6 +7,7 @@ not), then the service itself, error source by error source."""
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -295,6 +296,23 @@ def test_validation(keyed: TestClient) -> None:
     openai = keyed.post("/v1/images/generations", json={"prompt": "a cat", "n": 11}, headers=ALICE)
     error = assert_openai(openai, 400, "validation_error")["error"]
     assert error["param"] == "n" and error["type"] == "invalid_request_error"
+
+
+def test_an_image_problem_is_told_once(keyed: TestClient) -> None:
+    # The image's error is its field's message: appending the field's problem to it
+    # would say the same sentence twice.
+    text = base64.b64encode(b"just some text, no picture").decode()
+    a1111 = keyed.post(
+        "/sdapi/v1/img2img", json={"prompt": "a cat", "init_images": [text]}, headers=ALICE
+    )
+    body = assert_a1111(a1111, 422)
+    assert body["errors"].startswith("init_images: ") and "not an image" in body["errors"]
+    assert body["detail"].count("not an image") == 1
+    files = {"image": ("cat.png", b"just some text, no picture", "image/png")}
+    openai = keyed.post("/v1/images/edits", files=files, data={"prompt": "a cat"}, headers=ALICE)
+    error = assert_openai(openai, 400)["error"]
+    assert error["param"] == "image"
+    assert error["message"].count("not an image") == 1
 
 
 def test_success_is_untouched(keyed: TestClient) -> None:

@@ -40,6 +40,32 @@ def test_field_problems_as_text() -> None:
     assert field_problems([{"field": "", "message": "Bad"}]) == "Bad."
 
 
+def test_a_problem_the_message_already_tells_is_not_told_again() -> None:
+    said = "The file is text, not an image. MAX_UPLOAD_MB sets this limit."
+    details = [
+        {"field": "image", "message": "The file is text, not an image."},
+        {"field": "mask", "message": "Must be a PNG"},
+    ]
+    assert field_problems(details, said=said) == "mask: Must be a PNG."
+    assert field_problems(details) == "image: The file is text, not an image. mask: Must be a PNG."
+
+
+IMAGE_ERROR = ours(
+    "invalid_image",
+    "The file is text, not an image.",
+    [{"field": "image", "message": "The file is text, not an image."}],
+)
+
+
+def test_an_image_error_is_told_once_in_either_shape() -> None:
+    a1111 = automatic1111_error(422, IMAGE_ERROR).body
+    assert a1111["detail"] == "The file is text, not an image."
+    assert a1111["errors"] == "image: The file is text, not an image."
+    openai = openai_error(422, IMAGE_ERROR).body["error"]
+    assert openai["message"] == "The file is text, not an image."
+    assert (openai["param"], openai["code"]) == ("image", "invalid_image")
+
+
 # AUTOMATIC1111
 
 
