@@ -67,6 +67,13 @@ class CallRecord:
     """The served model's short hash (`ServedModel.hash`), as sd-models lists it."""
 
 
+def a1111_answer_json(record: CallRecord) -> bytes:
+    """The answer as JSON bytes (blocking: a body may echo megabytes of parameters)."""
+    return json.dumps(
+        a1111_answer(record), ensure_ascii=False, allow_nan=False, separators=(",", ":")
+    ).encode("utf-8")
+
+
 def a1111_answer(record: CallRecord) -> dict[str, Any]:
     send_images = record.parsed.send_images is not False
     return {
@@ -88,7 +95,8 @@ def _parameters(record: CallRecord) -> dict[str, Any]:
         **defaults,
         "steps": ran.num_inference_steps,
         "cfg_scale": ran.guidance_scale,
-        **record.body,
+        # A1111 echoes its request model: the fields it knows, not whatever else was sent.
+        **{name: value for name, value in record.body.items() if name in defaults},
     }
     if img2img and parameters.get("include_init_images") is not True:
         # A1111 does not send the input images back unless asked to.

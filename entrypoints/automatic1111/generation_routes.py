@@ -15,14 +15,19 @@ from __future__ import annotations
 import asyncio
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from application.image_metadata import a1111_sampler, scheduler_in_effect
 from domain.errors import InvalidImage, InvalidRequest, UnsupportedOption
 from domain.job import Job
 from entrypoints.app_state import services
-from entrypoints.automatic1111.answer import CallRecord, MadeImage, a1111_answer, read_made_image
+from entrypoints.automatic1111.answer import (
+    CallRecord,
+    MadeImage,
+    a1111_answer_json,
+    read_made_image,
+)
 from entrypoints.automatic1111.request_models import Img2ImgBody, Txt2ImgBody
 from entrypoints.automatic1111.request_translation import EngineChoices, in_a1111_terms, translate
 from entrypoints.automatic1111.served_model import served_model
@@ -86,8 +91,10 @@ async def _generate(request: Request, model: type[Txt2ImgBody]) -> Response:
         sampler_name=_sampler_name(request, outcome.jobs[0]),
         model_name=served.model_name,
         warnings=warnings,
+        model_hash=served.hash,
     )
-    return JSONResponse(a1111_answer(record))
+    answer = await asyncio.to_thread(a1111_answer_json, record)
+    return Response(answer, media_type="application/json")
 
 
 def _read_images(request: Request, jobs: list[Job], warnings: list[str]) -> list[MadeImage]:

@@ -37,6 +37,7 @@ from entrypoints.automatic1111.request_models import Img2ImgBody, Txt2ImgBody
 from entrypoints.automatic1111.sampler_names import choose_scheduler
 from entrypoints.field_renames import renamed
 from entrypoints.generation_submission import CALL_MAX_IMAGES
+from entrypoints.long_prompts import within_prompt_limit
 
 # Our field -> A1111's, for the errors our checks raise on translated fields.
 _A1111_NAMES = {
@@ -79,9 +80,10 @@ def translate(body: Txt2ImgBody, model: EngineChoices) -> Translation:
     if not prompt.strip():
         reason = " once its extra-network tags are removed" if tags else ""
         raise _refusal("prompt", f"Must not be empty{reason}: this service needs a prompt.")
-    fields: dict[str, Any] = {"prompt": prompt}
     negative, negative_tags = without_extra_networks(body.negative_prompt or "")
     warnings += [f"ignored: {tag}" for tag in (*tags, *negative_tags)]
+    prompt, negative = _cut("prompt", prompt, warnings), _cut("negative_prompt", negative, warnings)
+    fields: dict[str, Any] = {"prompt": prompt}
     if negative.strip():
         fields["negative_prompt"] = negative
     if body.seed is not None and body.seed != -1:
@@ -100,6 +102,16 @@ def translate(body: Txt2ImgBody, model: EngineChoices) -> Translation:
     if isinstance(body, Img2ImgBody):
         fields.update(_edit_fields(body, warnings))
     return Translation(fields, _total_images(body), warnings)
+
+
+def _cut(name: str, text: str, warnings: list[str]) -> str:
+    kept, cut = within_prompt_limit(text)
+    if cut:
+        warnings.append(
+            f"{name} cut to its first {len(kept)} characters: the text encoder reads "
+            "its first 77 tokens only"
+        )
+    return kept
 
 
 def _total_images(body: Txt2ImgBody) -> int:

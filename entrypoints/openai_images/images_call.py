@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from domain.errors import FieldError, InvalidRequest
+from entrypoints.long_prompts import within_prompt_limit
 from entrypoints.openai_images.image_size import fitted_size
 
 MAX_IMAGES = 10
@@ -54,6 +55,10 @@ def images_call(values: Mapping[str, Any], extras: tuple[str, ...]) -> ImagesCal
     if not isinstance(values.get("model", ""), (str, type(None))):
         errors.append(FieldError("model", "Must be a string (any name: the served model runs)."))
     fields = {name: values[name] for name in ("prompt", *extras) if values.get(name) is not None}
+    for name in ("prompt", "negative_prompt"):
+        if isinstance(fields.get(name), str):
+            # OpenAI takes thousands of characters; past ours the encoder reads nothing.
+            fields[name] = within_prompt_limit(fields[name])[0]
     try:
         size = fitted_size(values.get("size"))
     except InvalidRequest as error:
