@@ -13,14 +13,14 @@ from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
-from starlette.types import Message
 
 from application.ports import CancelCheck, EditImages, ProgressCallback, RenderedImage
 from domain.generation_request import GenerationRequest
 from entrypoints.app import create_app
 from tests.conftest import make_settings
+from tests.support.asgi_calls import post_and_leave_once_queued
 from tests.support.fakes import FakeBackend
-from tests.support.waiting import wait_until, wait_until_async
+from tests.support.waiting import wait_until
 
 SMALL = {"prompt": "a lighthouse", "width": 64, "height": 64, "steps": 2, "seed": 7}
 
@@ -126,57 +126,11 @@ def test_a_client_that_leaves_while_its_job_waits_drops_it(
     with client_with(tmp_path, backend) as client:
         ahead = client.post("/jobs", json={"prompt": "ahead", "width": 64, "height": 64})
         running_job(client, 1)
-        body = json.dumps(SMALL).encode()
-        incoming: list[Message] = [
-            {"type": "http.request", "body": body, "more_body": False},
-            {"type": "http.disconnect"},
-        ]
-        sent: list[Message] = []
-
-        async def receive() -> Message:
-            if len(incoming) == 1:
-                # Left only once the job is queued behind the held one.
-                await wait_until_async(
-                    lambda: client.app.state.services.service.queue.waiting,
-                    "the call's job to be queued",
-                )
-            return incoming.pop(0)
-
-        async def send(message: Message) -> None:
-            sent.append(message)
-
-        async def call() -> None:
-            await client.app(txt2img_scope(len(body)), receive, send)
-
-        assert client.portal is not None
-        client.portal.call(call)
-        assert [m["status"] for m in sent if m["type"] == "http.response.start"] == [499]
+        assert post_and_leave_once_queued(client, "/sdapi/v1/txt2img", SMALL) == [499]
         jobs = client.get("/jobs").json()["jobs"]
         dropped = [job for job in jobs if job["job_id"] != ahead.json()["job_id"]]
         assert [job["status"] for job in dropped] == ["cancelled"]
         assert dropped[0]["images"] == []
-
-
-def txt2img_scope(length: int) -> dict[str, Any]:
-    path = "/sdapi/v1/txt2img"
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": b"",
-        "headers": [
-            (b"host", b"127.0.0.1"),
-            (b"content-type", b"application/json"),
-            (b"content-length", str(length).encode()),
-        ],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-    }
 
 
 def test_a_full_queue_answers_429_with_retry_after(tmp_path: Path, backend: HeldAfter) -> None:
