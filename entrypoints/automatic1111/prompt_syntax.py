@@ -18,7 +18,13 @@ _EXTRA_NETWORK = re.compile(r"<(\w+):([^>]+)>")
 
 def without_extra_networks(prompt: str) -> tuple[str, list[str]]:
     """``prompt`` with its extra-network tags removed, and the tags removed, in order."""
-    tags = [match.group(0) for match in _EXTRA_NETWORK.finditer(prompt)]
+    # Every tag ends in ">": the pattern only looks up to the last one. Past it, a try
+    # from each "<word:" would read to the end of the prompt for a ">" and fail, and a
+    # prompt of "<a:<a:<a:..." would cost the square of its length, on the event loop.
+    # Up to the last ">", each try stops at the next ">", where the tag it finds ends.
+    end = prompt.rfind(">") + 1
+    head, tail = prompt[:end], prompt[end:]
+    tags = [match.group(0) for match in _EXTRA_NETWORK.finditer(head)]
     if not tags:
         return prompt, []
-    return _EXTRA_NETWORK.sub("", prompt).strip(), tags
+    return (_EXTRA_NETWORK.sub("", head) + tail).strip(), tags
