@@ -17,6 +17,12 @@ from entrypoints.http_errors import HttpError
 
 MAX_BODY_BYTES = 64 * 1024
 
+MAX_DEPTH = 32
+"""Levels of objects and arrays a body may nest, the body itself the first. Ours nest 2;
+A1111's deepest (ControlNet's `alwayson_scripts` args) about 6. Deeper bodies would be
+walked by recursive code (echoes, copies) that a few hundred levels overflow."""
+_TOO_DEEP = f"The body is nested too deeply (at most {MAX_DEPTH} levels of objects and arrays)."
+
 # JSON may escape half of a UTF-16 pair ("\\ud800"); Python decodes it to a string that
 # cannot be encoded, stored or answered back. Strings must be Unicode scalar values.
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -49,12 +55,31 @@ async def read_json_object(request: Request, limit: int = MAX_BODY_BYTES) -> dic
 def _parsed_object(body: bytes) -> dict[str, Any]:
     try:
         data = json.loads(body)
-    except (ValueError, RecursionError):
+    except ValueError:
         raise HttpError(400, "The body is not valid JSON.") from None
+    except RecursionError:  # valid, perhaps, but past the parser's own depth (~1000)
+        raise HttpError(400, _TOO_DEEP) from None
     if not isinstance(data, dict):
         raise InvalidRequest([FieldError("body", "Must be a JSON object.")])
+    if not _nested_within(data, MAX_DEPTH):
+        raise HttpError(400, _TOO_DEEP)
     _refuse_lone_surrogates(data, "body")
     return data
+
+
+def _nested_within(data: dict[str, Any], levels: int) -> bool:
+    """Whether ``data`` nests at most ``levels`` objects and arrays; walked with a list,
+    not recursion, so that no depth can overflow the walk itself."""
+    to_walk: list[tuple[dict[str, Any] | list[Any], int]] = [(data, 1)]
+    while to_walk:
+        value, level = to_walk.pop()
+        items = value.values() if isinstance(value, dict) else value
+        for item in items:
+            if isinstance(item, (dict, list)):
+                if level == levels:
+                    return False
+                to_walk.append((item, level + 1))
+    return True
 
 
 def _size(limit: int) -> str:
