@@ -18,7 +18,9 @@ from tests.support.waiting import wait_until
 pytestmark = pytest.mark.server
 
 # 10 steps of 0.5 s: the first job runs for 5 s, long enough to be killed while running.
-STEPS = {"num_inference_steps": 10, "width": 64, "height": 64}
+RUNNING = {"num_inference_steps": 10, "width": 64, "height": 64}
+# The waiting ones only have to run to success after the restart: one step each.
+WAITING = {"num_inference_steps": 1, "width": 64, "height": 64}
 
 
 def jobs_by_id(base_url: str) -> dict[str, dict[str, Any]]:
@@ -36,7 +38,7 @@ def test_kill_9_keeps_waiting_jobs_and_marks_the_running_one_interrupted(tmp_pat
     submitted: list[dict[str, Any]] = []
     with live_server(env, tmp_path / "first.log") as server:
         for n in range(6):
-            body = {"prompt": f"job {n}", "seed": 100 + n, **STEPS}
+            body = {"prompt": f"job {n}", "seed": 100 + n, **(WAITING if n else RUNNING)}
             answer = httpx.post(f"{server.base_url}/jobs", json=body, timeout=5)
             assert answer.status_code == 202, answer.text
             submitted.append(answer.json())
