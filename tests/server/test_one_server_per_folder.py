@@ -26,7 +26,8 @@ from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.server
 
-# The first job runs for minutes unless cancelled: nothing of A's changes while B starts.
+# At 0.5 s a step the first job runs for 50 s unless cancelled, far past B's three refusals
+# (a few seconds each): nothing of A's changes while B starts.
 LONG = {"num_inference_steps": 100, "width": 64, "height": 64}
 SHORT = {"num_inference_steps": 1, "width": 64, "height": 64}
 
@@ -64,7 +65,7 @@ def test_a_second_server_on_the_same_folder_refuses_and_leaves_the_jobs_alone(
     generated = tmp_path / "generated"
     env = {
         "USE_MOCKS": "true",
-        "MOCK_STEP_SECONDS": "2",
+        "MOCK_STEP_SECONDS": "0.5",
         "GENERATED_DIR": str(generated),
         "MODEL_DIR": str(tmp_path / "models"),
     }
