@@ -139,6 +139,15 @@ class FileUploadStore:
         with self._lock:
             return self._delete(upload_id)
 
+    def discard_unused(self, upload_id: str) -> bool:
+        # Under the lock `add` marks a reused upload with: a request sending the same image
+        # either finds it gone (and stores it anew) or has marked it, and it stays.
+        with self._lock:
+            upload = self.get(upload_id)
+            if upload is None or upload.last_used is not None:
+                return False
+            return self._delete(upload_id)
+
     def _delete(self, upload_id: str) -> bool:
         held_files.finish_pending_removals(self._directory)
         record = self._file(upload_id, "json")

@@ -161,7 +161,9 @@ class InputResolution:
     def _delete(self, upload_ids: list[str]) -> None:
         for upload_id in upload_ids:
             try:
-                self._uploads.delete(upload_id)
+                # Unless another request sent the same image meanwhile: that one's job
+                # reads this very upload (one owner's image is stored once).
+                self._uploads.discard_unused(upload_id)
             except OSError as error:
                 # Unreferenced; retention of uploads removes it later.
                 log.error("upload_not_removed", upload_id=upload_id, detail=str(error))

@@ -177,6 +177,12 @@ class UploadStore(Protocol):
     def delete(self, upload_id: str) -> bool:
         """Remove an upload; False when there was none."""
 
+    def discard_unused(self, upload_id: str) -> bool:
+        """Remove an upload no request has used since it was added (``last_used`` still
+        unset), for a request refused after storing it: the same image sent meanwhile by
+        another request of its owner is that very upload, marked used, and stays. True
+        when it went."""
+
     def remove_leftovers(self) -> int:
         """At start, under the folder lock: what a killed process left half-written
         (temporary files, a picture whose record never came); returns how many went."""

@@ -191,6 +191,10 @@ class FakeUploadStore:
         self.deleted.append(upload_id)
         return self.uploads.pop(upload_id, None) is not None
 
+    def discard_unused(self, upload_id: str) -> bool:
+        kept = self.uploads.get(upload_id)
+        return kept is not None and kept[0].last_used is None and self.delete(upload_id)
+
     def remove_leftovers(self) -> int:
         return 0
 

@@ -62,6 +62,9 @@ class DictUploadStore:
     def delete(self, upload_id: str) -> bool:
         return self.uploads.pop(upload_id, None) is not None
 
+    def discard_unused(self, upload_id: str) -> bool:
+        raise NotImplementedError
+
     def remove_leftovers(self) -> int:
         return 0
 

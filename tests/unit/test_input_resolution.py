@@ -288,6 +288,21 @@ def test_an_inline_image_the_client_had_already_is_not_deleted_by_a_refusal(
     assert list(uploads.uploads) == [had.id]
 
 
+def test_a_refusal_keeps_its_new_upload_when_another_request_sent_the_same_image(
+    tmp_path: Path,
+) -> None:
+    """Two requests of one client with the same new image: the second reuses the first's
+    upload, and the first, refused afterwards, must not take it from the second's job."""
+    uploads = ReusingUploads(max_bytes=300)
+    resolution = InputResolution(uploads, FolderImages(tmp_path), missing_job, 300)  # type: ignore[arg-type]
+    refused = resolve(resolution, init_image=b64(b"IMG64x48"))
+    accepted = resolve(resolution, init_image=b64(b"IMG64x48"))
+    shared = refused.values["init_image"].upload_id
+    assert refused.created == [shared] and accepted.values["init_image"].upload_id == shared
+    asyncio.run(resolution.discard(refused))
+    assert list(uploads.uploads) == [shared]
+
+
 def test_a_request_naming_an_upload_removed_meanwhile_is_not_found(
     resolution: InputResolution, uploads: FakeUploadStore
 ) -> None:

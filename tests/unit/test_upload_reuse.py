@@ -96,3 +96,15 @@ def test_a_last_used_without_a_time_zone_is_not_an_upload(tmp_path: Path) -> Non
     record["last_used"] = "2026-06-01T00:00:00"
     path.write_text(json.dumps(record), "utf-8")
     assert store.get(upload.id) is None
+
+
+def test_an_unused_upload_is_discarded_and_a_used_one_kept(tmp_path: Path) -> None:
+    store = store_in(tmp_path)
+    unused = store.add(png(), owner="alice")
+    assert store.discard_unused(unused.id)
+    assert store.get(unused.id) is None and names_in(store.directory) == []
+    kept = store.add(png(), owner="alice")
+    store.add(png(), owner="alice")  # sent again by another request: marked used
+    assert not store.discard_unused(kept.id)
+    assert store.get(kept.id) is not None
+    assert not store.discard_unused("0" * 32)
