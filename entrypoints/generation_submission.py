@@ -143,6 +143,7 @@ async def run_in_jobs(
     *,
     go_on_after_cancel: Callable[[Job], bool] = lambda job: False,
     field_name: str = "n",
+    ends_on_interrupt: bool = False,
 ) -> CallOutcome:
     """``total_images`` images of ``fields`` as consecutive jobs of up to IMAGES_MAX each,
     with consecutive seeds, as AUTOMATIC1111 numbers a batch's. Each job is queued when
@@ -160,7 +161,7 @@ async def run_in_jobs(
             [FieldError(field_name, f"Must be between 1 and {CALL_MAX_IMAGES} images in all.")]
         )
     built = services(request)
-    with built.calls_in_progress.entered(client_of(request).id) as call:
+    with built.calls_in_progress.entered(client_of(request).id, ends_on_interrupt) as call:
         return await _run(request, call, fields, total_images, go_on_after_cancel)
 
 
@@ -198,6 +199,7 @@ async def _run(
         if not await wait_for_job(request, job):
             outcome.client_left = True
             return outcome
+        call.begun = True
         cancelled = job.status is JobStatus.CANCELLED and not service.queue.closed
         if job.status is not JobStatus.SUCCEEDED and not cancelled:
             # Still queued as the service stops, cut short by it, or failed.

@@ -103,10 +103,11 @@ async def progress(request: Request) -> Response:
 
 
 async def interrupt(request: Request) -> Response:
-    """Stops the running job and with it the rest of its call, and the caller's calls."""
+    """Stops the running job and with it the rest of its call, and the caller's A1111
+    calls under way (between two of their jobs); what merely waits is left alone."""
     built, client = services(request), client_of(request)
     calls = built.calls_in_progress
-    stopping = calls.of_owner(client.id)
+    stopping = calls.under_way(client.id)
     running = _running_job(request)
     if running is not None and client.may_see(running.owner):
         call = calls.of_job(running)

@@ -70,6 +70,7 @@ async def _generate(request: Request, model: type[Txt2ImgBody]) -> Response:
             translation.total_images,
             go_on_after_cancel=go_on_after_cancel,
             field_name="batch_size",
+            ends_on_interrupt=True,
         )
     except (InvalidRequest, UnsupportedOption, InvalidImage) as error:
         raise in_a1111_terms(error) from None

@@ -128,6 +128,28 @@ def test_bobs_interrupt_leaves_alices_call_alone(tmp_path: Path, backend: HeldBy
         assert statuses(client, ALICE) == ["succeeded", "succeeded"]
 
 
+def test_an_interrupt_leaves_the_callers_waiting_calls_alone(
+    tmp_path: Path, backend: HeldByPrompt
+) -> None:
+    """A1111 stops the generation under way, not requests that wait: neither Alice's
+    OpenAI call nor her A1111 call queued behind Bob's running job is touched."""
+    with keyed_client(tmp_path, backend) as client:
+        bobs = client.post("/jobs", json=SMALL_JOB, headers=BOB)
+        wait_until(lambda: backend.calls, "Bob's job to run")
+        openai_call = in_background(
+            client, "/v1/images/generations", {"prompt": ALICES, "size": "64x64"}
+        )
+        a1111_call = in_background(client, "/sdapi/v1/txt2img", EIGHT)
+        wait_until(lambda: statuses(client, ALICE) == ["queued", "queued"], "Alice's two jobs")
+        assert client.post("/sdapi/v1/interrupt", headers=ALICE).status_code == 200
+        assert statuses(client, ALICE) == ["queued", "queued"]
+        assert status(client, bobs.json()["job_id"], BOB) == "running"
+        backend.gates[BOBS].set()
+        backend.gates[ALICES].set()
+        assert openai_call.result(timeout=30).status_code == 200
+        assert len(a1111_call.result(timeout=30).json()["images"]) == 8
+
+
 def test_a_later_job_refused_answers_the_images_made_with_a_warning(
     tmp_path: Path, backend: HeldByPrompt
 ) -> None:

@@ -16,14 +16,23 @@ def job(job_id: str) -> Job:
     return Job(id=job_id, request=GenerationRequest(prompt="x"), seed=1, created_at=NOW)
 
 
-def test_a_call_is_known_by_owner_and_job_until_it_ends() -> None:
+def test_a_call_is_known_by_its_job_and_its_owners_interrupt_until_it_ends() -> None:
     calls = CallsInProgress()
     first = job("a")
-    with calls.entered("alice") as call:
+    with calls.entered("alice", ends_on_interrupt=True) as call:
         call.job = first
-        assert calls.of_owner("alice") == [call] and calls.of_owner("bob") == []
         assert calls.of_job(first) is call and calls.of_job(job("b")) is None
-    assert calls.of_owner("alice") == [] and calls.of_job(first) is None
+        assert calls.under_way("alice") == []  # nothing of it has run yet
+        call.begun = True
+        assert calls.under_way("alice") == [call] and calls.under_way("bob") == []
+    assert calls.under_way("alice") == [] and calls.of_job(first) is None
+
+
+def test_a_call_of_another_api_is_never_under_way_for_an_interrupt() -> None:
+    calls = CallsInProgress()
+    with calls.entered("alice") as call:
+        call.begun = True
+        assert calls.under_way("alice") == []
 
 
 def test_a_stop_cancels_the_pending_job_and_a_job_that_comes_after() -> None:
