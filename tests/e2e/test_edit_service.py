@@ -85,6 +85,7 @@ def generate(client: TestClient, **fields: Any) -> tuple[dict[str, Any], Image.I
 def edit_client(
     request: pytest.FixtureRequest,
     tiny_model_dir: Path,
+    openvino_cache_dir: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[TestClient]:
     engine: str = request.param
@@ -92,6 +93,7 @@ def edit_client(
     settings = make_settings(
         tmp_path_factory.mktemp(f"edit-{engine}"),
         model_dir=tiny_model_dir,
+        ov_cache_dir=openvino_cache_dir,  # the session's: no test here is about a cold compile
         openvino_device="CPU",
         openvino_engine=engine,
     )
