@@ -1,5 +1,5 @@
 """Reading a JSON request body safely: media type, size and time (entrypoints.bounded_body),
-syntax."""
+number of values, syntax, depth."""
 
 from __future__ import annotations
 
@@ -23,6 +23,14 @@ A1111's deepest (ControlNet's `alwayson_scripts` args) about 6. Deeper bodies wo
 walked by recursive code (echoes, copies) that a few hundred levels overflow."""
 _TOO_DEEP = f"The body is nested too deeply (at most {MAX_DEPTH} levels of objects and arrays)."
 
+MAX_VALUES = 20_000
+"""Values (an upper bound: commas, `{` and `[`) a body may hold. A1111's bodies hold about
+a hundred fields, ControlNet's `alwayson_scripts` a few hundred more, ours a dozen; base64
+images hold none. Parsed, each tiny value (`0`, `{}`) costs ~50 times its bytes and the
+parse holds the GIL throughout: millions of them in an image-sized body would take
+gigabytes and stall every other request for seconds."""
+_TOO_MANY_VALUES = f"The body holds too many values (at most {MAX_VALUES})."
+
 # JSON may escape half of a UTF-16 pair ("\\ud800"); Python decodes it to a string that
 # cannot be encoded, stored or answered back. Strings must be Unicode scalar values.
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -45,6 +53,10 @@ async def read_json_object(request: Request, limit: int = MAX_BODY_BYTES) -> dic
         too_large=f"The body is larger than {_size(limit)}.",
         gap_seconds=services(request).settings.header_timeout_seconds,
     )
+    # Every value after a body's first follows a comma or opens an object or array;
+    # counting them runs at memory speed, before the parser builds anything.
+    if body.count(b",") + body.count(b"{") + body.count(b"[") > MAX_VALUES:
+        raise HttpError(413, _TOO_MANY_VALUES)
     if len(body) > MAX_BODY_BYTES:
         # Megabytes of inline images take a second to parse and walk: off the event loop,
         # so that every other request is not held up meanwhile.
