@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from entrypoints.automatic1111.request_models import Img2ImgBody, Txt2ImgBody
+from entrypoints.echoed_values import shown
 
 _DEFAULT_VAES = {"", "automatic", "none"}
 # Our scheduler -> the knobs A1111's sampler of that name reads, at the values we ran.
@@ -48,10 +49,10 @@ def ignored_field_warnings(
     if body.alwayson_scripts:
         warnings.append("ignored: alwayson_scripts")
     if body.script_name:
-        warnings.append(f"ignored: script_name {body.script_name!r}")
+        warnings.append(f"ignored: script_name {shown(body.script_name)}")
     refiner = body.refiner_checkpoint
     if refiner and not is_served(str(refiner)):
-        warnings.append(f"ignored: refiner_checkpoint {refiner!r} (no refiner here)")
+        warnings.append(f"ignored: refiner_checkpoint {shown(refiner)} (no refiner here)")
     warnings += _sampler_knob_warnings(body, scheduler)
     warnings += _seed_resize_warnings(body)
     if isinstance(body.override_settings, Mapping):
@@ -66,7 +67,7 @@ def _sampler_knob_warnings(body: Txt2ImgBody, scheduler: str | None) -> list[str
     for name, ran in _SAMPLER_KNOBS.get(scheduler, {}).items():
         value = getattr(body, name)
         if value is not None and _number(value) != ran:
-            warnings.append(f"ignored: {name} {value!r} (the sampler ran with {ran:g})")
+            warnings.append(f"ignored: {name} {shown(value)} (the sampler ran with {ran:g})")
     return warnings
 
 
@@ -86,18 +87,18 @@ def _override_warnings(settings: Mapping[str, Any], is_served: Callable[[str], b
     checkpoint = settings.get("sd_model_checkpoint")
     if checkpoint and not is_served(str(checkpoint)):
         warnings.append(
-            f"ignored: override_settings.sd_model_checkpoint {checkpoint!r} "
+            f"ignored: override_settings.sd_model_checkpoint {shown(checkpoint)} "
             "(only the served model runs)"
         )
     clip_skip = settings.get("CLIP_stop_at_last_layers")
     if clip_skip is not None and _number(clip_skip) != 1:
-        warnings.append(f"ignored: override_settings.CLIP_stop_at_last_layers {clip_skip!r}")
+        warnings.append(f"ignored: override_settings.CLIP_stop_at_last_layers {shown(clip_skip)}")
     vae = settings.get("sd_vae")
     if vae is not None and str(vae).strip().casefold() not in _DEFAULT_VAES:
-        warnings.append(f"ignored: override_settings.sd_vae {vae!r} (the model's own VAE ran)")
+        warnings.append(f"ignored: override_settings.sd_vae {shown(vae)} (the model's own VAE ran)")
     delta = settings.get("eta_noise_seed_delta")
     if delta is not None and _number(delta) != 0:
-        warnings.append(f"ignored: override_settings.eta_noise_seed_delta {delta!r}")
+        warnings.append(f"ignored: override_settings.eta_noise_seed_delta {shown(delta)}")
     return warnings
 
 
@@ -109,7 +110,7 @@ def _img2img_warnings(body: Img2ImgBody) -> list[str]:
         # Our inpainting starts from the original pixels, A1111's "original" (1).
         fill = body.inpainting_fill
         if fill is not None and _number(fill) != 1:
-            warnings.append(f"ignored: inpainting_fill {fill!r} (the original was kept, as 1)")
+            warnings.append(f"ignored: inpainting_fill {shown(fill)} (the original was kept, as 1)")
         if _truthy(body.inpaint_full_res):
             warnings.append("ignored: inpaint_full_res (the whole picture was inpainted)")
         warnings += _mask_blur_warnings(body)
@@ -126,7 +127,7 @@ def _mask_blur_warnings(body: Img2ImgBody) -> list[str]:
     for name in ("mask_blur_x", "mask_blur_y"):
         value = getattr(body, name)
         if value is not None and _number(value) != ran:
-            warnings.append(f"ignored: {name} {value!r} (both axes were blurred by {ran})")
+            warnings.append(f"ignored: {name} {shown(value)} (both axes were blurred by {ran})")
     return warnings
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from domain.errors import FieldError, InvalidRequest
 from entrypoints.automatic1111.served_model import ServedModel
+from entrypoints.echoed_values import shown
 from entrypoints.settings import Settings
 
 
@@ -49,7 +50,7 @@ def check_options(body: Mapping[str, Any], model: ServedModel) -> None:
                 FieldError(
                     "sd_model_checkpoint",
                     f"Only {model.title} is served here; it cannot be switched to "
-                    f"{asked!r} (set MODEL_REPO_ID and restart to serve another model).",
+                    f"{shown(asked)} (set MODEL_REPO_ID and restart to serve another model).",
                 )
             ]
         )

@@ -15,6 +15,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from application.image_metadata import A1111_SAMPLERS
+from entrypoints.echoed_values import shown
 
 # A1111's own aliases (modules/sd_samplers_kdiffusion.py, sd_samplers_timesteps.py).
 _ALIASES: dict[str, tuple[str, ...]] = {
@@ -56,14 +57,18 @@ def choose_scheduler(
     if asked:
         known = _BY_NAME.get(asked.strip().casefold())
         if known is None:
-            warnings.append(f"sampler {asked!r} is unknown here: the model's own scheduler ran")
+            warnings.append(
+                f"sampler {shown(asked)} is unknown here: the model's own scheduler ran"
+            )
         elif known not in offered:
             warnings.append(
-                f"sampler {asked!r} is not offered by the loaded engine: the model's own "
+                f"sampler {shown(asked)} is not offered by the loaded engine: the model's own "
                 "scheduler ran"
             )
         else:
             scheduler = known
     if noise_schedule is not None and noise_schedule.strip().casefold() not in _DEFAULT_SCHEDULES:
-        warnings.append(f"ignored: scheduler {noise_schedule!r} (the sampler's own schedule ran)")
+        warnings.append(
+            f"ignored: scheduler {shown(noise_schedule)} (the sampler's own schedule ran)"
+        )
     return SamplerChoice(scheduler, tuple(warnings))

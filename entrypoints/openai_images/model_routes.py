@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from entrypoints.app_state import services
+from entrypoints.echoed_values import shown
 from entrypoints.http_errors import error_response
 
 OWNER = "local-sd"
@@ -41,7 +42,7 @@ async def get_model(request: Request) -> Response:
     if asked != model["id"]:
         # Our one error shape, with the field a client named; no domain error means "no
         # such model", as one model is served and any name runs it.
-        message = f"The model {asked!r} does not exist; this service serves {model['id']}."
+        message = f"The model {shown(asked)} does not exist; this service serves {model['id']}."
         request_id = getattr(request.state, "request_id", None)
         details = [{"field": "model", "message": message}]
         return error_response(404, "not_found", message, request_id, details)
