@@ -28,3 +28,20 @@ def without_extra_networks(prompt: str) -> tuple[str, list[str]]:
     if not tags:
         return prompt, []
     return (_EXTRA_NETWORK.sub("", head) + tail).strip(), tags
+
+
+# What a tag's start may be at the very end of a prompt cut short: "<", "<lo", "<lora:x:0.".
+_SPLIT_TAG = re.compile(r"<\w*(?::[^>]*)?\Z")
+_SPLIT_TAG_CHARS = 200
+"""A tag's length at most, as far as a split one is looked for: names and weights are
+short, and a "<" further back is more likely the prompt's own text."""
+
+
+def without_split_tag(prompt: str) -> str:
+    """``prompt``, cut short, without the start of a tag at its end: a tag the cut split
+    (its name would be read as words, its weight as a number)."""
+    # Searched after the last ">" only: there each try ends at the next "<" or at the
+    # prompt's end, so the search is linear.
+    start = max(prompt.rfind(">") + 1, len(prompt) - _SPLIT_TAG_CHARS)
+    opened = _SPLIT_TAG.search(prompt, start)
+    return prompt if opened is None else prompt[: opened.start()]

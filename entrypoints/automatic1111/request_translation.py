@@ -9,6 +9,9 @@ Choices where A1111 and this service differ (the README's "Use it from other too
 - An empty (or whitespace-only) prompt is refused with 422 on `prompt`: A1111 draws from
   nothing, our engines need something to draw. So is a prompt that was only
   extra-network tags (`prompt_syntax`).
+- A prompt is cut to our 1000 characters once its tags are removed (`long_prompts`); only
+  its first 16,000 characters are searched for tags, and the first 10 tags are named in
+  the warnings, the rest counted.
 - `width` and `height` outside 64..1024, or not multiples of 8, are scaled (keeping the
   aspect) to fit and rounded to multiples of 8; the warnings say so. Only sides that are
   no size at all (below 1, above 2**20) are refused. img2img's output
@@ -32,12 +35,13 @@ from domain.errors import DomainError, FieldError, InvalidRequest
 from domain.input_image import A1111_RESIZE_MODES
 from domain.output_size import SIZE_MAX, SIZE_MIN, SIZE_MULTIPLE, output_size
 from entrypoints.automatic1111.ignored_fields import ignored_field_warnings
-from entrypoints.automatic1111.prompt_syntax import without_extra_networks
+from entrypoints.automatic1111.prompt_syntax import without_extra_networks, without_split_tag
 from entrypoints.automatic1111.request_models import Img2ImgBody, Txt2ImgBody
 from entrypoints.automatic1111.sampler_names import choose_scheduler
+from entrypoints.echoed_values import clipped
 from entrypoints.field_renames import renamed
 from entrypoints.generation_submission import CALL_MAX_IMAGES
-from entrypoints.long_prompts import within_prompt_limit
+from entrypoints.long_prompts import READ_CHARS, prompt_start, within_prompt_limit
 
 # Our field -> A1111's, for the errors our checks raise on translated fields.
 _A1111_NAMES = {
@@ -50,6 +54,7 @@ _A1111_NAMES = {
     "num_images": "batch_size",
     "scheduler": "sampler_name",
 }
+_TAGS_NAMED = 10  # in the warnings; the rest are counted
 _LATENT_UPSCALE = 3  # A1111's "just resize (latent upscale)"
 # Beyond any real canvas; also keeps the scaling within float arithmetic.
 SIDE_LIMIT = 2**20
@@ -76,13 +81,16 @@ def translate(body: Txt2ImgBody, model: EngineChoices) -> Translation:
         body.sampler_name, body.sampler_index, body.scheduler, model.schedulers
     )
     warnings = ignored_field_warnings(body, model.is_served, choice.scheduler)
-    prompt, tags = without_extra_networks(body.prompt or "")
+    prompt, tags, prompt_cut = _read_prompt(body.prompt)
     if not prompt.strip():
         reason = " once its extra-network tags are removed" if tags else ""
+        if prompt_cut:
+            reason += f" from its first {READ_CHARS} characters, all this service reads"
         raise _refusal("prompt", f"Must not be empty{reason}: this service needs a prompt.")
-    negative, negative_tags = without_extra_networks(body.negative_prompt or "")
-    warnings += [f"ignored: {tag}" for tag in (*tags, *negative_tags)]
-    prompt, negative = _cut("prompt", prompt, warnings), _cut("negative_prompt", negative, warnings)
+    negative, negative_tags, negative_cut = _read_prompt(body.negative_prompt)
+    warnings += _tag_warnings([*tags, *negative_tags])
+    prompt = _cut("prompt", prompt, prompt_cut, warnings)
+    negative = _cut("negative_prompt", negative, negative_cut, warnings)
     fields: dict[str, Any] = {"prompt": prompt}
     if negative.strip():
         fields["negative_prompt"] = negative
@@ -104,9 +112,27 @@ def translate(body: Txt2ImgBody, model: EngineChoices) -> Translation:
     return Translation(fields, _total_images(body), warnings)
 
 
-def _cut(name: str, text: str, warnings: list[str]) -> str:
+def _read_prompt(text: str | None) -> tuple[str, list[str], bool]:
+    """The prompt's start without its extra-network tags, the tags, and whether text
+    past the start was left unread (`long_prompts.READ_CHARS`)."""
+    start, more = prompt_start(text or "")
+    if more:
+        start = without_split_tag(start)
+    prompt, tags = without_extra_networks(start)
+    return prompt, tags, more
+
+
+def _tag_warnings(tags: list[str]) -> list[str]:
+    # A prompt's start may hold thousands of tags: the first few tell what was dropped.
+    warnings = [f"ignored: {clipped(tag)}" for tag in tags[:_TAGS_NAMED]]
+    if len(tags) > _TAGS_NAMED:
+        warnings.append(f"ignored: {len(tags) - _TAGS_NAMED} more extra-network tags")
+    return warnings
+
+
+def _cut(name: str, text: str, unread: bool, warnings: list[str]) -> str:
     kept, cut = within_prompt_limit(text)
-    if cut:
+    if cut or unread:
         warnings.append(
             f"{name} cut to its first {len(kept)} characters: the text encoder reads "
             "its first 77 tokens only"
