@@ -106,11 +106,19 @@ def _parameters(record: CallRecord) -> dict[str, Any]:
     return safe
 
 
+ECHO_MAX_CHARS = 16_000
+"""The longest text echoed back: an img2img body may hold tens of megabytes of text in a
+field we do not read, which A1111 would send back whole, twice."""
+
+
 def _json_safe(value: Any) -> Any:
-    """``value`` with NaN and infinities as null: Python's JSON reader takes them in a
-    field we do not read, but JSON has no such numbers to answer them with."""
+    """``value`` with NaN and infinities as null (Python's JSON reader takes them in a
+    field we do not read, but JSON has no such numbers to answer them with), and texts
+    cut at ECHO_MAX_CHARS."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
+    if isinstance(value, str) and len(value) > ECHO_MAX_CHARS:
+        return value[:ECHO_MAX_CHARS]
     if isinstance(value, list):
         return [_json_safe(item) for item in value]
     if isinstance(value, dict):

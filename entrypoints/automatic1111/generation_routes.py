@@ -36,6 +36,11 @@ from entrypoints.http_errors import CLIENT_CLOSED_REQUEST
 from entrypoints.json_body import read_json_object
 from entrypoints.request_validation import validated
 
+TXT2IMG_BODY_BYTES = 2**20
+"""A txt2img body carries no image: room for long prompts and scripts' settings, not for
+the tens of megabytes an img2img's inline images take (ControlNet's, which are ignored
+here, included)."""
+
 
 async def txt2img(request: Request) -> Response:
     return await _generate(request, Txt2ImgBody)
@@ -47,9 +52,8 @@ async def img2img(request: Request) -> Response:
 
 async def _generate(request: Request, model: type[Txt2ImgBody]) -> Response:
     built = services(request)
-    body = await read_json_object(
-        request, generation_body_limit(built.settings.max_upload_mb * 2**20)
-    )
+    limit = generation_body_limit(built.settings.max_upload_mb * 2**20)
+    body = await read_json_object(request, limit if model is Img2ImgBody else TXT2IMG_BODY_BYTES)
     parsed = validated(model, body)
     served = served_model(request)
     translation = translate(
