@@ -45,9 +45,9 @@ def test_a_body_of_many_tiny_values_is_refused(mock_client: TestClient, item: st
 
 
 def test_a_large_body_of_values_is_refused_before_it_is_parsed(mock_client: TestClient) -> None:
-    body = with_junk("{}", 500_000)  # 1.5 MB: would be parsed in a worker thread
+    body = with_junk("{}", 500_000)  # 1.5 MB, over the 1 MiB of a txt2img body: to img2img
     assert len(body) > MAX_BODY_BYTES
-    assert post(mock_client, "/sdapi/v1/txt2img", body)["detail"] == TOO_MANY
+    assert post(mock_client, "/sdapi/v1/img2img", body)["detail"] == TOO_MANY
 
 
 def test_openai_and_our_own_api_refuse_it_in_their_shapes(mock_client: TestClient) -> None:
