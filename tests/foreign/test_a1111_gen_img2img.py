@@ -5,28 +5,14 @@ refusals that name A1111's fields and leave no upload behind."""
 from __future__ import annotations
 
 import base64
-import io
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
-from PIL import Image
 from starlette.testclient import TestClient
 
-
-def png(size: tuple[int, int] = (96, 64), colour: tuple[int, int, int] = (200, 40, 40)) -> bytes:
-    stream = io.BytesIO()
-    Image.new("RGB", size, colour).save(stream, "PNG")
-    return stream.getvalue()
-
-
-def mask_png(size: tuple[int, int] = (96, 64)) -> bytes:
-    mask = Image.new("L", size, 0)
-    mask.paste(255, (0, 0, size[0] // 2, size[1]))
-    stream = io.BytesIO()
-    mask.save(stream, "PNG")
-    return stream.getvalue()
+from tests.http.test_edit_jobs_http import mask_png, png
 
 
 def data_url(data: bytes) -> str:
