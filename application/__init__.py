@@ -15,6 +15,8 @@ Modules in the order a job meets them (a test checks this list against the files
   cancellation      what "cancel" means in each state: queued, running, final
   job_run           one job, event-loop side: records, the deadline, the outcome
   engine_thread     one job, engine-thread side: render every image, then store them
+  safety_ports      the safety filter's ports: a checker's verdicts, a cover for flagged images
+  safety_screening  the filter's policy: judge, cover what is flagged, blur previews; loading
   preview_board     the running job's latest preview, for those who poll instead of listen
   image_metadata    provenance inside each PNG: AUTOMATIC1111's text and JSON
   history           recording history: records as jobs start and end, recovery, retention

@@ -26,6 +26,7 @@ from application.ports import (
     ProgressCallback,
     RenderedImage,
 )
+from application.safety_screening import SafetyScreening
 from domain.errors import GenerationCancelled
 from domain.input_image import EditMode
 from domain.job import ImageRef, Job
@@ -54,8 +55,13 @@ def render_and_store(
     on_progress: JobProgress,
     model: ModelStatus,
     edit_pixels: EditPixels | None = None,
+    screening: SafetyScreening | None = None,
 ) -> list[ImageRef]:
-    """Raises UploadNotFound when an input image of an edit has gone since acceptance."""
+    """Raises UploadNotFound when an input image of an edit has gone since acceptance.
+
+    With a safety ``screening``, every image is judged once the batch is rendered and a
+    flagged one is covered before it is written: the original pixels never reach disk.
+    """
     request = job.request
     seeds = request.image_seeds(job.seed)
     steps = request.denoising_steps  # an edit at strength s runs int(steps * s) of them
@@ -77,24 +83,44 @@ def render_and_store(
         rendered.append((image, (time.perf_counter() - started) * 1000))
         if stop.is_set():
             raise GenerationCancelled("Stopped before the batch was complete.")
+    checking_started = time.perf_counter()
+    screened = (screening or SafetyScreening()).screen([image for image, _ in rendered])
+    check_ms = (time.perf_counter() - checking_started) * 1000 / max(len(rendered), 1)
     refs: list[ImageRef] = []
     saving_started = time.perf_counter()
     try:
-        for name, (image, generation_ms) in zip(job.image_names(), rendered, strict=True):
+        for name, (_, generation_ms), checked in zip(
+            job.image_names(), rendered, screened, strict=True
+        ):
             if stop.is_set():
                 raise GenerationCancelled("Stopped before the images were saved.")
+            image = checked.image
             # Mock images stay byte-identical for the same request: no timings in them.
             timings = {} if backend.is_mock else {"generation": round(generation_ms, 1)}
             timings.update(image.timings_ms)
+            if checked.verdict is not None and not backend.is_mock:
+                timings["safety_check"] = round(check_ms, 1)
             chunks = image_text_chunks(
-                request, image.seed, model, backend.provenance, backend.device, timings
+                request,
+                image.seed,
+                model,
+                backend.provenance,
+                backend.device,
+                timings,
+                safety=screening.provenance(checked.verdict) if screening else None,
             )
             try:
                 images.save(name, image, chunks)
             except OSError as error:
                 raise ImagesNotStored(name, images.directory, error) from error
             refs.append(
-                ImageRef(name=name, seed=image.seed, width=image.width, height=image.height)
+                ImageRef(
+                    name=name,
+                    seed=image.seed,
+                    width=image.width,
+                    height=image.height,
+                    nsfw=checked.nsfw,
+                )
             )
     except BaseException:
         _remove_written(images, refs, job)
@@ -105,6 +131,7 @@ def render_and_store(
         images=len(refs),
         generation_ms=round(sum(ms for _, ms in rendered), 1),
         png_ms=round((time.perf_counter() - saving_started) * 1000, 1),
+        flagged=sum(1 for ref in refs if ref.nsfw),
     )
     return refs
 

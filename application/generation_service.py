@@ -29,6 +29,7 @@ from application.job_run import JobRun
 from application.ports import EditPixels, ImageStore, ModelStore
 from application.preview_board import PreviewBoard
 from application.readiness import Readiness
+from application.safety_screening import SafetyScreening
 from application.upload_pruning import UploadPruning
 from application.worker_loop import WorkerLoop
 from domain.errors import ImageNotFound, JobNotFound, Problem, Remedy
@@ -60,6 +61,7 @@ class GenerationService:
         free_bytes: FreeBytes = free_bytes_at,
         edit_pixels: EditPixels | None = None,
         upload_pruning: UploadPruning | None = None,
+        safety: SafetyScreening | None = None,
     ) -> None:
         self._images = image_store
         self._models = model_store
@@ -67,6 +69,8 @@ class GenerationService:
         self.clock = clock
         self.history = history
         self.readiness = Readiness()
+        self.safety = safety if safety is not None else SafetyScreening()
+        """The safety filter; its checker loads at start (`bring_up_safety`)."""
         self.events = JobEventBroker()
         folders = {"generated": image_store.directory}
         if model_dir is not None:
@@ -109,6 +113,7 @@ class GenerationService:
             edit_pixels=edit_pixels,
             upload_pruning=upload_pruning,
             previews=self._previews,
+            screening=self.safety,
         )
         self._loop = WorkerLoop(
             self.queue, job_run, self.cancellation, self.readiness, clock, record
@@ -226,10 +231,10 @@ class GenerationService:
     # Health -----------------------------------------------------------------
 
     def health(self) -> HealthReport:
-        backend = self.readiness.backend
+        backend = self.readiness.loaded
         disk = self.free_space.readings()
         low_disk = self.free_space.problem_message()
-        reason: Problem | None = None if backend is not None else self.readiness.reason
+        reason = None if self.readiness.backend is not None else self.readiness.reason
         if reason is None and low_disk is not None:
             reason = Problem(low_disk, (Remedy.FREE_DISK_SPACE,))
         return HealthReport(
@@ -249,4 +254,5 @@ class GenerationService:
             running=1 if self.queue.running is not None else 0,
             disk=disk,
             min_free_mb=self.free_space.min_free_mb,
+            safety=self.safety.report(),
         )

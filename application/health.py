@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from application.free_space import FolderSpace
 from application.ports import ModelStatus
+from application.safety_screening import SafetyReport
 from domain.errors import Problem
 
 
@@ -33,6 +34,8 @@ class HealthReport:
     disk: tuple[FolderSpace, ...] = ()
     """Free space in the folders the service writes to (cached for a moment)."""
     min_free_mb: int = 0
+    safety: SafetyReport | None = None
+    """The safety filter: which checker, what it does to flagged images and previews."""
 
     @property
     def status(self) -> str:

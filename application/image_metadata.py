@@ -74,7 +74,9 @@ def image_text_chunks(
     engine: Mapping[str, str],
     device: str,
     timings: Mapping[str, float],
+    safety: Mapping[str, Any] | None = None,
 ) -> dict[str, str]:
+    """``safety``: the check's record (checker, version, verdict), when one judged."""
     scheduler = scheduler_in_effect(request, engine)
     provenance: dict[str, Any] = {
         "request": request.to_dict(),
@@ -87,6 +89,8 @@ def image_text_chunks(
         "device": device,
         "timings_ms": dict(timings),
     }
+    if safety is not None:
+        provenance["safety"] = dict(safety)
     if request.init_image is not None:
         # What the result can be traced to: the exact input bytes, and where they came from.
         provenance["strength"] = request.strength

@@ -45,7 +45,13 @@ def job_record(
         "duration_ms": job.duration_ms,
         "progress": {"step": job.step, "total": job.total_steps},
         "images": [
-            {"name": ref.name, "seed": ref.seed, "width": ref.width, "height": ref.height}
+            {
+                "name": ref.name,
+                "seed": ref.seed,
+                "width": ref.width,
+                "height": ref.height,
+                "nsfw": ref.nsfw,
+            }
             for ref in job.images
         ],
         "error": _error_record(job.error) if job.error else None,
@@ -85,7 +91,13 @@ def job_from_record(record: Mapping[str, Any]) -> Job | None:
             mock=bool(record.get("mock")),
             owner=record["owner"] if isinstance(record.get("owner"), str) else None,
             images=[
-                ImageRef(str(i["name"]), int(i["seed"]), int(i["width"]), int(i["height"]))
+                ImageRef(
+                    str(i["name"]),
+                    int(i["seed"]),
+                    int(i["width"]),
+                    int(i["height"]),
+                    i["nsfw"] if isinstance(i.get("nsfw"), bool) else None,
+                )
                 for i in record.get("images", [])
             ],
             error=_error_from_record(error) if error else None,

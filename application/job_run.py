@@ -34,6 +34,7 @@ from application.ports import (
     PreviewSource,
 )
 from application.preview_board import PreviewBoard
+from application.safety_screening import SafetyScreening
 from application.upload_pruning import UploadPruning
 from domain.errors import GenerationCancelled, Remedy, UploadNotFound
 from domain.job import Job, JobError, JobErrorType
@@ -105,6 +106,7 @@ class JobRun:
         edit_pixels: EditPixels | None = None,
         upload_pruning: UploadPruning | None = None,
         previews: PreviewBoard | None = None,
+        screening: SafetyScreening | None = None,
     ) -> None:
         self._images = images
         self._models = models
@@ -121,6 +123,7 @@ class JobRun:
         """Reads an edit's input images; None in services that only take text."""
         self._upload_pruning = upload_pruning
         self._previews = previews if previews is not None else PreviewBoard()
+        self._screening = screening if screening is not None else SafetyScreening()
         # One thread: one inference at a time per loaded pipeline.
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="generation")
 
@@ -157,7 +160,8 @@ class JobRun:
             # Runs in the engine thread, inside the engine's step: the latents are valid now.
             image = None
             if preview is not None and self._preview_every and step % self._preview_every == 0:
-                image = preview_data_url(preview, job.id)
+                shown = self._screening.preview(preview)
+                image = preview_data_url(shown, job.id) if shown is not None else None
             loop.call_soon_threadsafe(self._on_progress, job, step, total, image)
 
         # In the job's log context, so the engine's own lines (a pipeline swap, a device
@@ -172,6 +176,7 @@ class JobRun:
             progress,
             model,
             edit_pixels=self._edit_pixels,
+            screening=self._screening,
         )
         future = loop.run_in_executor(self._thread, context.run, render)
         timed_out = False

@@ -16,24 +16,63 @@ STARTING = Problem("The image backend is starting.")
 
 
 class Readiness:
+    """The backend jobs run on, when there is one and nothing holds the service back.
+
+    A hold (``hold``/``release``) is another part the service must have before any job
+    runs, such as the safety checker asked for: while one is placed the service is not
+    ready, whatever the backend, and its problem is the reason.
+    """
+
     def __init__(self) -> None:
-        self.backend: ImageBackend | None = None
-        self.reason = STARTING
-        """Why there is no backend; stale while one is attached."""
+        self._backend: ImageBackend | None = None
+        self._reason = STARTING
+        self._holds: dict[str, Problem] = {}
         self._attached = asyncio.Event()
 
+    @property
+    def backend(self) -> ImageBackend | None:
+        """The backend to run jobs on; None while there is none or a hold is placed."""
+        return self._backend if not self._holds else None
+
+    @property
+    def loaded(self) -> ImageBackend | None:
+        """The backend loaded, held back or not: what the model offers and where it runs."""
+        return self._backend
+
+    @property
+    def reason(self) -> Problem:
+        """Why there is no backend to run on; stale while one is."""
+        if self._backend is None:
+            return self._reason
+        return next(iter(self._holds.values()), self._reason)
+
     def attach(self, backend: ImageBackend) -> None:
-        self.backend = backend
-        self._attached.set()
+        self._backend = backend
+        self._update()
 
     def mark_unavailable(self, reason: Problem) -> None:
-        self.backend = None
-        self.reason = reason
-        self._attached.clear()
+        self._backend = None
+        self._reason = reason
+        self._update()
+
+    def hold(self, name: str, reason: Problem) -> None:
+        """Place (or update) a hold: no job runs until it is released."""
+        self._holds[name] = reason
+        self._update()
+
+    def release(self, name: str) -> None:
+        self._holds.pop(name, None)
+        self._update()
+
+    def _update(self) -> None:
+        if self.backend is not None:
+            self._attached.set()
+        else:
+            self._attached.clear()
 
     async def wait_for_backend(self) -> None:
-        """Until a backend is attached: jobs queued again after a restart wait for the
-        model to load instead of failing while it does."""
+        """Until a backend is attached and nothing holds: jobs queued again after a
+        restart wait for the model to load instead of failing while it does."""
         await self._attached.wait()
 
     def check(self, request: GenerationRequest) -> None:
@@ -64,11 +103,11 @@ class Readiness:
     @property
     def schedulers(self) -> tuple[str, ...]:
         """What the loaded engine offers; none while no backend is loaded."""
-        return tuple(self.backend.schedulers) if self.backend is not None else ()
+        return tuple(self._backend.schedulers) if self._backend is not None else ()
 
     def request_defaults(self) -> Mapping[str, int | float]:
         """What the loaded model wants for fields a request leaves out."""
-        return self.backend.request_defaults if self.backend is not None else {}
+        return self._backend.request_defaults if self._backend is not None else {}
 
     def effective_defaults(self) -> dict[str, object]:
         standard = GenerationRequest(prompt="-").to_dict()

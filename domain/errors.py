@@ -51,6 +51,10 @@ class Remedy(str, Enum):
     """Submit the job again: its parameters reproduce it."""
     FREE_DISK_SPACE = "free_disk_space"
     """Free space on the disk of the folder named, or keep fewer old images."""
+    DOWNLOAD_SAFETY_CHECKER = "download_safety_checker"
+    """Fetch and convert the model's safety checker, which the settings ask for."""
+    SAFETY_CHECKER_OFF = "safety_checker_off"
+    """Serve without the safety checker (the default), if that is acceptable here."""
 
 
 @dataclass(frozen=True)
@@ -207,3 +211,7 @@ class InvalidImage(DomainError):
 
 class UploadNotFound(DomainError):
     """No uploaded image with that id exists (or it is another client's)."""
+
+
+class SafetyCheckerUnavailable(DomainError):
+    """The safety checker asked for is missing, damaged or cannot run: no image is made."""

@@ -41,6 +41,9 @@ class ImageRef:
     seed: int
     width: int
     height: int
+    nsfw: bool | None = None
+    """The safety checker's verdict: True when it flagged the image, whose stored pixels
+    are then covered (blurred or replaced); None when no checker looked at it."""
 
 
 class JobErrorType(str, Enum):

@@ -126,6 +126,10 @@ class ImageLink(_Answer):
     seed: int
     width: int
     height: int
+    nsfw: bool | None = Field(
+        description="true: the safety checker flagged this image, and the stored image is "
+        "covered (blurred or a placeholder, per SAFETY_ACTION); null: no checker judged it."
+    )
 
 
 class JobErrorInfo(_Answer):

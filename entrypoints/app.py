@@ -9,6 +9,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
 from application.ports import ImageBackend, ImageStore, ModelStore
+from application.safety_ports import SafetyChecker
 from entrypoints import bootstrap
 from entrypoints.access import Access
 from entrypoints.api_keys import keys_from_settings
@@ -39,6 +40,7 @@ def create_app(
     model_store: ModelStore | None = None,
     image_store: ImageStore | None = None,
     load_backend: Callable[[], ImageBackend] | None = None,
+    safety_checker: SafetyChecker | None = None,
 ) -> Starlette:
     """Build the service. Tests pass fakes for any port; everything else comes from settings."""
     settings = settings or load_settings()
@@ -63,6 +65,7 @@ def create_app(
         model_store=model_store,
         image_store=image_store,
         load_backend=load_backend,
+        safety_checker=safety_checker,
     )
     app = Starlette(
         routes=ROUTES,

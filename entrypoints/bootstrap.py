@@ -25,11 +25,15 @@ from adapters.metered_ports import (
     metered_loader,
 )
 from adapters.mock_backend import MockBackend
+from adapters.no_safety_checker import NoSafetyChecker
+from adapters.pillow_image_cover import PillowImageCover
 from adapters.service_metrics import ServiceMetrics
 from application.generation_service import GenerationService
 from application.history import History
 from application.model_lifecycle import ModelLifecycle
 from application.ports import HistoryStore, ImageBackend, ImageStore, ModelStore, UploadStore
+from application.safety_ports import SafetyChecker
+from application.safety_screening import SafetyScreening
 from application.upload_pruning import UploadPruning
 from domain.retention import RetentionPolicy
 from entrypoints.calls_in_progress import CallsInProgress
@@ -79,6 +83,7 @@ def build(
     image_store: ImageStore | None = None,
     upload_store: UploadStore | None = None,
     load_backend: Callable[[], ImageBackend] | None = None,
+    safety_checker: SafetyChecker | None = None,
 ) -> Services:
     """Everything the settings choose; tests pass fakes for any port."""
     metrics = ServiceMetrics()
@@ -100,6 +105,7 @@ def build(
         min_free_mb=settings.min_free_disk_mb,
         edit_pixels=PillowEditPixels(uploads),
         upload_pruning=UploadPruning(uploads, retention_policy(settings)),
+        safety=safety_screening(settings, safety_checker),
     )
     metrics.watch(
         queue_depth=lambda: len(service.queue.waiting),
@@ -178,6 +184,31 @@ def history_for(
         images or file_image_store(settings),
         retention_policy(settings),
     )
+
+
+def safety_screening(settings: Settings, checker: SafetyChecker | None = None) -> SafetyScreening:
+    """SAFETY_CHECKER's filter; a test's ``checker`` (a fake) replaces whichever it names."""
+    if checker is None and settings.safety_checker == "off":
+        checker = NoSafetyChecker()
+    return SafetyScreening(
+        PillowImageCover(settings.safety_action),
+        checker=checker,
+        load_checker=safety_checker_loader(settings) if checker is None else None,
+        requested=settings.safety_checker,
+        previews=settings.safety_previews,
+    )
+
+
+def safety_checker_loader(settings: Settings) -> Callable[[], SafetyChecker]:
+    def load() -> SafetyChecker:
+        # Imported here: without a checker, the service never loads this adapter.
+        from adapters.openvino_safety_checker import load_safety_checker
+
+        return load_safety_checker(  # type: ignore[return-value]
+            settings.safety_checker_dir, settings.openvino_device, settings.ov_cache_dir
+        )
+
+    return load
 
 
 def hub_model_store(settings: Settings) -> ModelStore:

@@ -63,8 +63,13 @@ def lifespan_for(services: Services) -> Lifespan:
         await asyncio.to_thread(services.history_store.remove_partial_files)
         await asyncio.to_thread(services.upload_store.remove_leftovers)
         await asyncio.to_thread(service.recover_history)
+        # Before the worker loop starts: no job runs unfiltered while the checker loads.
+        service.safety.hold_until_loaded(service.readiness)
         await service.start()
         await bring_up_backend()
+        safety = asyncio.create_task(service.safety.bring_up(service.readiness), name="safety")
+        background.add(safety)
+        safety.add_done_callback(background.discard)
         exit_watch = asyncio.create_task(call_on_server_exit(service.begin_shutdown))
         try:
             yield

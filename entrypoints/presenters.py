@@ -30,7 +30,15 @@ def job_json(
     job: Job, queue_position: int | None, now: datetime, settings: Settings
 ) -> dict[str, Any]:
     images = [
-        {"url": f"/images/{ref.name}", "seed": ref.seed, "width": ref.width, "height": ref.height}
+        {
+            "url": f"/images/{ref.name}",
+            "seed": ref.seed,
+            "width": ref.width,
+            "height": ref.height,
+            # True: the safety checker flagged it and the stored image is covered;
+            # null: no checker judged it.
+            "nsfw": ref.nsfw,
+        }
         for ref in job.images
     ]
     return {
@@ -102,6 +110,17 @@ def health_json(report: HealthReport, version: str, settings: Settings) -> dict[
         },
         "version": version,
     }
+    if report.safety is not None:
+        safety = report.safety
+        # What the filter does, so a teacher can check it before the class sees images.
+        body["safety"] = {
+            "checker": safety.checker,
+            "action": safety.action,
+            "previews": safety.previews,
+            "loaded": safety.loaded,
+            "version": safety.version,
+            "device": safety.device,
+        }
     if report.reason is not None:
         body["reason"] = describe(report.reason, settings)
     return body

@@ -66,6 +66,13 @@ _WORDS: dict[Remedy, Callable[[Settings], str]] = {
         f"RETENTION_MAX_AGE_DAYS); new jobs are refused below MIN_FREE_DISK_MB "
         f"({s.min_free_disk_mb} MB)."
     ),
+    Remedy.DOWNLOAD_SAFETY_CHECKER: lambda s: (
+        f"Run {_command('download-safety-checker')} to fetch the model's safety checker "
+        f"and convert it for OpenVINO into {s.safety_checker_dir} (SAFETY_CHECKER_DIR)."
+    ),
+    Remedy.SAFETY_CHECKER_OFF: lambda s: (
+        "SAFETY_CHECKER=off serves without the filter, where that is acceptable."
+    ),
 }
 
 

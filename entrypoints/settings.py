@@ -101,6 +101,15 @@ class Settings(BaseSettings):
     default). A share rather than a fixed number: it keeps one address from holding the whole
     server whatever MAX_CONNECTIONS is (a fixed 64 would be all of MAX_CONNECTIONS=64), and
     raising MAX_CONNECTIONS for a classroom behind one NAT address raises its room too."""
+    safety_checker: Literal["off", "sd_checker"] = "off"
+    """`sd_checker`: the model's own safety checker judges every final image (README
+    "Safety filter"); it must be downloaded first (`make download-safety-checker`)."""
+    safety_action: Literal["blur", "block"] = "blur"
+    """What a flagged image becomes: strongly blurred with a notice, or a placeholder."""
+    safety_previews: Literal["blur", "off"] = "blur"
+    """With a checker on: live previews blurred (at preview size), or none at all."""
+    safety_checker_dir: Path = Path("data/models/safety-checker")
+    """Where `download-safety-checker` puts the checker, converted to OpenVINO IR."""
     keep_alive_seconds: float = Field(default=5.0, gt=0, le=300)
     header_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
 
@@ -114,7 +123,15 @@ class Settings(BaseSettings):
             return upper
         return value
 
-    @field_validator("log_level", "log_format", "openvino_engine", mode="before")
+    @field_validator(
+        "log_level",
+        "log_format",
+        "openvino_engine",
+        "safety_checker",
+        "safety_action",
+        "safety_previews",
+        mode="before",
+    )
     @classmethod
     def _normalise_case(cls, value: object) -> object:
         if not isinstance(value, str):
@@ -172,6 +189,7 @@ class Settings(BaseSettings):
         "model_dir",
         "generated_dir",
         "ov_cache_dir",
+        "safety_checker_dir",
         "api_keys_file",
         "ssl_certfile",
         "ssl_keyfile",

@@ -77,7 +77,9 @@ def test_job_lifecycle_over_http(client: TestClient, held_backend: FakeBackend) 
     held_backend.hold.set()
     done = wait_for_status(client, job["job_id"], "succeeded")
     assert done["progress"] == {"step": 4, "total": 4}
-    assert done["images"] == [{"url": done["image_url"], "seed": 3, "width": 64, "height": 64}]
+    assert done["images"] == [
+        {"url": done["image_url"], "seed": 3, "width": 64, "height": 64, "nsfw": None}
+    ]
     assert done["error"] is None
     listed = client.get("/jobs").json()["jobs"]
     assert [entry["job_id"] for entry in listed] == [job["job_id"]]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from functools import partial
@@ -21,6 +21,7 @@ from application.ports import (
     RenderedImage,
     StoredUpload,
 )
+from application.safety_ports import SafetyVerdict
 from domain.errors import GenerationCancelled, InvalidImage, Problem, UploadNotFound
 from domain.generation_request import SCHEDULERS, GenerationRequest
 from domain.input_image import EditMode
@@ -243,3 +244,31 @@ class FakeClock:
 
 def _preview_bytes(step: int) -> bytes:
     return f"preview {step}".encode()
+
+
+class FakeSafetyChecker:
+    """Flags the images whose seed is in ``flag_seeds`` (or every image, ``flag_all``);
+    records every batch it judged, so a test can see what it was shown."""
+
+    name = "sd_checker"
+    version = "fake-1"
+    device = "CPU"
+
+    def __init__(self, flag_seeds: Iterable[int] = (), *, flag_all: bool = False) -> None:
+        self.flag_seeds = set(flag_seeds)
+        self.flag_all = flag_all
+        self.judged: list[list[RenderedImage]] = []
+
+    def check(self, images: Sequence[RenderedImage]) -> list[SafetyVerdict | None]:
+        self.judged.append(list(images))
+        verdicts: list[SafetyVerdict | None] = []
+        for image in images:
+            flagged = self.flag_all or image.seed in self.flag_seeds
+            verdicts.append(
+                SafetyVerdict(
+                    flagged,
+                    concept_scores=(0.02 if flagged else -0.1,) * 17,
+                    special_scores=(-0.05,) * 3,
+                )
+            )
+        return verdicts
