@@ -9,6 +9,7 @@ from typing import Any
 from application.generation_service import GenerationService
 from application.history import History
 from application.job_events import JobEvent
+from application.safety_screening import SafetyScreening
 from domain.generation_request import GenerationRequest
 from domain.job import Job
 from domain.retention import RetentionPolicy
@@ -36,6 +37,7 @@ def make_service(
     models: FakeModelStore | None = None,
     retention: RetentionPolicy | None = None,
     clock: FakeClock | None = None,
+    safety: SafetyScreening | None = None,
 ) -> tuple[GenerationService, FakeImageStore]:
     images = FakeImageStore()
     ids = iter(f"job{n}" for n in range(100))
@@ -49,6 +51,7 @@ def make_service(
         clock=clock or FakeClock(),
         new_job_id=lambda: next(ids),
         new_seed=lambda: 1234,
+        safety=safety,
     )
     if backend is not None:
         service.readiness.attach(backend)
