@@ -18,6 +18,13 @@ from tests.support.openvino_fixtures import (  # noqa: F401  (fixtures shared by
     tiny_old_style_model_dir,
 )
 from tests.support.openvino_server import tiny_model_server  # noqa: F401
+from tests.support.safety_fixtures import (  # noqa: F401  (the tiny safety checker)
+    tiny_safety_checker_build,
+    tiny_safety_checker_flag_all_dir,
+    tiny_safety_checker_flag_none_dir,
+    tiny_safety_checker_ir,
+    tiny_safety_checker_source,
+)
 
 # Every variable a setting reads, including the aliases of the token and the hub endpoint.
 SETTING_NAMES = (
