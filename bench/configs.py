@@ -127,11 +127,16 @@ TURNS = (INTERLEAVED, SERVICE_OVERHEAD)
 # needs no model, and like TURNS it has a section of its own rather than a row of s/image.
 REQUEST_OVERHEAD = "request_overhead"
 MODEL_FREE = (REQUEST_OVERHEAD,)
+# The safety checker's cost per image (bench/safety_cost.py): a section of its own, on a
+# full-size checker built once like the SD 1.5, held against an image of this run's request
+# on the same machine (the service's when this run measured it, else a raw genai one).
+SAFETY_CHECKER = "safety_checker"
+SAFETY_REFERENCES = ("service_http", "genai_int8_static", "genai_int8_dynamic")
 # Text, image-to-image and inpainting on the service's engine, one loaded model, one worker
 # process (bench/edit_modes.py): a section of rows and the memory of serving all three.
 # The optimum engine's is not in the default list.
 EDIT_MODES = {"edit_modes": "genai", "edit_modes_optimum": "optimum"}
-OWN_SECTIONS = (*TURNS, REQUEST_OVERHEAD, *EDIT_MODES)
+OWN_SECTIONS = (*TURNS, REQUEST_OVERHEAD, *EDIT_MODES, SAFETY_CHECKER)
 ALL_CONFIGS = (
     *RAW_CONFIGS,
     *EXTRA_RAW_CONFIGS,
@@ -139,8 +144,16 @@ ALL_CONFIGS = (
     *SERVICE_CONFIGS,
     *TURNS,
     REQUEST_OVERHEAD,
+    SAFETY_CHECKER,
 )
-DEFAULT_CONFIGS = (*RAW_CONFIGS, "edit_modes", *SERVICE_CONFIGS, *TURNS, REQUEST_OVERHEAD)
+DEFAULT_CONFIGS = (
+    *RAW_CONFIGS,
+    "edit_modes",
+    *SERVICE_CONFIGS,
+    *TURNS,
+    REQUEST_OVERHEAD,
+    SAFETY_CHECKER,
+)
 # The raw configurations whose fastest one the service is held against.
 # The fp16 export is another model (an opt-in), so it is not among them.
 RAW_OPENVINO = ("optimum_int8", "optimum_int8_static", "genai_int8_dynamic", "genai_int8_static")
@@ -149,4 +162,37 @@ SERVICE_ENGINES = {
     "service_http": "genai",
     "service_http_optimum": "optimum",
     "lcm_service_http": "genai",
+}
+
+# The real checker's safety_checker/config.json (the SD 1.5 repos ship
+# CompVis/stable-diffusion-safety-checker): a CLIPConfig whose vision tower is CLIP
+# ViT-L/14's, 303 M parameters, then visual_projection 1024 -> 768 and 17 + 3 embeddings;
+# 1.22 GB of fp32 safetensors. Only the vision tower is built: the checker has no text one.
+SAFETY_CHECKER_VISION: dict[str, Any] = {
+    "hidden_size": 1024,
+    "intermediate_size": 4096,
+    "num_hidden_layers": 24,
+    "num_attention_heads": 16,
+    "patch_size": 14,
+    "image_size": 224,
+    "num_channels": 3,
+    "hidden_act": "quick_gelu",
+    "layer_norm_eps": 1e-05,
+    "attention_dropout": 0.0,
+    "dropout": 0.0,
+}
+SAFETY_CHECKER_PROJECTION_DIM = 768
+REAL_SAFETY_CHECKER_BYTES = 1_216_000_000  # safety_checker/model.safetensors, ~1.22 GB
+# SD 1.5's feature_extractor/preprocessor_config.json: what the checker's input is made by.
+SD15_PREPROCESSOR: dict[str, Any] = {
+    "crop_size": 224,
+    "do_center_crop": True,
+    "do_convert_rgb": True,
+    "do_normalize": True,
+    "do_resize": True,
+    "feature_extractor_type": "CLIPFeatureExtractor",
+    "image_mean": [0.48145466, 0.4578275, 0.40821073],
+    "image_std": [0.26862954, 0.26130258, 0.27577711],
+    "resample": 3,
+    "size": 224,
 }

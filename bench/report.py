@@ -18,6 +18,7 @@ from bench.report_sections import (
     request_overhead_section,
     service_section,
 )
+from bench.safety_cost_report import safety_section, safety_targets
 from bench.stats import median
 
 NOTES = Path(__file__).with_name("notes.md")
@@ -71,6 +72,7 @@ def ratios(configs: dict[str, dict[str, Any]], results: dict[str, Any]) -> dict[
     if rss:
         out["service_http_peak_rss_gib"] = _target(rss / GIB, "<=", 3.0)
     out.update(edit_modes_targets(results))
+    out.update(safety_targets(results))
     return out
 
 
@@ -136,6 +138,7 @@ def markdown(results: dict[str, Any]) -> str:
         *interleaved_section(results.get("service_overhead"), "many short rounds"),
         *service_section(results),
         *request_overhead_section(results.get("request_overhead")),
+        *safety_section(results),
         *precision_section(results["configs"]),
         *_notes(),
         *_problems(results),

@@ -7,6 +7,7 @@ python -m bench.run --model-dir DIR [--lcm-model-dir DIR] [--diffusers-dir DIR]
 python -m bench.run --build-only         # build and cache the full-size models, then stop
 python -m bench.run --configs interleaved --merge   # re-measure one, keep the rest of results.json
 python -m bench.run --quick --configs request_overhead --baseline-ref e7e8e08   # no model needed
+python -m bench.run --configs safety_checker --merge   # the checker's cost (builds it once)
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from bench.configs import (
     DEFAULT_CONFIGS,
     EDIT_MODES,
     MODEL_FREE,
+    SAFETY_CHECKER,
     SERVICE_ENGINES,
     Params,
 )
@@ -206,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         log,
         overhead,
         request_plan,
+        cache=args.cache,
     )
     context: dict[str, Any] = {
         "command": shlex.join(["python", "-m", "bench.run", *argv]) if argv else "make bench",
@@ -255,6 +258,7 @@ def collect(
         "interleaved": suite.turns.get("interleaved"),
         "service_overhead": suite.turns.get("service_overhead"),
         "request_overhead": suite.turns.get("request_overhead"),
+        "safety_checker": suite.turns.get(SAFETY_CHECKER),
         "edit_modes": {name: suite.turns[name] for name in EDIT_MODES if name in suite.turns},
         "skipped": suite.skipped,
         "failed": suite.failed,
@@ -278,13 +282,18 @@ def _merged(base: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
 
     The configurations keep their own ``machine_before``; the header names both runs.
     """
-    fresh = ("generated_at", "machine", "failed", "preview_ms")
+    fresh: tuple[str, ...] = ("generated_at", "machine", "failed", "preview_ms")
+    if not new["configs"]:
+        # Sections alone (the safety checker records its own machine): the header's machine
+        # stays the one the configuration table was measured on.
+        fresh = ("generated_at", "failed")
     merged = {**base, **{key: new[key] for key in fresh if key in new}}
     merged["configs"] = {**base.get("configs", {}), **new["configs"]}
     measured_once = (
         "interleaved",
         "service_overhead",
         "request_overhead",
+        SAFETY_CHECKER,
         "health_p99_ms_during_generation",
         "restart_to_ready_seconds",
     )

@@ -20,16 +20,25 @@ from bench.configs import (
     OWN_SECTIONS,
     RAW_CONFIGS,
     REQUEST_OVERHEAD,
+    SAFETY_CHECKER,
+    SAFETY_REFERENCES,
     SERVICE_ENGINES,
     TURNS,
     Params,
 )
 from bench.edit_modes import run_edit_modes
 from bench.interleaved import run_interleaved
+from bench.machine import machine
 from bench.models import PROJECT_ROOT, Models
 from bench.raw import run_raw
 from bench.request_overhead import OverheadPlan, run_request_overhead
+from bench.safety_checker_build import checker_root
+from bench.safety_cost import run_safety_cost
 from bench.service import ScalePoint, run_service
+
+_NEEDS_OPTIMUM = 'needs the optimum extra: pip install -e ".[optimum]"'
+# A check takes a second or so: several of each size for a median, even in --quick.
+SAFETY_RUNS = 7
 
 
 def _optimum_installed() -> bool:
@@ -54,6 +63,7 @@ class Suite:
         log: Callable[[str], None],
         overhead_params: Params | None = None,
         request_plan: OverheadPlan | None = None,
+        cache: Path | None = None,  # where the safety checker is built (bench/cache/)
     ) -> None:
         self._given_models = models
         self._params = params
@@ -64,6 +74,7 @@ class Suite:
         self._log = log
         self._overhead_params = overhead_params or params
         self._request_plan = request_plan or OverheadPlan()
+        self._cache = cache or work.parent
         self.configs: dict[str, dict[str, Any]] = {}
         self.turns: dict[str, dict[str, Any]] = {}  # OWN_SECTIONS' results, by name
         self.skipped: dict[str, str] = {}
@@ -108,6 +119,9 @@ class Suite:
     def _skip_reason(self, name: str) -> str | None:
         if name == REQUEST_OVERHEAD:
             return None
+        if name == SAFETY_CHECKER:
+            built = (checker_root(self._cache) / "build.json").is_file()
+            return None if built or _optimum_installed() else _NEEDS_OPTIMUM
         if name == "stock_diffusers_fp32" and self._models.diffusers is None:
             return "no PyTorch pipeline: pass --diffusers-dir (the full-size build has one)"
         if name == "genai_fp16_static" and self._models.fp16_openvino is None:
@@ -119,10 +133,27 @@ class Suite:
             "edit_modes_optimum",
         )
         if uses_torch and not _optimum_installed():
-            return 'needs the optimum extra: pip install -e ".[optimum]"'
+            return _NEEDS_OPTIMUM
         return None
 
+    def _safety_reference(self) -> dict[str, Any]:
+        """A whole image of this run's request on this machine, for the checker's share:
+        the service's or raw genai's when this run measured one, else one measured now."""
+        for name in SAFETY_REFERENCES:
+            if name in self.configs:
+                seconds = self.configs[name]["seconds_per_image"]
+                return {"config": name, "seconds_per_image": seconds, "when": "earlier"}
+        name = "genai_int8_static"
+        self._log(f"{SAFETY_CHECKER}: measuring a {name} image to hold the checker against")
+        raw = run_raw(name, self._models.openvino, self._work, self._params, self._device)
+        return {"config": name, "seconds_per_image": raw["seconds_per_image"], "when": "now"}
+
     def _run(self, name: str) -> dict[str, Any]:
+        if name == SAFETY_CHECKER:
+            width, height, work = self._params.width, self._params.height, self._work
+            runs = max(self._params.runs, SAFETY_RUNS)
+            cost = run_safety_cost(self._cache, work / name, width, height, runs, self._log)
+            return {**cost, "machine": machine(), "reference": self._safety_reference()}
         if name == REQUEST_OVERHEAD:
             return run_request_overhead(PROJECT_ROOT, self._work, self._request_plan, self._log)
         if name in TURNS:
