@@ -5,8 +5,12 @@
 
 import { downloadName, h, truncate } from "./dom.js";
 import { jobMode, modeLabel, paramsDenoisingSteps } from "./edit_rules.js";
+import {
+  COVERED_NOTICE, coveredAlt, coveredCount, isCovered, renderCoverState,
+} from "./safety.js";
 
 const PROMPT_CHARS = 90;
+const DOWNLOAD_WORDS = { plain: "Download", covered: "Download covered" };
 
 function metaLine(params, schedulerLabel) {
   const steps = params.num_inference_steps;
@@ -62,13 +66,58 @@ function miniStrip(job) {
         className: "card-strip-item",
         dataset: { action: "feature", index: String(index), seed: String(image.seed) },
         attrs: { "aria-pressed": String(index === 0),
-                 "aria-label": `Show image ${index + 1} of ${images.length}, seed ${image.seed}` },
+                 "aria-label": `Show image ${index + 1} of ${images.length}, seed ${image.seed}`
+                   + (isCovered(image) ? ", covered by the safety filter" : "") },
       }, h("img", { src: image.url, width: image.width, height: image.height, alt: "",
                     loading: "lazy", decoding: "async" })))));
 }
 
+/** "4 images", and how many of them the safety filter covered, if any. */
+function countWords(job) {
+  const count = job.images.length;
+  const covered = coveredCount(job);
+  return covered ? `${count} images · ${covered} covered` : `${count} images`;
+}
+
+/**
+ * Show the card's image `image` as covered or not: the thumbnail's words, the notice,
+ * "Use as input" and the download's label. Only a job with a covered image has a notice.
+ */
+export function renderCardCover(item, job, image) {
+  const notice = item.querySelector(".covered-notice");
+  if (!notice) return;
+  const thumb = item.querySelector(".card-thumb");
+  thumb.title = isCovered(image) ? "Open the covered image" : "Open the full-size image";
+  thumb.querySelector("img").alt = coveredAlt(image, imageAlt(job));
+  renderCoverState({
+    notice,
+    useAsInput: item.querySelector(".card-use-input"),
+    download: item.querySelector(".card-download"),
+  }, image, DOWNLOAD_WORDS);
+}
+
+function imageAlt(job) {
+  return `Image for the prompt: ${truncate(job.params.prompt, 120)}`;
+}
+
 /** The card of one finished job; `schedulerLabel(name)` words its scheduler. */
 export function card(job, schedulerLabel) {
+  const item = plainCard(job, schedulerLabel);
+  if (coveredCount(job) > 0) {
+    // Under the prompt: read with it, and named by the card's buttons as they are.
+    const noticeId = `card-${job.job_id}-covered`;
+    item.querySelector(".card-prompt").after(
+      h("p", { className: "covered-notice", id: noticeId }, COVERED_NOTICE));
+    for (const button of item.querySelectorAll(".card-actions [aria-describedby]")) {
+      button.setAttribute("aria-describedby",
+                          `${button.getAttribute("aria-describedby")} ${noticeId}`);
+    }
+    renderCardCover(item, job, job.images[0]);
+  }
+  return item;
+}
+
+function plainCard(job, schedulerLabel) {
   const { params } = job;
   const first = job.images[0];
   const promptId = `card-${job.job_id}-prompt`;
@@ -82,8 +131,8 @@ export function card(job, schedulerLabel) {
       title: "Open the full-size image",
     },
     h("img", { src: first.url, width: first.width, height: first.height, loading: "lazy",
-               decoding: "async", alt: `Image for the prompt: ${truncate(params.prompt, 120)}` }),
-    count > 1 ? h("span", { className: "card-count" }, `${count} images`) : null),
+               decoding: "async", alt: imageAlt(job) }),
+    count > 1 ? h("span", { className: "card-count" }, countWords(job)) : null),
     miniStrip(job),
     h("div", { className: "card-body" },
       h("p", { className: "card-prompt", id: promptId, title: params.prompt },

@@ -88,7 +88,11 @@ export function truncate(text, max) {
   return chars.length <= max ? chars.join("") : `${chars.slice(0, max - 1).join("").trimEnd()}…`;
 }
 
-/** The file name a download gets: seed and job, so a batch's images do not collide. */
+/**
+ * The file name a download gets: seed and job, so a batch's images do not collide, and
+ * "-covered" for an image the safety filter covered, so the file says what it is too.
+ */
 export function downloadName(job, image) {
-  return `sd-${image.seed}-${String(job.job_id).slice(0, 8)}.png`;
+  const covered = image.nsfw === true ? "-covered" : "";
+  return `sd-${image.seed}-${String(job.job_id).slice(0, 8)}${covered}.png`;
 }

@@ -4,8 +4,9 @@
 
 "use strict";
 
-import { card } from "./cards.js";
+import { card, renderCardCover } from "./cards.js";
 import { downloadName, setHidden, setText } from "./dom.js";
+import { isCovered } from "./safety.js";
 
 const PAGE_SIZE = 12;
 
@@ -83,6 +84,7 @@ export class Gallery {
     download.href = image.url;
     download.download = downloadName(job, image);
     setText(item.querySelector(".card-seed-value"), String(image.seed));
+    renderCardCover(item, job, image);
     for (const button of item.querySelectorAll(".card-strip-item")) {
       button.setAttribute("aria-pressed", String(Number(button.dataset.index) === index));
     }
@@ -215,10 +217,13 @@ export class Gallery {
         this.onUse(job.params);
         this.announce("The form now has the settings of that image.");
         break;
-      case "use-input":
-        this.onUseInput(job.images[Number(item.dataset.featured ?? 0)]);
+      case "use-input": {
+        const image = job.images[Number(item.dataset.featured ?? 0)];
+        if (isCovered(image)) break;  // its button is hidden: a cover is no picture to edit
+        this.onUseInput(image);
         this.announce("That image is now the form's input image.");
         break;
+      }
       case "feature":
         this.featureImage(item, job, Number(button.dataset.index));
         break;

@@ -9,6 +9,7 @@ import { ApiError, api } from "./api.js";
 import { watchJob } from "./job_watch.js";
 import { formatDuration, formatSeconds } from "./dom.js";
 import { paramsDenoisingSteps } from "./edit_rules.js";
+import { coveredCount } from "./safety.js";
 
 const ELAPSED_TICK_MS = 250;
 const NOTE_STREAM_LOST = "Live updates stopped; checking the job every second.";
@@ -36,6 +37,18 @@ function describeError(error) {
   }
   // 503 (model missing or downloading) carries what to do, e.g. `make download`.
   return `Error: ${error.message}`;
+}
+
+/** The status line of a finished job; it says what the safety filter covered, if anything. */
+function completeWords(job, took) {
+  const count = job.images.length;
+  const covered = coveredCount(job);
+  if (count === 1) {
+    return covered ? `Complete in ${took}. The safety filter covered the image.`
+                   : `Complete in ${took}.`;
+  }
+  return covered ? `Complete in ${took} — ${count} images, ${covered} covered by the safety filter.`
+                 : `Complete in ${took} — ${count} images.`;
 }
 
 /** No image area: the body goes as the form made it. */
@@ -204,9 +217,7 @@ export class Generation {
       }
       await result.resultImageDecoded();
       const took = formatDuration(job.duration_ms ?? performance.now() - this.startedAt);
-      const count = job.images.length;
-      result.renderStatus("complete", count > 1 ? `Complete in ${took} — ${count} images.`
-                                                : `Complete in ${took}.`);
+      result.renderStatus("complete", completeWords(job, took));
       result.revealResult();
       this.gallery.refresh();
       return;

@@ -5,6 +5,7 @@
 "use strict";
 
 import { setHidden, setText, setTextWithCode } from "./dom.js";
+import { filterState } from "./safety.js";
 
 const HEALTH_POLL_MS = 5000;
 
@@ -21,6 +22,7 @@ export class HealthMonitor {
       health: badge,
       mode: part(badge, "health-mode"),
       device: part(badge, "health-device"),
+      safety: part(badge, "health-safety"),
       model: part(badge, "health-model"),
       queue: part(badge, "health-queue"),
       banner,
@@ -123,11 +125,24 @@ export class HealthMonitor {
     this.el.model.dataset.tone = model.cached || report.mock ? "" : "warn";
     setHidden(this.el.model, false);
 
+    this.renderSafety(report.safety);
     this.renderQueue(report.queue);
     this.renderBanner(degraded ? {
       title: "The service is degraded.",
       reason: report.reason ?? "It cannot generate images right now.",
     } : null);
+  }
+
+  /** "safety filter on" (or off, or not ready); what it does in the tooltip and its name. */
+  renderSafety(safety) {
+    const state = filterState(safety);
+    setHidden(this.el.safety, state === null);
+    if (state === null) return;
+    setText(this.el.safety, state.text);
+    this.el.safety.dataset.tone = state.tone;
+    this.el.safety.title = state.detail;
+    this.el.safety.setAttribute("aria-label", state.detail);
+    this.el.safety.tabIndex = 0;
   }
 
   /** "1 running · 2 waiting" across every client of the service; hidden when idle. */
@@ -149,6 +164,7 @@ export class HealthMonitor {
     this.el.mode.dataset.tone = "error";
     this.el.mode.title = "The service does not answer /health.";
     setHidden(this.el.device, true);
+    setHidden(this.el.safety, true);
     setHidden(this.el.model, true);
     setHidden(this.el.queue, true);
     this.renderBanner({

@@ -7,7 +7,7 @@ import { formatEta, setHidden, setText } from "./dom.js";
 
 const PARTS = {
   progress: "progress", bar: "progress-bar", text: "progress-text", image: "progress-image",
-  eta: "progress-eta", note: "progress-note", cancel: "cancel",
+  eta: "progress-eta", note: "progress-note", previews: "progress-previews", cancel: "cancel",
 };
 
 export class ProgressView {
@@ -20,6 +20,8 @@ export class ProgressView {
     this.el = Object.fromEntries(Object.entries(PARTS).map(
       ([key, id]) => [key, root.querySelector(`#${id}`)]));
     this.afterCancel = afterCancel;
+    /** The safety filter is on with previews off: say so while a job runs, not a blank. */
+    this.previewsOff = false;
     this.el.cancel.addEventListener("click", onCancel);
     this.renderCancel("hidden");
   }
@@ -44,6 +46,7 @@ export class ProgressView {
     setText(this.el.text, "Waiting to start");
     setHidden(this.el.image, true);
     setText(this.el.eta, "");
+    setHidden(this.el.previews, !this.previewsOff);
     setHidden(this.el.progress, false);
   }
 
@@ -71,11 +74,19 @@ export class ProgressView {
     let etaText = "";
     if (!ended) etaText = formatEta(eta) || (safeStep < safeTotal ? "estimating time…" : "");
     setText(this.el.eta, etaText);
+    setHidden(this.el.previews, !this.previewsOff || ended !== null);
     setHidden(this.el.progress, false);
+  }
+
+  /** Whether /health said previews are off while the safety filter is on. */
+  showPreviewsOff(off) {
+    this.previewsOff = off;
+    if (!off) setHidden(this.el.previews, true);
   }
 
   hide() {
     setHidden(this.el.progress, true);
+    setHidden(this.el.previews, true);
     this.renderNote(null);
   }
 

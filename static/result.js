@@ -6,21 +6,23 @@
 "use strict";
 
 import {
-  downloadName, formatDuration, h, prefersReducedMotion, setHidden, setText, setTextWithCode,
+  downloadName, h, prefersReducedMotion, setHidden, setText, setTextWithCode,
 } from "./dom.js";
-import { jobMode, modeLabel, paramsDenoisingSteps } from "./edit_rules.js";
+import { paramRows } from "./job_params.js";
 import { ProgressView } from "./progress.js";
+import { COVERED_NOTICE, coveredAlt, isCovered, renderCoverState } from "./safety.js";
 
 const PLACEHOLDER_SRC = "/static/mock-image.svg";
 const NARROW_QUERY = "(max-width: 700px)"; // keep in step with styles.css
 const BUSY_STATES = new Set(["queued", "generating"]);
+const DOWNLOAD_WORDS = { plain: "Download PNG", covered: "Download covered PNG" };
 
 const PARTS = {
   status: "status", statusText: "status-text", statusElapsed: "status-elapsed",
   runAgain: "run-again", result: "result", resultImage: "result-image",
   previewBadge: "preview-badge", strip: "result-strip", resultSeed: "result-seed",
   resultParams: "result-params", reuseSeed: "reuse-seed", download: "download",
-  useAsInput: "use-as-input",
+  useAsInput: "use-as-input", notice: "result-covered",
 };
 
 export class ResultPanel {
@@ -35,6 +37,9 @@ export class ResultPanel {
     this.el = Object.fromEntries(Object.entries(PARTS).map(
       ([key, id]) => [key, root.querySelector(`#${id}`)]));
     this.schedulerLabel = schedulerLabel;
+    /** "shown", or "blurred" while the safety filter blurs previews (see applySafety). */
+    this.previews = "shown";
+    setText(this.el.notice, COVERED_NOTICE);
     this.progress = new ProgressView(root, { onCancel, afterCancel });
     /** What the figure shows when no preview is up: {job, index} of a finished job, or null. */
     this.shown = null;
@@ -95,7 +100,10 @@ export class ResultPanel {
     setHidden(this.el.reuseSeed, !finished);
     setHidden(this.el.useAsInput, !finished);
     setHidden(this.el.resultParams, !finished);
-    if (!finished) setHidden(this.el.strip, true);
+    if (!finished) {
+      setHidden(this.el.strip, true);
+      setHidden(this.el.notice, true);
+    }
   }
 
   /** Show a preview of the running job's latents (a data URL), scaled to the final size. */
@@ -108,40 +116,19 @@ export class ResultPanel {
     this.el.resultImage.style.width = `${width}px`;
     this.el.resultImage.style.aspectRatio = `${width} / ${height}`;
     this.el.resultImage.src = image;
-    this.el.resultImage.alt = `Preview of the image being generated, at step ${step}`;
+    const blurred = this.previews === "blurred";
+    this.el.resultImage.alt = `${blurred ? "Blurred preview" : "Preview"} of the image being `
+      + `generated, at step ${step}`;
     this.el.result.dataset.empty = "false";
     this.el.result.dataset.preview = "true";
-    setText(this.el.previewBadge, Number.isFinite(step) ? `Preview · step ${step}` : "Preview");
+    const badge = blurred ? "Blurred preview" : "Preview";
+    setText(this.el.previewBadge, Number.isFinite(step) ? `${badge} · step ${step}` : badge);
     setHidden(this.el.previewBadge, false);
     this.setCaption(job.seed, { finished: false });
   }
 
-  paramRows(job) {
-    const params = job.params ?? {};
-    const rows = [["Prompt", params.prompt]];
-    if (params.negative_prompt) rows.push(["Negative", params.negative_prompt]);
-    const mode = jobMode(job);
-    const ran = paramsDenoisingSteps(params);
-    if (mode !== "text_to_image") {
-      rows.push(["Mode", modeLabel(mode)], ["Strength", String(params.strength)]);
-    }
-    rows.push(
-      ["Size", `${params.width} × ${params.height}`],
-      ["Steps", ran === params.num_inference_steps ? String(ran)
-        : `${ran} of ${params.num_inference_steps}`],
-      ["Guidance", String(params.guidance_scale)],
-      ["Scheduler", this.schedulerLabel(params.scheduler)],
-      ["Device", job.mock && job.device !== "mock" ? `${job.device} (mock)` : String(job.device)],
-    );
-    if ((job.images ?? []).length > 1) rows.push(["Images", String(job.images.length)]);
-    if (job.duration_ms !== null && job.duration_ms !== undefined) {
-      rows.push(["Time", formatDuration(job.duration_ms)]);
-    }
-    return rows;
-  }
-
   renderParams(job) {
-    const nodes = this.paramRows(job).flatMap(
+    const nodes = paramRows(job, this.schedulerLabel).flatMap(
       ([term, value]) => [h("dt", {}, term), h("dd", {}, value)]);
     this.el.resultParams.replaceChildren(...nodes);
   }
@@ -159,7 +146,8 @@ export class ResultPanel {
         className: "strip-item",
         dataset: { index: String(i), seed: String(image.seed) },
         attrs: { "aria-pressed": String(i === index),
-                 "aria-label": `Image ${i + 1} of ${images.length}, seed ${image.seed}` },
+                 "aria-label": `Image ${i + 1} of ${images.length}, seed ${image.seed}`
+                   + (isCovered(image) ? ", covered by the safety filter" : "") },
       },
       h("img", { src: image.url, width: image.width, height: image.height, alt: "",
                  decoding: "async" }),
@@ -175,9 +163,9 @@ export class ResultPanel {
     this.el.resultImage.width = image.width;
     this.el.resultImage.height = image.height;
     this.el.resultImage.src = image.url;
-    this.el.resultImage.alt = job.images.length > 1
+    this.el.resultImage.alt = coveredAlt(image, job.images.length > 1
       ? `Generated image ${index + 1} of ${job.images.length} for the prompt: ${job.params.prompt}`
-      : `Generated image for the prompt: ${job.params.prompt}`;
+      : `Generated image for the prompt: ${job.params.prompt}`);
     this.el.result.dataset.empty = "false";
     this.el.result.dataset.preview = "false";
     this.clearPreviewSize();
@@ -185,6 +173,7 @@ export class ResultPanel {
     this.setCaption(image.seed, { finished: true });
     this.el.download.href = image.url;
     this.el.download.download = downloadName(job, image);
+    renderCoverState(this.el, image, DOWNLOAD_WORDS);
     this.el.reuseSeed.dataset.seed = String(image.seed);
     for (const button of this.el.strip.querySelectorAll(".strip-item")) {
       button.setAttribute("aria-pressed", String(Number(button.dataset.index) === index));
@@ -215,6 +204,12 @@ export class ResultPanel {
     setHidden(this.el.previewBadge, true);
     this.el.strip.replaceChildren();
     this.setCaption(null, { finished: false });
+  }
+
+  /** What /health says about the filter (safety.js's filterState, or null): previews' words. */
+  applySafety(state) {
+    this.previews = state?.previews === "blurred" ? "blurred" : "shown";
+    this.progress.showPreviewsOff(state?.previews === "off");
   }
 
   /** A job's images were deleted: stop showing them. */

@@ -12,11 +12,13 @@
 //                   (image_sources.js) drop, pick and paste, (mask_editor.js, mask_layer.js)
 //                   the inpainting mask
 //   result.js       ResultPanel: status line, live preview, the image(s), "Run again"
+//   job_params.js   a finished job's settings in words, for the result's list
 //   progress.js     ProgressView: the result's progress bar, its note, and Cancel
 //   cards.js        one gallery card per finished job, and one per interrupted job
 //   gallery.js      Gallery: past images, pages, "Use these settings", download, delete
 //   interrupted.js  InterruptedJobs: jobs a restart stopped, with "Run again"
 //   health.js       HealthMonitor: the health badge, the degraded banner, and their poll
+//   safety.js       the safety filter: which images it covered, its notice, its state
 //   generation.js   Generation: one job from the page, POST /jobs to its outcome, cancel
 // This file builds them on the page and keeps the state: the generation in flight and
 // what the last /health said (time limit, scheduler labels); it applies each health
@@ -34,6 +36,7 @@ import { HealthMonitor } from "./health.js";
 import { ImageInput } from "./image_input.js";
 import { InterruptedJobs } from "./interrupted.js";
 import { ResultPanel } from "./result.js";
+import { filterState, isCovered } from "./safety.js";
 import { SessionGate } from "./session.js";
 
 class PageController {
@@ -127,6 +130,8 @@ class PageController {
 
   /** "Use as input" on a generated image: it becomes the form's input image. */
   useAsInput(image) {
+    // A cover is no picture to edit; the buttons are hidden for one, this makes sure.
+    if (isCovered(image)) return;
     this.imageInput.useImage(image);
     byId("image-input").scrollIntoView({ block: "nearest" });
     byId("strength").focus({ preventScroll: true });
@@ -137,6 +142,7 @@ class PageController {
     const limit = report.limits?.inference_timeout_seconds;
     this.timeLimitSeconds = Number.isFinite(limit) && limit > 0 ? limit : null;
     if (report.request_bounds) this.form.applyBounds(report.request_bounds);
+    this.result.applySafety(filterState(report.safety));
     // Degraded, no engine is loaded: its defaults and schedulers are not known yet.
     if (report.status === "ok") {
       this.form.applyDefaults(report.defaults);
