@@ -51,7 +51,9 @@ export class ResultPanel {
     this.el.reuseSeed.addEventListener("click",
                                        () => onReuseSeed(this.el.reuseSeed.dataset.seed ?? ""));
     this.el.useAsInput.addEventListener("click", () => {
-      if (this.shown) onUseAsInput(this.shown.job.images[this.shown.index]);
+      const image = this.shown?.job.images[this.shown.index];
+      // Hidden for a cover (no picture to edit); a script's click is refused as well.
+      if (image && !isCovered(image)) onUseAsInput(image);
     });
     this.el.strip.addEventListener("click", (event) => {
       const button = event.target.closest(".strip-item");
