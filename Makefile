@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 
-.PHONY: install install-dev serve demo download retention test test-py310 lint typecheck check clean bench bench-quick
+.PHONY: install install-dev serve demo download download-safety-checker retention test test-py310 lint typecheck check clean bench bench-quick
 
 $(VENV)/.base: pyproject.toml requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,13 @@ $(VENV)/.base: pyproject.toml requirements.txt
 $(VENV)/.dev: $(VENV)/.base
 	$(PY) -m pip install --quiet -e ".[test,optimum]"
 	$(PY) -m pip uninstall --quiet --yes torchvision 2>/dev/null || true
+	touch $@
+
+# The optimum extra alone (torch, diffusers), for converting the safety checker, without the
+# test tools; nothing to install where install-dev ran. torchvision removed as above.
+$(VENV)/.optimum: $(VENV)/.base
+	test -f $(VENV)/.dev || $(PY) -m pip install --quiet -e ".[optimum]"
+	test -f $(VENV)/.dev || $(PY) -m pip uninstall --quiet --yes torchvision 2>/dev/null || true
 	touch $@
 
 # The service with the default engine (openvino-genai): no torch, diffusers or optimum-intel.
@@ -39,6 +46,11 @@ demo: $(VENV)/.base
 
 download: $(VENV)/.base
 	$(PY) download_models.py
+
+# The model's safety checker, converted once for OpenVINO into SAFETY_CHECKER_DIR; torch is
+# needed for the conversion only, the server runs the checker with openvino alone.
+download-safety-checker: $(VENV)/.optimum
+	$(PY) download_models.py --safety-checker
 
 # Apply RETENTION_MAX_IMAGES / RETENTION_MAX_AGE_DAYS now and list what was removed.
 retention: $(VENV)/.base

@@ -1,4 +1,9 @@
-"""Download the model into MODEL_DIR: `python download_models.py [--force]`."""
+"""Download the model into MODEL_DIR: `python download_models.py [--force]`.
+
+`python download_models.py --safety-checker [--force]` fetches the model's safety checker
+instead and converts it for OpenVINO into SAFETY_CHECKER_DIR (torch and diffusers, from the
+optimum extra, are needed for that conversion only).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Command line: `local-sd serve|demo|download|retention|new-key`, or `python -m entrypoints.cli`.
+"""Command line: `local-sd serve|demo|download|download-safety-checker|retention|new-key`,
+or `python -m entrypoints.cli`.
 
 The same commands on every OS: on Windows, without `make`, they are the whole workflow.
 """
@@ -73,7 +74,11 @@ def data_folder_refusal(lock: FolderLock) -> str | None:
     return None
 
 
-def download(settings: Settings, force: bool) -> int:
+def download(settings: Settings, force: bool, safety_checker: bool = False) -> int:
+    if safety_checker:
+        from entrypoints.safety_checker_download import run_safety_checker_download
+
+        return run_safety_checker_download(settings, force=force)
     from entrypoints.model_download import run_download
 
     return run_download(settings, force=force)
@@ -172,6 +177,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     fetch = commands.add_parser("download", help="download the model into MODEL_DIR")
     fetch.add_argument("--force", action="store_true", help="download every file again")
+    fetch.add_argument(
+        "--safety-checker",
+        action="store_true",
+        help="instead, fetch the model's safety checker and convert it for OpenVINO into "
+        "SAFETY_CHECKER_DIR (needs the optimum extra)",
+    )
+    # The name the remedies give, as `make download-safety-checker` has it.
+    fetch_checker = commands.add_parser(
+        "download-safety-checker", help="the same as download --safety-checker"
+    )
+    fetch_checker.add_argument("--force", action="store_true", help="fetch and convert again")
     commands.add_parser("retention", help="apply RETENTION_MAX_IMAGES / _AGE_DAYS now")
     new = commands.add_parser("new-key", help="print a new API key entry for API_KEYS")
     new.add_argument("name", nargs="?", default="", help="who will use it (logs name it)")
@@ -192,7 +208,9 @@ def main(argv: list[str] | None = None) -> int:
         return serve(demo_settings(settings))
     if args.command == "retention":
         return retention(settings)
-    return download(settings, args.force)
+    if args.command == "download-safety-checker":
+        return download(settings, args.force, safety_checker=True)
+    return download(settings, args.force, safety_checker=args.safety_checker)
 
 
 if __name__ == "__main__":
