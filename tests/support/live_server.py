@@ -80,11 +80,16 @@ def live_server(
     ready_timeout: float = 120.0,
     serve_args: tuple[str, ...] = (),
     uvicorn_app: str | None = None,
+    blocked_modules: tuple[str, ...] = (),
 ) -> Iterator[LiveServer]:
     """Start `python -m entrypoints.cli serve`, wait for liveness, stop it with SIGINT.
 
     With ``uvicorn_app`` (e.g. "main:app") the server is `uvicorn <app>` instead, as the
     README's setup by hand runs it.
+
+    With ``blocked_modules`` (e.g. ``("torch",)``), importing any of them fails in the
+    server process as if it were not installed (``None`` in ``sys.modules``): what a
+    default install without the optimum extra has.
 
     The process gets this environment without any setting the developer's shell exports,
     plus ``env``; ENV_FILE="" keeps a developer's `.env` out too, so the server runs on
@@ -107,6 +112,8 @@ def live_server(
         command = ["-m", "entrypoints.cli", "serve", *serve_args]
         if uvicorn_app is not None:
             command = ["-m", "uvicorn", uvicorn_app, "--host", "127.0.0.1", "--port", str(port)]
+        if blocked_modules:
+            command = ["-c", _blocking(blocked_modules, command), *command[2:]]
         process = subprocess.Popen(
             [sys.executable, *command],
             cwd=PROJECT_ROOT,
@@ -121,6 +128,15 @@ def live_server(
             yield server
         finally:
             stop_like_ctrl_c(process)
+
+
+def _blocking(modules: tuple[str, ...], command: list[str]) -> str:
+    """A `python -c` program: ``modules`` made unimportable, then ``command``'s module
+    (``-m name``) run as ``__main__`` with the rest of ``command`` as its arguments."""
+    return (
+        f"import runpy, sys; sys.modules.update(dict.fromkeys({list(modules)!r})); "
+        f"runpy.run_module({command[1]!r}, run_name='__main__', alter_sys=True)"
+    )
 
 
 def stop_like_ctrl_c(process: subprocess.Popen[Any]) -> None:
