@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.report_sections import gib, num
+from bench.report_sections import gib, num, other_host
 
 # The issue: serving all three modes stays within 10 % of serving text-to-image alone.
 ALL_MODES_RSS_BOUND = 1.10
@@ -32,13 +32,15 @@ def edit_modes_targets(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def edit_modes_section(
-    runs: dict[str, Any] | None, configs: dict[str, dict[str, Any]] | None = None
+    runs: dict[str, Any] | None,
+    configs: dict[str, dict[str, Any]] | None = None,
+    header_machine: dict[str, Any] | None = None,
 ) -> list[str]:
     if not runs:
         return []
     lines = ["## Editing images: three modes on one loaded engine", ""]
     for name, run in runs.items():
-        lines += _one_engine(name, run)
+        lines += _one_engine(name, run, _host_note(run, configs or {}, header_machine))
     # The engine that serves every mode holds more than a text-only pipeline from the start
     # (its root pipeline has the VAE encoder too): against the text-only pipeline as well.
     text_only = (configs or {}).get("genai_int8_static", {}).get("peak_rss_bytes")
@@ -57,7 +59,22 @@ def edit_modes_section(
     return lines
 
 
-def _one_engine(name: str, run: dict[str, Any]) -> list[str]:
+def _host_note(
+    run: dict[str, Any], configs: dict[str, dict[str, Any]], header: dict[str, Any] | None
+) -> str:
+    note = other_host(run, header)
+    if note is None:
+        return ""
+    theirs = run["modes"][0].get("unet_call_seconds")
+    ours = configs.get("service_http", {}).get("unet_call_seconds")
+    if theirs and ours:
+        note += (
+            f", where a UNet call took {num(theirs, 1)} s (`service_http` above: {num(ours, 1)} s)"
+        )
+    return f" {note} (bench/results.json keeps that machine under `edit_modes`)."
+
+
+def _one_engine(name: str, run: dict[str, Any], host_note: str = "") -> list[str]:
     edits = run["modes"][1:]
     described = ", ".join(f"{_MODE_NAMES[m['mode']]} at strength {m['strength']:g}" for m in edits)
     lines = [
@@ -66,7 +83,8 @@ def _one_engine(name: str, run: dict[str, Any]) -> list[str]:
         f"synthetic {run['width']}x{run['height']} input (inpainting: a centred ellipse, half "
         f"of each side, blurred 4 px), {run['steps']} steps, guidance "
         f"{run['guidance_scale']:g}. Each mode: one warm-up (its pipeline's compile), then the "
-        f"median of {run['runs']} run(s). Peak RSS is the process's, read after each mode.",
+        f"median of {run['runs']} run(s). Peak RSS is the process's, read after each mode."
+        f"{host_note}",
         "",
         "| mode | strength | steps run | s/image | of text-to-image | UNet s/call x calls "
         "| text encoder s | VAE encode s | VAE decode s | first call s | peak RSS so far |",

@@ -132,7 +132,7 @@ def markdown(results: dict[str, Any]) -> str:
         *_drift_note(results),
         *_model_section(results["model"]),
         *_config_table(results["configs"]),
-        *edit_modes_section(results.get("edit_modes"), results["configs"]),
+        *edit_modes_section(results.get("edit_modes"), results["configs"], machine),
         *_ratio_table(results["ratios"]),
         *interleaved_section(results.get("interleaved"), "on the run's request"),
         *interleaved_section(results.get("service_overhead"), "many short rounds"),

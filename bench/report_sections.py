@@ -223,3 +223,16 @@ def _per_round(ratio: dict[str, Any] | None) -> str:
     middle = ratio.get("p50_ratio_middle_half")
     spread = f" ({num(middle[0], 3)}-{num(middle[1], 3)})" if middle else ""
     return f"{num(ratio['p50_ratio_median'], 3)}{spread}"
+
+
+def other_host(section: dict[str, Any], header: dict[str, Any] | None) -> str | None:
+    """How a section measured on another machine than the header's names that machine
+    (a section that records its own ``machine``), or None when it is the same one."""
+    here = section.get("machine") or {}
+    if not here or here.get("cpu_model") == (header or {}).get("cpu_model"):
+        return None
+    flags = ", ".join(here.get("cpu_flags_of_note") or []) or "none of note"
+    return (
+        f"Measured on another host than the rows above: {here.get('cpu_model')}, "
+        f"{here.get('usable_cpus')} usable cores, CPU flags {flags}"
+    )

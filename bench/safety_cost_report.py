@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bench.configs import REAL_SAFETY_CHECKER_BYTES
+from bench.report_sections import other_host
 
 # The bound: the checker adds under 5 % to a 20-step image.
 SHARE_BOUND = 0.05
@@ -104,16 +105,10 @@ def _when(against: dict[str, Any]) -> str:
 
 
 def _machine_note(results: dict[str, Any], safety: dict[str, Any]) -> list[str]:
-    here, header = safety.get("machine") or {}, results.get("machine") or {}
-    if not here or here.get("cpu_model") == header.get("cpu_model"):
+    note = other_host(safety, results.get("machine"))
+    if note is None:
         return []
-    flags = ", ".join(here.get("cpu_flags_of_note") or []) or "none of note"
-    return [
-        f"**Measured on another machine than the tables above:** {here.get('cpu_model')}, "
-        f"{here.get('usable_cpus')} usable cores, CPU flags {flags}; the share below holds it "
-        "against an image measured there.",
-        "",
-    ]
+    return [f"**{note}**; the share below holds the checker against an image measured there.", ""]
 
 
 def _mib(value: float | None) -> str:

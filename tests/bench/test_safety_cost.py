@@ -138,7 +138,7 @@ def test_the_share_is_held_against_the_image_measured_on_the_same_machine() -> N
     assert (row["value"], row["met"]) == (0.004, True)
     assert row["against"].startswith("genai_int8_static")
     assert "## The safety checker" in text
-    assert "Measured on another machine than the tables above:** Other CPU" in text
+    assert "**Measured on another host than the rows above: Other CPU" in text
 
 
 def test_without_its_own_reference_the_share_uses_the_service_row() -> None:
