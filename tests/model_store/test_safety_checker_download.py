@@ -23,6 +23,7 @@ import pytest
 
 from adapters.hf_safety_checker_download import HubSafetyCheckerDownload
 from adapters.model_layout import REQUIRED_FILES
+from entrypoints.cli import main
 from entrypoints.safety_checker_download import run_safety_checker_download
 from entrypoints.settings import PROJECT_ROOT, Settings
 from tests.conftest import make_settings
@@ -356,3 +357,22 @@ def test_a_damaged_checker_is_fetched_again(
     assert code == 0
     assert len(conversion.calls) == 1
     assert fetched(checker_hub) == sorted(SOURCE_FILES)
+
+
+def test_the_command_the_remedies_name_runs_the_same_download(
+    checker_dir: Path,
+    tiny_safety_checker_ir: SafetyCheckerBuild,
+    monkeypatch: pytest.MonkeyPatch,
+    no_network: list[object],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    shutil.copytree(tiny_safety_checker_ir("flag_none"), checker_dir)
+    monkeypatch.setenv("ENV_FILE", "")
+    monkeypatch.setenv("SAFETY_CHECKER_DIR", str(checker_dir))
+
+    assert main(["download-safety-checker"]) == 0
+    assert main(["download", "--safety-checker"]) == 0
+
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 2 and all(f"already in {checker_dir}" in line for line in out), out
+    assert no_network == []
