@@ -8,15 +8,16 @@ and everything after that is computed from those few averages alone. Two images 
 same averages get the same cover, whatever detail they had; no deconvolution brings back
 what the averaging threw away. What is left is a wash of the image's main colours.
 
-Live previews (SAFETY_PREVIEWS=blur, the default) get the same treatment at their own
-size, for every job while a checker is on: previews are not judged (a classifier scores
-a noisy early preview arbitrarily, and judging each would cost a CLIP pass), and late ones
-already show what the final check would catch. Blurred, they still show that the job
-moves and how its colours settle, which an absent preview does not; SAFETY_PREVIEWS=off
-is for those who want no preview at all. The cost, measured on this 2-core VM (best of
-several runs): 1.2 ms for a 64x64 JPEG preview and 1.4 ms for a 96x96 one (decode, wash,
-encode; decoding and encoding alone take 0.4-0.6 ms), 4 ms at the largest preview size,
-256 px, against seconds per UNet step. A flagged 512x512 image costs ~20 ms to cover.
+Live previews (the previews setting at `blur`, its default) get the same treatment at
+their own size, for every job while a checker is on: previews are not judged (a
+classifier scores a noisy early preview arbitrarily, and judging each would cost a CLIP
+pass), and late ones already show what the final check would catch. Blurred, they still
+show that the job moves and how its colours settle, which an absent preview does not;
+previews `off` is for those who want no preview at all. The cost, measured on this
+2-core VM (best of several runs): 1.2 ms for a 64x64 JPEG preview and 1.4 ms for a 96x96
+one (decode, wash, encode; decoding and encoding alone take 0.4-0.6 ms), 4 ms at the
+largest preview size, 256 px, against seconds per UNet step. A flagged 512x512 image
+costs ~20 ms to cover.
 """
 
 from __future__ import annotations

@@ -33,11 +33,14 @@ class JobEvent:
 def final_event(job: Job) -> JobEvent:
     """The event that ends a job's stream, live or for a subscriber who comes late.
 
-    A failure's ``error`` is the ``JobError`` itself: the edge words it for people.
+    A failure's ``error`` is the ``JobError`` itself, a success's ``images`` the job's
+    ``ImageRef``s (with their safety verdicts): the edge words and presents them.
     """
     data: dict[str, object] = {}
     if job.error is not None:
         data["error"] = job.error
+    if job.status is JobStatus.SUCCEEDED:
+        data["images"] = list(job.images)
     return JobEvent(job.status.value, data)
 
 

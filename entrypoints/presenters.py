@@ -12,7 +12,7 @@ from typing import Any
 from application.health import HealthReport
 from domain.errors import Problem
 from domain.generation_request import SCHEDULER_LABELS, request_bounds
-from domain.job import Job, JobError
+from domain.job import ImageRef, Job, JobError
 from entrypoints.remedies import describe
 from entrypoints.settings import Settings
 
@@ -26,21 +26,22 @@ def job_error_json(error: JobError, settings: Settings) -> dict[str, str]:
     return {"type": error.type.value, "message": describe(problem, settings)}
 
 
+def image_json(ref: ImageRef) -> dict[str, Any]:
+    return {
+        "url": f"/images/{ref.name}",
+        "seed": ref.seed,
+        "width": ref.width,
+        "height": ref.height,
+        # True: the safety checker flagged it and the stored image is covered;
+        # null: no checker judged it.
+        "nsfw": ref.nsfw,
+    }
+
+
 def job_json(
     job: Job, queue_position: int | None, now: datetime, settings: Settings
 ) -> dict[str, Any]:
-    images = [
-        {
-            "url": f"/images/{ref.name}",
-            "seed": ref.seed,
-            "width": ref.width,
-            "height": ref.height,
-            # True: the safety checker flagged it and the stored image is covered;
-            # null: no checker judged it.
-            "nsfw": ref.nsfw,
-        }
-        for ref in job.images
-    ]
+    images = [image_json(ref) for ref in job.images]
     return {
         "job_id": job.id,
         "status": job.status.value,
@@ -65,10 +66,17 @@ def job_json(
 
 
 def event_json(data: dict[str, Any], settings: Settings) -> dict[str, Any]:
-    """A job event's data as sent: a final event's error is worded like a job's."""
+    """A job event's data as sent: a final event's error is worded like a job's, its
+    images (a success's) presented like the job's."""
     error = data.get("error")
     if isinstance(error, JobError):
-        return {**data, "error": job_error_json(error, settings)}
+        data = {**data, "error": job_error_json(error, settings)}
+    images = data.get("images")
+    if isinstance(images, (list, tuple)):
+        data = {
+            **data,
+            "images": [image_json(ref) if isinstance(ref, ImageRef) else ref for ref in images],
+        }
     return data
 
 
