@@ -14,6 +14,7 @@ whether the checker is in place opens no socket and loads no library.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import shutil
@@ -107,6 +108,8 @@ def missing_conversion_modules() -> list[str]:
             importlib.import_module(module)
         except ImportError:
             missing.append(module.split(".")[0])
+        except Exception as error:  # installed but broken, e.g. a CUDA torchvision beside it
+            missing.append(f"{module.split('.')[0]} ({type(error).__name__}: {error})")
     return missing
 
 
@@ -175,6 +178,10 @@ class HubSafetyCheckerDownload:
                 raise
             raise self._for_the_checker(failure) from error
         finally:
+            # On Windows a file still mapped cannot be removed: torch's reader of the
+            # weights goes with the conversion's last references. What stays anyway is
+            # removed by the next run.
+            gc.collect()
             shutil.rmtree(self.staging, ignore_errors=True)
 
     def _fetch_and_convert(
