@@ -5,7 +5,9 @@ The images are the very bytes of the gallery's files, and `info`'s `infotexts` t
 `parameters` text those PNGs carry, read back from them. `info.prompt` is the prompt as
 sent; `all_prompts`, like the infotexts, what was encoded (extra-network tags removed).
 Besides A1111's keys `info` has our own `warnings` (what was ignored or changed) and
-`job_ids` (the jobs in our queue and gallery).
+`job_ids` (the jobs in our queue and gallery), and, when a safety checker judged the
+images, `nsfw`: one flag per image, in order (true: flagged, and the image sent is the
+covered one, the only one stored). A1111 has no such key; without a checker it is absent.
 """
 
 from __future__ import annotations
@@ -39,15 +41,17 @@ class MadeImage:
     png: bytes
     infotext: str
     seed: int
+    nsfw: bool | None = None
+    """The safety checker's verdict (None: no checker judged it)."""
 
 
-def read_made_image(path: Path, seed: int) -> MadeImage:
+def read_made_image(path: Path, seed: int, nsfw: bool | None = None) -> MadeImage:
     """A gallery PNG and the `parameters` text in it (blocking: run off the event loop)."""
     png = path.read_bytes()
     with Image.open(io.BytesIO(png)) as picture:
         # Our text chunks precede the pixels: `info` has them without decoding the image.
         infotext = picture.info.get(PARAMETERS_KEY, "")
-    return MadeImage(png, infotext if isinstance(infotext, str) else "", seed)
+    return MadeImage(png, infotext if isinstance(infotext, str) else "", seed, nsfw)
 
 
 @dataclass(frozen=True)
@@ -127,6 +131,13 @@ def _json_safe(value: Any) -> Any:
 
 
 def _info(record: CallRecord) -> dict[str, Any]:
+    info = _a1111_info(record)
+    if any(image.nsfw is not None for image in record.images):
+        info["nsfw"] = [image.nsfw is True for image in record.images]
+    return info
+
+
+def _a1111_info(record: CallRecord) -> dict[str, Any]:
     parsed, first = record.parsed, record.jobs[0]
     ran = first.request
     count = len(record.images)

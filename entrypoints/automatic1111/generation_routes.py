@@ -113,7 +113,7 @@ def _read_images(request: Request, jobs: list[Job], warnings: list[str]) -> list
                 warnings.append(f"image {image.name} was deleted before it could be sent")
                 continue
             try:
-                images.append(read_made_image(path, image.seed))
+                images.append(read_made_image(path, image.seed, image.nsfw))
             except FileNotFoundError:
                 warnings.append(f"image {image.name} was deleted before it could be sent")
     return images

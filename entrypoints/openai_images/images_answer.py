@@ -4,6 +4,11 @@ Each image is the very PNG the gallery shows, with its provenance (A1111's `para
 text): as base64 (`b64_json`) or as the absolute URL of `/images/<name>` (`url`). An
 `output_format` of "jpeg" or "webp" still gets PNG, which keeps the provenance; the
 answer says `"output_format": "png"`, as the newer API does.
+
+When a safety checker judged the images, each item also has `"nsfw": true|false` (true:
+flagged, and both `b64_json` and `url` give the covered image, the only one stored);
+without a checker the items are exactly OpenAI's. The `openai` client's models keep
+extra fields (`item.model_extra["nsfw"]`, or `item.nsfw`).
 """
 
 from __future__ import annotations
@@ -36,11 +41,15 @@ async def images_answer(request: Request, outcome: CallOutcome, response_format:
     if not jobs:
         built.service.raise_for_outcome(outcome.jobs[-1])
     images = [image for job in jobs for image in job.images]
+    data: list[dict[str, Any]]
     if response_format == "url":
         base = str(request.base_url)  # the application's root, not /v1's
         data = [{"url": f"{base}images/{image.name}", "revised_prompt": None} for image in images]
     else:
         data = await asyncio.to_thread(_inline, built.image_store, images)
+    for item, image in zip(data, images, strict=True):
+        if image.nsfw is not None:
+            item["nsfw"] = image.nsfw
     finished = jobs[-1].completed_at or built.service.clock()
     body: dict[str, Any] = {
         "created": int(finished.timestamp()),
