@@ -55,19 +55,19 @@ def convert_safety_checker(
 
     ``out_dir`` appears complete or not at all: the files are written to a temporary
     sibling folder renamed at the end, and an existing ``out_dir`` is replaced. Raises
-    ``ImportError`` when torch or diffusers are missing (the caller words the install
-    step), ``FileNotFoundError`` when a source file is missing.
+    ``FileNotFoundError`` when a source file is missing (checked first, before the slow
+    imports), ``ImportError`` when torch or diffusers are missing (the caller words the
+    install step).
     """
+    weights = source_dir / _SOURCE_WEIGHTS
+    for needed in (source_dir / "config.json", weights, preprocessor_config):
+        if not needed.is_file():
+            raise FileNotFoundError(f"The safety checker conversion needs {needed}.")
     torch: Any = importlib.import_module("torch")
     checker_module: Any = importlib.import_module(
         "diffusers.pipelines.stable_diffusion.safety_checker"
     )
     ov: Any = importlib.import_module("openvino")
-
-    weights = source_dir / _SOURCE_WEIGHTS
-    for needed in (source_dir / "config.json", weights, preprocessor_config):
-        if not needed.is_file():
-            raise FileNotFoundError(f"The safety checker conversion needs {needed}.")
 
     checker = checker_module.StableDiffusionSafetyChecker.from_pretrained(
         source_dir, torch_dtype=torch.float32
