@@ -185,7 +185,11 @@ def _cache_dir(cache_dir: Path, directory: Path) -> Path | None:
 def _compile(
     core: ov.Core, model: ov.Model, target: str, cache: Path | None, directory: Path
 ) -> tuple[ov.CompiledModel, str]:
-    config = {"CACHE_DIR": str(cache)} if cache is not None else {}
+    # f32 everywhere: GPUs default to f16 and recent CPUs to bf16, which move the cosines by
+    # far more than the decision's 1e-3 rounding; the checker is small next to the UNet.
+    config = {"INFERENCE_PRECISION_HINT": "f32"}
+    if cache is not None:
+        config["CACHE_DIR"] = str(cache)
     if target != "CPU":
         cause = unavailable_reason(target)
         if cause is None:
