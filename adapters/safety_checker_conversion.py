@@ -9,7 +9,7 @@ embedding with the 17 concept and 3 special-care embeddings. The thresholds and 
 (``safety_decision.py``) stay outside the graph, where diffusers' Python rounding can be
 replayed exactly.
 
-The folder written (what ``SAFETY_CHECKER_DIR`` points to)::
+The folder written (what the checker folder setting points to)::
 
   openvino_model.xml/.bin   clip_input [N,3,224,224] f32 -> cos_dist [N,17], special_cos_dist [N,3]
   safety_checker.json       thresholds, source (repo_id, revision, sha256), version, converted_with
