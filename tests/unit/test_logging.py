@@ -30,11 +30,13 @@ class _RecordingHandler(logging.Handler):
 
 @pytest.fixture(autouse=True)
 def _fresh_uvicorn_loggers() -> Iterator[None]:
-    """Each test starts from untouched uvicorn loggers, and leaves them as it found them.
+    """Each test starts from untouched uvicorn and hub loggers, and leaves them as it found them.
 
-    An in-process uvicorn in another test sets their levels and handlers.
+    An in-process uvicorn in another test sets their levels and handlers; an in-process
+    download quietens huggingface_hub.
     """
-    loggers = [logging.getLogger(name) for name in ("uvicorn", "uvicorn.error", "uvicorn.access")]
+    names = ("uvicorn", "uvicorn.error", "uvicorn.access", "huggingface_hub")
+    loggers = [logging.getLogger(name) for name in names]
     saved = [(list(lg.handlers), lg.propagate, lg.disabled, lg.level) for lg in loggers]
     for lg in loggers:
         lg.handlers.clear()
