@@ -204,7 +204,7 @@ def safety_checker_loader(settings: Settings) -> Callable[[], SafetyChecker]:
         # Imported here: without a checker, the service never loads this adapter.
         from adapters.openvino_safety_checker import load_safety_checker
 
-        return load_safety_checker(  # type: ignore[return-value]
+        return load_safety_checker(
             settings.safety_checker_dir, settings.openvino_device, settings.ov_cache_dir
         )
 
