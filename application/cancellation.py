@@ -74,7 +74,7 @@ class Cancellation:
 
     def stop_running(self) -> None:
         """Ask what runs to stop within a step (the service stops); what waits stays."""
-        running = self._queue.running
-        # A job is marked final a moment before it stops counting as running.
-        if running is not None and not running.status.is_final:
-            self.cancel(running)
+        for running in self._queue.running_jobs:
+            # A job is marked final a moment before it stops counting as running.
+            if not running.status.is_final:
+                self.cancel(running)

@@ -62,6 +62,7 @@ class GenerationService:
         edit_pixels: EditPixels | None = None,
         upload_pruning: UploadPruning | None = None,
         safety: SafetyScreening | None = None,
+        max_parallel_jobs: int = 1,
     ) -> None:
         self._images = image_store
         self._models = model_store
@@ -99,25 +100,31 @@ class GenerationService:
         )
         self.cancellation = Cancellation(self.queue, clock, record)
         self._previews = PreviewBoard()
-        job_run = JobRun(
-            image_store,
-            model_store,
-            history,
-            self.events,
-            clock,
-            timeout_seconds,
-            preview_every,
-            forget=self.queue.forget,
-            free_space=self.free_space,
-            shutting_down=lambda: self.queue.closed,
-            edit_pixels=edit_pixels,
-            upload_pruning=upload_pruning,
-            previews=self._previews,
-            screening=self.safety,
-        )
-        self._loop = WorkerLoop(
-            self.queue, job_run, self.cancellation, self.readiness, clock, record
-        )
+
+        def worker_loop(slot: int) -> WorkerLoop:
+            # Each loop has a job run of its own: one engine thread per job running.
+            job_run = JobRun(
+                image_store,
+                model_store,
+                history,
+                self.events,
+                clock,
+                timeout_seconds,
+                preview_every,
+                forget=self.queue.forget,
+                free_space=self.free_space,
+                shutting_down=lambda: self.queue.closed,
+                edit_pixels=edit_pixels,
+                upload_pruning=upload_pruning,
+                previews=self._previews,
+                screening=self.safety,
+            )
+            return WorkerLoop(
+                self.queue, job_run, self.cancellation, self.readiness, clock, record, slot
+            )
+
+        # One loop per job that may run at once; those past what the backend runs wait.
+        self._loops = [worker_loop(slot) for slot in range(max_parallel_jobs)]
 
     # Start and stop ---------------------------------------------------------
 
@@ -140,7 +147,8 @@ class GenerationService:
         self._closing.clear()
         self.queue.restore(self._recovered)
         self._recovered = []
-        self._loop.start()
+        for loop in self._loops:
+            loop.start()
 
     def begin_shutdown(self) -> None:
         """Refuse new work and stop the running job, without waiting for it.
@@ -157,7 +165,7 @@ class GenerationService:
     async def stop(self) -> None:
         """Refuse new work, stop what runs, leave no partial file, finish the records."""
         self.begin_shutdown()
-        await self._loop.shutdown()
+        await asyncio.gather(*(loop.shutdown() for loop in self._loops))
         await asyncio.to_thread(self.history.close)
 
     # Jobs -------------------------------------------------------------------
@@ -251,7 +259,7 @@ class GenerationService:
             defaults=self.readiness.effective_defaults(),
             schedulers=self.readiness.schedulers,
             queued=len(self.queue.waiting),
-            running=1 if self.queue.running is not None else 0,
+            running=len(self.queue.running_jobs),
             disk=disk,
             min_free_mb=self.free_space.min_free_mb,
             safety=self.safety.report(),

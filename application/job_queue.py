@@ -72,8 +72,8 @@ class JobQueue:
         self._log_context: dict[str, dict[str, object]] = {}
         self._wakeup = asyncio.Event()
         self.closed = False
-        self.running: Job | None = None
-        """The job taken from the line and not yet finished."""
+        self._running: list[Job] = []
+        """The jobs taken from the line and not yet finished, oldest first."""
 
     # Accepting --------------------------------------------------------------
 
@@ -192,6 +192,15 @@ class JobQueue:
     def waiting(self) -> tuple[Job, ...]:
         return tuple(self._waiting)
 
+    @property
+    def running(self) -> Job | None:
+        """The oldest job running: the one of a single engine, the next to end of several."""
+        return self._running[0] if self._running else None
+
+    @property
+    def running_jobs(self) -> tuple[Job, ...]:
+        return tuple(self._running)
+
     async def next_job(self) -> tuple[Job, dict[str, object]]:
         """The next job in line, and the log context of the request that submitted it.
 
@@ -206,7 +215,7 @@ class JobQueue:
             # Not before its record is on disk: a job refused for want of disk never runs.
             await self._recording.wait(self._waiting[0])
         job = self._waiting.popleft()
-        self.running = job
+        self._running.append(job)
         return job, self._log_context.pop(job.id, {})
 
     def withdraw(self, job: Job) -> None:
@@ -236,8 +245,8 @@ class JobQueue:
 
     def finish(self, job: Job) -> None:
         """The job is final: tell its subscribers, and wake whoever waits for it."""
-        if self.running is job:
-            self.running = None
+        if job in self._running:
+            self._running.remove(job)
         self._pace.job_finished(job)
         self._events.publish(job.id, final_event(job))
         finished = self._finished.pop(job.id, None)

@@ -10,6 +10,13 @@ from domain.errors import Problem, ServiceUnavailable, UnsupportedOption
 from domain.generation_request import GenerationRequest
 from domain.input_image import EditMode
 
+
+def parallel_jobs(backend: ImageBackend) -> int:
+    """How many jobs ``backend`` runs at once: 1 (one engine) unless it says otherwise, as
+    one that hands each image to whichever of several workers is free does."""
+    return int(getattr(backend, "parallel_jobs", 1))
+
+
 _DEFAULTED_FIELDS = ("num_inference_steps", "guidance_scale", "width", "height", "num_images")
 
 STARTING = Problem("The image backend is starting.")
@@ -28,6 +35,8 @@ class Readiness:
         self._reason = STARTING
         self._holds: dict[str, Problem] = {}
         self._attached = asyncio.Event()
+        self._changed = asyncio.Event()
+        """Set (and replaced) at every change: what a waiting slot looks again at."""
 
     @property
     def backend(self) -> ImageBackend | None:
@@ -69,6 +78,22 @@ class Readiness:
             self._attached.set()
         else:
             self._attached.clear()
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
+    def capacity_changed(self) -> None:
+        """The backend now runs another number of jobs at once (workers came or went)."""
+        self._update()
+
+    async def wait_for_slot(self, slot: int) -> None:
+        """Until a backend is attached, nothing holds, and it runs more than ``slot`` jobs
+        at once: slot 0 is every backend's; more only where it has the workers for them."""
+        while True:
+            changed = self._changed
+            backend = self.backend
+            if backend is not None and slot < parallel_jobs(backend):
+                return
+            await changed.wait()
 
     async def wait_for_backend(self) -> None:
         """Until a backend is attached and nothing holds: jobs queued again after a

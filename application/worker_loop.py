@@ -35,6 +35,7 @@ class WorkerLoop:
         readiness: Readiness,
         clock: Callable[[], datetime],
         record: Callable[[Job], object] = lambda job: None,
+        slot: int = 0,
     ) -> None:
         self._record = record
         """Records a job the worker itself ended (the job run records what it runs)."""
@@ -44,15 +45,19 @@ class WorkerLoop:
         self._readiness = readiness
         self._clock = clock
         self._task: asyncio.Task[None] | None = None
+        self._slot = slot
+        """Which of the service's loops this is: loop N takes jobs only while the backend
+        runs more than N at once."""
+        self._current: Job | None = None
 
     def start(self) -> None:
         if self._task is None:
-            self._task = asyncio.create_task(self._work(), name="generation-worker")
+            self._task = asyncio.create_task(self._work(), name=f"generation-worker-{self._slot}")
 
     async def shutdown(self) -> None:
         """Stop what runs and leave no partial file; what waits stays queued."""
         self._cancellation.stop_running()
-        running = self._queue.running
+        running = self._current
         if running is not None and not running.status.is_final:
             # It stops within one step; the bound only guards against a wedged engine.
             with contextlib.suppress(asyncio.TimeoutError):
@@ -65,8 +70,9 @@ class WorkerLoop:
 
     async def _work(self) -> None:
         while True:
-            await self._readiness.wait_for_backend()
+            await self._readiness.wait_for_slot(self._slot)
             job, log_context = await self._queue.next_job()
+            self._current = job
             with structlog.contextvars.bound_contextvars(**log_context):
                 try:
                     self._queue.publish_positions()
@@ -77,6 +83,7 @@ class WorkerLoop:
                     self._fail_unexpectedly(job, error)
                 finally:
                     self._queue.finish(job)
+                    self._current = None
 
     async def _run(self, job: Job) -> None:
         backend = self._readiness.backend

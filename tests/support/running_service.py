@@ -38,6 +38,7 @@ def make_service(
     retention: RetentionPolicy | None = None,
     clock: FakeClock | None = None,
     safety: SafetyScreening | None = None,
+    max_parallel_jobs: int = 1,
 ) -> tuple[GenerationService, FakeImageStore]:
     images = FakeImageStore()
     ids = iter(f"job{n}" for n in range(100))
@@ -52,6 +53,7 @@ def make_service(
         new_job_id=lambda: next(ids),
         new_seed=lambda: 1234,
         safety=safety,
+        max_parallel_jobs=max_parallel_jobs,
     )
     if backend is not None:
         service.readiness.attach(backend)
