@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 
-.PHONY: install install-dev serve demo download download-safety-checker retention test test-py310 lint typecheck check clean bench bench-quick
+.PHONY: install install-dev serve demo download download-safety-checker retention worker test test-py310 lint typecheck check clean bench bench-quick
 
 $(VENV)/.base: pyproject.toml requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,16 @@ download: $(VENV)/.base
 # needed for the conversion only, the server runs the checker with openvino alone.
 download-safety-checker: $(VENV)/.optimum
 	$(PY) download_models.py --safety-checker
+
+# The shared queue's engine (SAQ on Redis), for QUEUE_URL; nothing to install where
+# install-dev ran.
+$(VENV)/.cluster: $(VENV)/.base
+	test -f $(VENV)/.dev || $(PY) -m pip install --quiet -e ".[cluster]"
+	touch $@
+
+# This PC renders for the service whose queue is at QUEUE_URL (README "Several machines").
+worker: $(VENV)/.cluster
+	$(PY) -m entrypoints.cli worker
 
 # Apply RETENTION_MAX_IMAGES / RETENTION_MAX_AGE_DAYS now and list what was removed.
 retention: $(VENV)/.base

@@ -55,6 +55,10 @@ class Remedy(str, Enum):
     """Fetch and convert the model's safety checker, which the settings ask for."""
     SAFETY_CHECKER_OFF = "safety_checker_off"
     """Serve without the safety checker (the default), if that is acceptable here."""
+    START_WORKER = "start_worker"
+    """Start a worker on a PC that has the model, pointed at the shared queue."""
+    CHECK_QUEUE_SERVER = "check_queue_server"
+    """Check that the shared queue's server runs and that its address and password are right."""
 
 
 @dataclass(frozen=True)

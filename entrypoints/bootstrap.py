@@ -39,6 +39,7 @@ from domain.retention import RetentionPolicy
 from entrypoints.calls_in_progress import CallsInProgress
 from entrypoints.capped_counts import CappedCounts
 from entrypoints.client_limits import SubmissionLimit
+from entrypoints.cluster_link import ClusterLink
 from entrypoints.network_addresses import is_loopback
 from entrypoints.settings import Settings
 from entrypoints.skipped_jobs import SkippedJobs
@@ -73,6 +74,8 @@ class Services:
     """AUTOMATIC1111's `skip`: jobs cancelled so that their batch goes on."""
     calls_in_progress: CallsInProgress
     """The foreign calls running as jobs, which AUTOMATIC1111's `interrupt` stops."""
+    cluster: ClusterLink | None = None
+    """With QUEUE_URL: the shared queue, whose workers render the images."""
 
 
 def build(
@@ -106,16 +109,22 @@ def build(
         edit_pixels=PillowEditPixels(uploads),
         upload_pruning=UploadPruning(uploads, retention_policy(settings)),
         safety=safety_screening(settings, safety_checker),
+        # One engine runs one job at a time; a cluster as many as it has workers.
+        max_parallel_jobs=settings.max_parallel_jobs if settings.queue_url else 1,
     )
     metrics.watch(
         queue_depth=lambda: len(service.queue.waiting),
-        running_jobs=lambda: service.queue.running is not None,
+        running_jobs=lambda: len(service.queue.running_jobs),
         ready=lambda: service.readiness.backend is not None,
     )
-    if backend is None and settings.use_mocks:
+    cluster = None
+    if backend is None and settings.queue_url is not None:
+        # The workers load the model (or the mock); this node only queues and stores.
+        cluster = ClusterLink(settings, service.readiness)
+    elif backend is None and settings.use_mocks:
         backend = MockBackend(settings.mock_step_seconds)
     lifecycle = None
-    if backend is None:
+    if backend is None and cluster is None:
         lifecycle = ModelLifecycle(
             service.readiness,
             models,
@@ -138,6 +147,7 @@ def build(
         image_decoding=ThreadPoolExecutor(MAX_CONCURRENT_DECODES, "image-decoding"),
         skipped_jobs=SkippedJobs(),
         calls_in_progress=CallsInProgress(),
+        cluster=cluster,
     )
 
 

@@ -1,4 +1,4 @@
-"""Command line: `local-sd serve|demo|download|download-safety-checker|retention|new-key`,
+"""Command line: `local-sd serve|demo|download|download-safety-checker|retention|worker|new-key`,
 or `python -m entrypoints.cli`.
 
 The same commands on every OS: on Windows, without `make`, they are the whole workflow.
@@ -189,6 +189,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     fetch_checker.add_argument("--force", action="store_true", help="fetch and convert again")
     commands.add_parser("retention", help="apply RETENTION_MAX_IMAGES / _AGE_DAYS now")
+    commands.add_parser(
+        "worker", help="render images for the service whose queue is at QUEUE_URL (Redis)"
+    )
     new = commands.add_parser("new-key", help="print a new API key entry for API_KEYS")
     new.add_argument("name", nargs="?", default="", help="who will use it (logs name it)")
     new.add_argument("--admin", action="store_true", help="it sees every client's jobs")
@@ -208,6 +211,10 @@ def main(argv: list[str] | None = None) -> int:
         return serve(demo_settings(settings))
     if args.command == "retention":
         return retention(settings)
+    if args.command == "worker":
+        from entrypoints.cluster_worker import run_worker
+
+        return run_worker(settings)
     if args.command == "download-safety-checker":
         return download(settings, args.force, safety_checker=True)
     return download(settings, args.force, safety_checker=args.safety_checker)

@@ -29,7 +29,11 @@ def lifespan_for(services: Services) -> Lifespan:
     background: set[asyncio.Task[None]] = set()
 
     async def bring_up_backend() -> None:
-        if services.fixed_backend is not None:
+        if services.cluster is not None:
+            task = asyncio.create_task(services.cluster.run(), name="cluster-link")
+            background.add(task)
+            task.add_done_callback(background.discard)
+        elif services.fixed_backend is not None:
             service.readiness.attach(services.fixed_backend)
             health = service.health()
             log.info("service_ready", mock=health.mock, device=health.device.active)

@@ -73,6 +73,13 @@ _WORDS: dict[Remedy, Callable[[Settings], str]] = {
     Remedy.SAFETY_CHECKER_OFF: lambda s: (
         "SAFETY_CHECKER=off serves without the filter, where that is acceptable."
     ),
+    Remedy.START_WORKER: lambda s: (
+        f"Start {_command('worker')} on a PC with the model, with the same QUEUE_URL "
+        "(LOCAL_WORKER=true starts one beside this server)."
+    ),
+    Remedy.CHECK_QUEUE_SERVER: lambda s: (
+        "Check that Redis runs at QUEUE_URL and that its password (or ACL user) is right."
+    ),
 }
 
 

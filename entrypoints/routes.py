@@ -27,7 +27,10 @@ from entrypoints.version import service_version
 def _health(request: Request) -> tuple[bool, dict[str, Any]]:
     built = services(request)
     report = built.service.health()
-    return report.ready, health_json(report, service_version(), built.settings)
+    body = health_json(report, service_version(), built.settings)
+    if built.cluster is not None:
+        body["cluster"] = built.cluster.describe()
+    return report.ready, body
 
 
 async def health(request: Request) -> Response:

@@ -27,6 +27,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from entrypoints.queue_address import redacted
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 _DEVICE = re.compile(r"(GPU|CPU|AUTO|NPU)(\.\d+)?")
@@ -110,6 +112,15 @@ class Settings(BaseSettings):
     """With a checker on: live previews blurred (at preview size), or none at all."""
     safety_checker_dir: Path = Path("data/models/safety-checker")
     """Where `download-safety-checker` puts the checker, converted to OpenVINO IR."""
+    queue_url: SecretStr | None = None
+    """Empty: the in-process queue. `redis://[user:password@]host:6379/0` (or `rediss://`
+    for TLS): jobs are rendered by workers (`local-sd worker`) pulling from that Redis."""
+    local_worker: bool = True
+    """With QUEUE_URL: this server also starts a worker of its own on this PC."""
+    max_parallel_jobs: int = Field(default=16, ge=1, le=256)
+    """With QUEUE_URL: at most this many jobs run at once, each on a free worker."""
+    worker_heartbeat_seconds: int = Field(default=15, ge=3, le=600)
+    """With QUEUE_URL: a worker silent this long is taken for dead and its render moves on."""
     keep_alive_seconds: float = Field(default=5.0, gt=0, le=300)
     header_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
 
@@ -148,6 +159,18 @@ class Settings(BaseSettings):
                 parse(value)
             except ValueError:
                 raise ValueError("expected a rate like 20/minute or 100/hour") from None
+        return value
+
+    @field_validator("queue_url", mode="before")
+    @classmethod
+    def _check_queue_url(cls, value: object) -> object:
+        if isinstance(value, str):
+            if not value.strip():
+                return None
+            scheme = value.strip().partition("://")[0].lower()
+            if scheme not in ("redis", "rediss"):
+                raise ValueError("expected redis://host:6379/0 or rediss://host:6380/0 (TLS)")
+            return value.strip()
         return value
 
     @field_validator("model_repo_id")
@@ -264,7 +287,10 @@ def load_settings(
         lines = []
         for problem in error.errors():
             name = str(problem["loc"][0]).upper() if problem["loc"] else "settings"
-            line = f"Invalid setting {name}={problem.get('input')!r}: {problem['msg']}."
+            shown = problem.get("input")
+            if name == "QUEUE_URL" and isinstance(shown, str):
+                shown = redacted(shown)  # a password must not reach the terminal or a log
+            line = f"Invalid setting {name}={shown!r}: {problem['msg']}."
             if problem["type"] in _BOOLEAN_ERRORS:
                 line += f" {_BOOLEAN_HINT}"
             if name == "OPENVINO_DEVICE":

@@ -117,6 +117,7 @@ export class HealthMonitor {
       this.el.device.removeAttribute("tabindex");
       this.el.device.removeAttribute("aria-label");
     }
+    if (report.cluster) this.showWorkers(report.cluster);
     setHidden(this.el.device, false);
 
     const model = report.model ?? {};
@@ -182,5 +183,17 @@ export class HealthMonitor {
     setText(this.el.bannerTitle, banner.title);
     setTextWithCode(this.el.bannerReason, banner.reason);
     setHidden(this.el.banner, false);
+  }
+
+  /** Several machines: "3 workers: 2 GPU, 1 CPU" in place of this PC's device. */
+  showWorkers(cluster) {
+    const workers = cluster.workers ?? [];
+    const kinds = Object.entries(cluster.devices ?? {})
+      .map(([kind, count]) => `${count} ${kind}`).join(", ");
+    const noun = workers.length === 1 ? "worker" : "workers";
+    setText(this.el.device, workers.length ? `${workers.length} ${noun}: ${kinds}` : "no workers");
+    this.el.device.title = workers.map((w) => `${w.host} (${w.device})`).join("\n")
+      || "No worker is connected to the shared queue.";
+    this.el.device.dataset.tone = workers.length ? "" : "warn";
   }
 }

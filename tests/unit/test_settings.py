@@ -61,6 +61,7 @@ def test_huggingface_token_takes_either_name(monkeypatch: pytest.MonkeyPatch) ->
         ("OPENVINO_ENGINE", "torch", "OPENVINO_ENGINE='torch'"),
         ("INFERENCE_TIMEOUT_SECONDS", "0", "INFERENCE_TIMEOUT_SECONDS='0'"),
         ("MODEL_REPO_ID", "not a repo", "MODEL_REPO_ID='not a repo'"),
+        ("QUEUE_URL", "http://:s3cret@host:6379", "QUEUE_URL='http://***@host:6379'"),
     ],
 )
 def test_bad_value_names_the_variable_and_what_it_accepts(
@@ -72,6 +73,7 @@ def test_bad_value_names_the_variable_and_what_it_accepts(
     message = str(caught.value)
     assert message.startswith(f"Invalid setting {expected}")
     assert "\n" not in message
+    assert "s3cret" not in message
 
 
 @pytest.mark.parametrize("name", ["USE_MOCKS", "AUTO_DOWNLOAD_MODELS", "OPENVINO_STATIC_SHAPE"])

@@ -1,0 +1,262 @@
+"""Several machines, one queue: a real service, real `local-sd worker` processes, a real
+redis-server, talking through SAQ exactly as on a classroom's PCs (one loopback here).
+
+The workers run the mock backend, paced so that a render lasts long enough to be watched,
+cancelled or cut off. The service has no backend of its own (LOCAL_WORKER=false): every
+image it stores was rendered by a worker and came back through Redis.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+from PIL import Image
+
+from adapters.mock_backend import MockBackend
+from domain.generation_request import GenerationRequest
+from tests.support.cluster_workers import WorkerProcess, running_worker
+from tests.support.live_server import LiveServer, live_server
+from tests.support.redis_server import RedisServer
+from tests.support.sse import parse_events
+from tests.support.waiting import wait_until
+
+STEP_SECONDS = "0.05"
+
+
+def worker_env(redis: RedisServer) -> dict[str, str]:
+    return {"QUEUE_URL": redis.url, "USE_MOCKS": "true", "MOCK_STEP_SECONDS": STEP_SECONDS}
+
+
+def service_env(redis: RedisServer, tmp_path: Path, **extra: str) -> dict[str, str]:
+    return {
+        "QUEUE_URL": redis.url,
+        "LOCAL_WORKER": "false",
+        "GENERATED_DIR": str(tmp_path / "generated"),
+        "MODEL_DIR": str(tmp_path / "model"),
+        "WORKER_HEARTBEAT_SECONDS": "3",
+        # A preview at every step the service sees: it reads a render every 0.1 s.
+        "PREVIEW_EVERY": "1",
+        **extra,
+    }
+
+
+class Cluster:
+    def __init__(self, server: LiveServer, workers: list[WorkerProcess]) -> None:
+        self.server = server
+        self.workers = workers
+        self.http = httpx.Client(base_url=server.base_url, timeout=60)
+        self.server_queue_url = ""
+
+    def submit(self, **params: Any) -> str:
+        answer = self.http.post("/jobs", json={"prompt": "a lighthouse", **params})
+        assert answer.status_code == 202, answer.text
+        job_id: str = answer.json()["job_id"]
+        return job_id
+
+    def job(self, job_id: str) -> dict[str, Any]:
+        body: dict[str, Any] = self.http.get(f"/jobs/{job_id}").json()
+        return body
+
+    def wait_final(self, job_id: str, timeout: float = 60) -> dict[str, Any]:
+        return wait_until(
+            lambda: (
+                job if (job := self.job(job_id))["status"] not in ("queued", "running") else None
+            ),
+            f"job {job_id} to end",
+            timeout=timeout,
+            interval=0.1,
+            context=self.logs,
+        )
+
+    def logs(self) -> str:
+        parts = [f"--- server\n{self.server.log()}"]
+        parts += [f"--- worker {i}\n{w.log()}" for i, w in enumerate(self.workers)]
+        return "\n".join(parts)
+
+    def png(self, url: str) -> tuple[np.ndarray, dict[str, Any]]:
+        answer = self.http.get(url)
+        assert answer.status_code == 200
+        picture = Image.open(io.BytesIO(answer.content))
+        provenance = json.loads(picture.text["provenance"])  # type: ignore[attr-defined]
+        return np.asarray(picture.convert("RGB")), provenance
+
+
+@pytest.fixture
+def cluster(redis_server: RedisServer, tmp_path: Path) -> Iterator[Cluster]:
+    """The service and two mock workers, ready."""
+    with ExitStack() as stack:
+        workers = [
+            stack.enter_context(running_worker(worker_env(redis_server), tmp_path / f"w{i}.log"))
+            for i in range(2)
+        ]
+        server = stack.enter_context(
+            live_server(service_env(redis_server, tmp_path), tmp_path / "server.log")
+        )
+        server.wait_until_ready(timeout=60)
+        wait_until(lambda: all(w.worker_id for w in workers), "both workers to start", timeout=60)
+        found = Cluster(server, workers)
+        found.server_queue_url = redis_server.url
+        yield found
+        found.http.close()
+
+
+def test_jobs_spread_over_the_workers_and_come_back_as_the_local_pixels(
+    cluster: Cluster,
+) -> None:
+    params: dict[str, Any] = {
+        "num_inference_steps": 20,
+        "num_images": 2,
+        "width": 256,
+        "height": 256,
+    }
+    job_ids = [cluster.submit(seed=seed, **params) for seed in (11, 21, 31, 41)]
+    jobs = [cluster.wait_final(job_id) for job_id in job_ids]
+
+    assert [job["status"] for job in jobs] == ["succeeded"] * 4, cluster.logs()
+    local = MockBackend()
+    ran_on = set()
+    for job in jobs:
+        request = GenerationRequest(prompt="a lighthouse", seed=job["seed"], **params)
+        for image in job["images"]:
+            pixels, provenance = cluster.png(image["url"])
+            expected = local.generate(request, image["seed"], lambda *_: None, lambda: False)
+            # Lossless both ways: the same bytes as this PC's own mock would have made.
+            assert pixels.tobytes() == expected.rgb
+            ran_on.add(provenance["engine"]["worker"].split("(")[1].rstrip(")"))
+    # Two jobs ran at once, each on a worker of its own: both workers took some.
+    assert ran_on == {w.worker_id for w in cluster.workers}
+    health = cluster.server.health()
+    assert health["queue"]["running"] == 0
+    listed = health["cluster"]["workers"]
+    assert {w["id"] for w in listed} == ran_on
+    assert health["cluster"]["devices"] == {"mock": 2}
+    assert all(w["host"] and w["model"]["repo_id"] for w in listed)
+    assert health["cluster"]["queue"] == cluster.server_queue_url
+
+
+def test_progress_and_previews_stream_from_a_worker(cluster: Cluster) -> None:
+    # 20 steps of 0.05 s: the service reads the render's state every 0.1 s, so it sees
+    # about every other step, and a preview (every 5th step) only when it sees that step.
+    job_id = cluster.submit(num_inference_steps=20, seed=2, width=256, height=256)
+    kinds: list[str] = []
+    previews = 0
+    with cluster.http.stream("GET", f"/jobs/{job_id}/events") as stream:
+        for event in parse_events(stream.iter_lines()):
+            kinds.append(event.kind)
+            if event.kind == "preview":
+                previews += 1
+                assert event.data["image"].startswith("data:image/jpeg;base64,")
+            if event.kind in ("succeeded", "failed", "cancelled"):
+                break
+    assert kinds[-1] == "succeeded", cluster.logs()
+    assert kinds.count("progress") >= 3
+    assert previews >= 1
+
+
+def test_cancel_stops_a_render_running_on_a_worker(cluster: Cluster) -> None:
+    job_id = cluster.submit(num_inference_steps=100, seed=3, width=256, height=256)
+    wait_until(
+        lambda: (cluster.job(job_id)["progress"] or {}).get("step", 0) >= 3,
+        "the remote render to make progress",
+        timeout=30,
+        context=cluster.logs,
+    )
+
+    assert cluster.http.delete(f"/jobs/{job_id}").status_code == 200
+    job = cluster.wait_final(job_id, timeout=15)
+
+    assert job["status"] == "cancelled"
+    assert job["progress"]["step"] < 100
+    wait_until(
+        lambda: any(w.events("render_stopped") for w in cluster.workers),
+        "the worker to stop its render",
+        timeout=10,
+        context=cluster.logs,
+    )
+    # The worker is free again: the next job runs.
+    assert cluster.wait_final(cluster.submit(num_inference_steps=3))["status"] == "succeeded"
+
+
+def test_a_killed_worker_s_render_runs_again_on_the_other(cluster: Cluster) -> None:
+    job_id = cluster.submit(num_inference_steps=100, seed=4, width=256, height=256)
+    rendering = wait_until(
+        lambda: next((w for w in cluster.workers if w.events("render_started")), None),
+        "a worker to take the render",
+        timeout=30,
+        context=cluster.logs,
+    )
+    wait_until(
+        lambda: (cluster.job(job_id)["progress"] or {}).get("step", 0) >= 5,
+        "some steps",
+        timeout=30,
+    )
+    rendering.kill()
+
+    # Under half of its steps had run: it runs again, whole, on the worker left.
+    job = cluster.wait_final(job_id, timeout=90)
+
+    assert job["status"] == "succeeded", cluster.logs()
+    (survivor,) = [w for w in cluster.workers if w is not rendering]
+    _, provenance = cluster.png(job["images"][0]["url"])
+    assert survivor.worker_id is not None and survivor.worker_id in provenance["engine"]["worker"]
+
+
+def test_redis_going_away_is_a_reason_and_its_return_heals(
+    cluster: Cluster, redis_server: RedisServer
+) -> None:
+    redis_server.stop()
+    health = cluster.server.wait_for_health(
+        lambda h: h["status"] != "ok", "the service to notice", timeout=20
+    )
+    assert "does not answer" in health["reason"] and "QUEUE_URL" in health["reason"]
+    assert redis_server.url.split("@")[-1].split("/")[0] in health["reason"]
+    refused = cluster.http.post("/jobs", json={"prompt": "a lighthouse"})
+    assert refused.status_code == 503
+    assert "does not answer" in refused.json()["error"]["message"]
+
+    redis_server.start()
+    cluster.server.wait_for_health(lambda h: h["status"] == "ok", "recovery", timeout=60)
+    job = cluster.wait_final(cluster.submit(num_inference_steps=3), timeout=60)
+    assert job["status"] == "succeeded", cluster.logs()
+
+
+def test_without_a_worker_the_service_says_how_to_start_one(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    with live_server(service_env(redis_server, tmp_path), tmp_path / "server.log") as server:
+        health = server.wait_for_health(
+            lambda h: "worker" in (h.get("reason") or ""), "the reason", timeout=20
+        )
+        assert "local-sd worker" in health["reason"]
+        answer = httpx.post(f"{server.base_url}/jobs", json={"prompt": "x"}, timeout=10)
+        assert answer.status_code == 503
+
+        # A worker that comes later is found without a restart.
+        with running_worker(worker_env(redis_server), tmp_path / "late.log"):
+            server.wait_until_ready(timeout=30)
+
+
+def test_local_worker_runs_beside_the_service(redis_server: RedisServer, tmp_path: Path) -> None:
+    env = {**service_env(redis_server, tmp_path), "LOCAL_WORKER": "true", "USE_MOCKS": "true"}
+    with live_server(env, tmp_path / "server.log") as server:
+        server.wait_until_ready(timeout=60)
+        answer = httpx.post(
+            f"{server.base_url}/image",
+            json={"prompt": "x", "num_inference_steps": 2, "width": 128, "height": 128},
+            timeout=60,
+        )
+        assert answer.status_code == 200, server.log()
+        log = server.log()
+    (started,) = [json.loads(line) for line in log.splitlines() if "local_worker_started" in line]
+    # The child went with the server.
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(started["pid"]), 0)
