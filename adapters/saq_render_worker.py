@@ -24,7 +24,6 @@ from typing import Any
 import structlog
 from saq import Queue, Worker
 from saq.job import Job as SaqJob
-from saq.queue.redis import RedisQueue
 from saq.types import Context, PartialTimersDict
 
 from adapters.render_wire import WIRE_VERSION, decode_render, encode_image
@@ -34,12 +33,6 @@ from domain.errors import GenerationCancelled
 log = structlog.get_logger("worker")
 
 RENDER_TASK = "render"
-QUEUE_NAME = "local-sd"
-
-
-def open_queue(url: str) -> RedisQueue:
-    """The cluster's queue at ``url`` (redis:// or rediss://); connects on first use."""
-    return RedisQueue.from_url(url, name=QUEUE_NAME)
 
 
 BEAT_SECONDS = 2.0

@@ -96,6 +96,18 @@ class ServiceMetrics:
         self._ready = Gauge(
             f"{PREFIX}_ready", "1 when a backend can generate now, else 0.", registry=registry
         )
+        self._workers = Gauge(
+            f"{PREFIX}_workers",
+            "Workers connected to the shared queue (QUEUE_URL), by worker, host and device.",
+            ["worker", "host", "device"],
+            registry=registry,
+        )
+        self._worker_images = Gauge(
+            f"{PREFIX}_worker_images_done",
+            "Images each connected worker has made since it started.",
+            ["worker"],
+            registry=registry,
+        )
         # Every known series from the first scrape, at zero: a rate over a series that
         # appears only with its first event misses that event.
         for status in FINAL_STATUSES:
@@ -116,6 +128,15 @@ class ServiceMetrics:
         self._queue_depth.set_function(queue_depth)
         self._running.set_function(running_jobs)
         self._ready.set_function(ready)
+
+    def workers_seen(self, workers: list[dict[str, object]]) -> None:
+        """The workers connected now (ClusterLink's look): a series per worker, gone with it."""
+        self._workers.clear()
+        self._worker_images.clear()
+        for worker in workers:
+            worker_id = str(worker["id"])
+            self._workers.labels(worker_id, str(worker["host"]), str(worker["device"])).set(1)
+            self._worker_images.labels(worker_id).set(float(str(worker["images_done"])))
 
     def job_finished(
         self, status: str, duration_seconds: float | None, error_type: str | None

@@ -120,7 +120,9 @@ def build(
     cluster = None
     if backend is None and settings.queue_url is not None:
         # The workers load the model (or the mock); this node only queues and stores.
-        cluster = ClusterLink(settings, service.readiness)
+        cluster = ClusterLink(
+            settings, service.readiness, models.status, on_workers=metrics.workers_seen
+        )
     elif backend is None and settings.use_mocks:
         backend = MockBackend(settings.mock_step_seconds)
     lifecycle = None

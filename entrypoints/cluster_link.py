@@ -14,14 +14,19 @@ import asyncio
 import os
 import subprocess
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from application.ports import ModelStatus
 from application.readiness import Readiness
 from domain.errors import Problem, Remedy
 from entrypoints.queue_address import redacted
 from entrypoints.settings import Settings
+
+if TYPE_CHECKING:
+    from saq.queue.redis import RedisQueue
 
 log = structlog.get_logger("cluster")
 
@@ -31,23 +36,41 @@ CHILD_STOP_SECONDS = 30.0
 
 
 class ClusterLink:
-    def __init__(self, settings: Settings, readiness: Readiness) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        readiness: Readiness,
+        model_status: Callable[[], ModelStatus],
+        on_workers: Callable[[list[dict[str, Any]]], None] = lambda workers: None,
+    ) -> None:
         assert settings.queue_url is not None
         self._url = settings.queue_url.get_secret_value()
         self._settings = settings
         self._readiness = readiness
         self._local: subprocess.Popen[bytes] | None = None
+        self._model_status = model_status
+        self.model: dict[str, str | None] = {"repo_id": settings.model_repo_id, "revision": None}
+        """The model every worker must have (its revision once this PC's copy is read)."""
+        self._refused: set[str] = set()
+        self._on_workers = on_workers
+        """Told the workers listed after each look (the metrics)."""
         self.workers: dict[str, dict[str, Any]] = {}
         """The registered workers by id: their description and SAQ's counts."""
 
     async def run(self) -> None:
         """Until cancelled; never raises for Redis's or a worker's trouble."""
+        from adapters.cluster_models import open_queue
         from adapters.saq_remote_backend import RemoteBackend
-        from adapters.saq_render_worker import open_queue
 
+        status = await asyncio.to_thread(self._model_status)
+        # The revision of this PC's copy when it has one; else any revision of the repository.
+        self.model = {
+            "repo_id": self._settings.model_repo_id,
+            "revision": status.revision if status.cached else None,
+        }
         if self._settings.local_worker:
             self._local = start_local_worker()
-        queue = open_queue(self._url)
+        queue = open_queue(self._url, self._settings.model_repo_id)
         loop = asyncio.get_running_loop()
         attached: RemoteBackend | None = None
         trouble: str | None = None
@@ -56,9 +79,11 @@ class ClusterLink:
                 try:
                     info = await queue.info()
                     await queue.sweep(lock=int(LOOK_SECONDS))
+                    others = await self._publish_and_look_around(queue)
                 except Exception as error:  # redis-py's errors, a refused or lost connection
                     attached = None
                     self.workers = {}
+                    self._on_workers([])
                     reason = f"{type(error).__name__}: {error}"
                     if reason != trouble:
                         log.warning("queue_unreachable", queue=redacted(self._url), error=reason)
@@ -74,7 +99,8 @@ class ClusterLink:
                 if trouble is not None:
                     log.info("queue_reachable", queue=redacted(self._url))
                     trouble = None
-                self.workers = _described(info.get("workers") or {})
+                self.workers = self._accepted(_described(info.get("workers") or {}), others)
+                self._on_workers(self.describe()["workers"])
                 if not self.workers:
                     if attached is not None or self._readiness.backend is None:
                         attached = None
@@ -104,6 +130,35 @@ class ClusterLink:
             await queue.disconnect()
             await asyncio.to_thread(self.stop_local_worker)
 
+    async def _publish_and_look_around(self, queue: RedisQueue) -> dict[str, dict[str, Any]]:
+        """Publish this service's model for the workers; the workers on other models' queues."""
+        from adapters.cluster_models import publish_service_model, workers_elsewhere
+
+        await publish_service_model(queue, self.model)
+        return await workers_elsewhere(queue)
+
+    def _accepted(
+        self, workers: dict[str, dict[str, Any]], others: dict[str, dict[str, Any]]
+    ) -> dict[str, dict[str, Any]]:
+        """The workers with this service's model; the others are refused, logged once each."""
+        from adapters.cluster_models import mismatch
+
+        accepted = {}
+        for worker_id, worker in {**others, **workers}.items():
+            why = mismatch(self.model, worker.get("model") or {})
+            if why is None and worker_id in workers:
+                accepted[worker_id] = worker
+            elif worker_id not in self._refused:
+                self._refused.add(worker_id)
+                log.warning(
+                    "worker_refused",
+                    worker_id=worker_id,
+                    host=worker.get("host"),
+                    reason=f"it has {why}",
+                    service_model=self.model,
+                )
+        return accepted
+
     def describe(self) -> dict[str, Any]:
         """For `/health`: the queue (without its password) and each worker registered now.
 
@@ -129,6 +184,7 @@ class ClusterLink:
             devices[kind] = devices.get(kind, 0) + 1
         return {
             "queue": redacted(self._url),
+            "model": self.model,
             "local_worker": self._settings.local_worker,
             "workers": workers,
             "devices": devices,

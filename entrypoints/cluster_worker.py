@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -20,7 +21,15 @@ from entrypoints.queue_address import redacted
 from entrypoints.remedies import describe
 from entrypoints.settings import Settings
 
+if TYPE_CHECKING:
+    from saq.queue.redis import RedisQueue
+
+    from adapters.saq_render_worker import RenderWorker
+
 log = structlog.get_logger("worker")
+
+MODEL_CHECK_SECONDS = 5.0
+"""How often a worker checks that the service still serves the model it has."""
 
 NEEDS_EXTRA = (
     'The shared queue needs the cluster extra: pip install -e ".[cluster]" '
@@ -34,12 +43,8 @@ def run_worker(settings: Settings) -> int:
         print("error: QUEUE_URL is not set: which Redis should this worker serve?", file=sys.stderr)
         return 2
     try:
-        from adapters.saq_render_worker import (
-            RenderWorker,
-            new_worker_id,
-            open_queue,
-            worker_description,
-        )
+        from adapters.cluster_models import mismatch, open_queue, service_model
+        from adapters.saq_render_worker import RenderWorker, new_worker_id, worker_description
     except ImportError:
         print(f"error: {NEEDS_EXTRA}", file=sys.stderr)
         return 2
@@ -68,8 +73,30 @@ def run_worker(settings: Settings) -> int:
     )
     url = settings.queue_url.get_secret_value()
 
+    refused: list[str] = []
+
+    async def watch_the_service(worker: RenderWorker, queue: RedisQueue) -> None:
+        """Stop, saying why, when the service serves another revision of the model."""
+        while True:
+            with contextlib.suppress(Exception):  # Redis away: the worker's own loop says so
+                expected = await service_model(queue)
+                why = None if expected is None else mismatch(expected, description["model"])
+                if why is not None:
+                    refused.append(why)
+                    log.error(
+                        "worker_refused",
+                        worker_id=worker_id,
+                        reason=f"this PC has {why}",
+                        service_model=expected,
+                        fix="stage the service's model here (make download) or point "
+                        "MODEL_REPO_ID at it",
+                    )
+                    await worker.stop()
+                    return
+            await asyncio.sleep(MODEL_CHECK_SECONDS)
+
     async def work() -> None:
-        queue = open_queue(url)
+        queue = open_queue(url, settings.model_repo_id)
         worker = RenderWorker(queue, backend, description)
         log.info(
             "worker_started",
@@ -78,13 +105,15 @@ def run_worker(settings: Settings) -> int:
             provider=backend.provider,
             queue=redacted(url),
         )
+        watch = asyncio.create_task(watch_the_service(worker, queue))
         try:
             await worker.run()
         finally:
+            watch.cancel()
             await queue.disconnect()
             log.info("worker_stopped", worker_id=worker_id)
 
     # Windows: no signal handlers, Ctrl+C arrives as KeyboardInterrupt.
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(work())
-    return 0
+    return 1 if refused else 0

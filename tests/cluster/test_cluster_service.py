@@ -141,6 +141,10 @@ def test_jobs_spread_over_the_workers_and_come_back_as_the_local_pixels(
     assert health["cluster"]["devices"] == {"mock": 2}
     assert all(w["host"] and w["model"]["repo_id"] for w in listed)
     assert health["cluster"]["queue"] == cluster.server_queue_url
+    metrics = cluster.http.get("/metrics").text
+    for worker in cluster.workers:
+        assert 'local_sd_workers{device="mock",host=' in metrics
+        assert f'worker="{worker.worker_id}"}} 1.0' in metrics
 
 
 def test_progress_and_previews_stream_from_a_worker(cluster: Cluster) -> None:
@@ -260,3 +264,31 @@ def test_local_worker_runs_beside_the_service(redis_server: RedisServer, tmp_pat
     # The child went with the server.
     with pytest.raises(ProcessLookupError):
         os.kill(int(started["pid"]), 0)
+
+
+def test_a_worker_with_another_model_is_refused_on_both_sides(
+    cluster: Cluster, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    other = {**worker_env(redis_server), "MODEL_REPO_ID": "OpenVINO/another-model"}
+    with running_worker(other, tmp_path / "other.log") as stranger:
+        code = stranger.process.wait(timeout=30)
+        (said,) = stranger.events("worker_refused")
+    assert code == 1
+    assert "OpenVINO/another-model" in said["reason"]
+    assert said["service_model"]["repo_id"] == "OpenVINO/stable-diffusion-v1-5-int8-ov"
+    assert "make download" in said["fix"]
+    server_said = wait_until(
+        lambda: [
+            json.loads(line)
+            for line in cluster.server.log().splitlines()
+            if '"worker_refused"' in line
+        ],
+        "the service's line",
+        timeout=15,
+    )
+    assert server_said[0]["worker_id"] == stranger.worker_id
+    assert "OpenVINO/another-model" in server_said[0]["reason"]
+    # The two workers with the service's model go on; the refused one never counted.
+    listed = {w["id"] for w in cluster.server.health()["cluster"]["workers"]}
+    assert listed == {w.worker_id for w in cluster.workers}
+    assert cluster.wait_final(cluster.submit(num_inference_steps=3))["status"] == "succeeded"
