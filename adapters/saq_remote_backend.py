@@ -30,7 +30,7 @@ from saq.queue.redis import RedisQueue
 from adapters.render_wire import decode_image, encode_render
 from adapters.saq_render_worker import RENDER_TASK
 from application.ports import CancelCheck, EditImages, ProgressCallback, RenderedImage
-from domain.errors import GenerationCancelled, Problem
+from domain.errors import GenerationCancelled, GenerationInterrupted, Problem
 from domain.generation_request import GenerationRequest
 from domain.input_image import EditMode
 
@@ -49,10 +49,6 @@ WAIT_SLICE_SECONDS = 0.1
 
 class RenderFailed(Exception):
     """The worker could not render the image (its traceback is in its own log)."""
-
-
-class WorkerLost(Exception):
-    """The worker died past the share of steps that allows running the render again."""
 
 
 class RemoteBackend:
@@ -174,7 +170,10 @@ class RemoteBackend:
                 if share < self._retry_below:
                     log.warning("render_retried", job_key=job.key, step=steps_done)
                     return None
-                raise WorkerLost(f"The worker stopped answering at step {steps_done}.")
+                raise GenerationInterrupted(
+                    f"The worker making this image stopped answering at step {steps_done} "
+                    f"of {steps_total}, past the share of its steps that would be made again."
+                )
             raise RenderFailed(f"The worker could not render the image ({kind}).")
 
     async def _enqueue(self, render: dict[str, Any]) -> SaqJob:

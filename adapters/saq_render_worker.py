@@ -131,10 +131,15 @@ class RenderWorker:
                 waiting.cancel()
                 stepped.clear()
                 meta = latest.pop() if latest else None
-                if meta is not None:
-                    await job.update(progress=meta["step"] / max(meta["total"], 1), meta=meta)
-                else:
-                    await job.update()  # the heartbeat: a killed worker stops beating
+                try:
+                    if meta is not None:
+                        await job.update(progress=meta["step"] / max(meta["total"], 1), meta=meta)
+                    else:
+                        await job.update()  # the heartbeat: a killed worker stops beating
+                except Exception as error:
+                    # Redis restarting: the image goes on; the next update or the result
+                    # reaches it once it is back (within the heartbeat, or it is swept).
+                    log.warning("render_update_failed", job_key=job.key, error=type(error).__name__)
             image = rendering.result()
         except (asyncio.CancelledError, GenerationCancelled):
             # Aborted (a cancel on the API node, or a sweep): stop within a step and wait

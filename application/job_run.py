@@ -36,7 +36,7 @@ from application.ports import (
 from application.preview_board import PreviewBoard
 from application.safety_screening import SafetyScreening
 from application.upload_pruning import UploadPruning
-from domain.errors import GenerationCancelled, Remedy, UploadNotFound
+from domain.errors import GenerationCancelled, GenerationInterrupted, Remedy, UploadNotFound
 from domain.job import Job, JobError, JobErrorType
 
 ForgetJobs = Callable[[list[Job]], None]
@@ -201,6 +201,12 @@ class JobRun:
                 free_mb=free_mb,
                 detail=str(error.cause),
             )
+        except GenerationInterrupted as error:
+            job.fail(
+                self._clock(),
+                JobError(JobErrorType.INTERRUPTED, error.message, (Remedy.SUBMIT_AGAIN,)),
+            )
+            log.warning("job_interrupted", job_id=job.id, step=job.step, detail=error.message)
         except UploadNotFound as error:
             job.fail(self._clock(), input_missing_error(error))
             log.warning("job_failed", job_id=job.id, error_type=JobErrorType.INPUT_MISSING.value)

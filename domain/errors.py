@@ -127,6 +127,11 @@ class GenerationCancelled(DomainError):
     """The generation was cancelled before it produced an image."""
 
 
+class GenerationInterrupted(DomainError):
+    """What was making the image went away mid-way (another PC that made it for the
+    service), too late to start the image again."""
+
+
 class InvalidTransition(DomainError):
     """A job was asked to move to a state it cannot reach from its current one."""
 

@@ -25,7 +25,7 @@ from adapters.mock_backend import MockBackend
 from domain.generation_request import GenerationRequest
 from tests.support.cluster_workers import WorkerProcess, running_worker
 from tests.support.live_server import LiveServer, live_server
-from tests.support.redis_server import RedisServer
+from tests.support.redis_server import RedisServer, running_redis
 from tests.support.sse import parse_events
 from tests.support.waiting import wait_until
 
@@ -214,6 +214,35 @@ def test_a_killed_worker_s_render_runs_again_on_the_other(cluster: Cluster) -> N
     assert survivor.worker_id is not None and survivor.worker_id in provenance["engine"]["worker"]
 
 
+def test_a_worker_killed_past_half_its_steps_fails_the_job_as_interrupted(
+    cluster: Cluster,
+) -> None:
+    job_id = cluster.submit(num_inference_steps=100, seed=5, width=256, height=256)
+    rendering = wait_until(
+        lambda: next((w for w in cluster.workers if w.events("render_started")), None),
+        "a worker to take the render",
+        timeout=30,
+        context=cluster.logs,
+    )
+    wait_until(
+        lambda: (cluster.job(job_id)["progress"] or {}).get("step", 0) >= 60,
+        "most of the steps",
+        timeout=30,
+    )
+    rendering.kill()
+
+    # Past half: making it again would cost more than it saves; never stuck as running.
+    job = cluster.wait_final(job_id, timeout=60)
+
+    assert job["status"] == "failed", cluster.logs()
+    assert job["error"]["type"] == "interrupted"
+    assert "stopped answering at step" in job["error"]["message"]
+    assert job["images"] == []
+    (survivor,) = [w for w in cluster.workers if w is not rendering]
+    assert not survivor.events("render_started")  # not made twice
+    assert cluster.wait_final(cluster.submit(num_inference_steps=3))["status"] == "succeeded"
+
+
 def test_redis_going_away_is_a_reason_and_its_return_heals(
     cluster: Cluster, redis_server: RedisServer
 ) -> None:
@@ -292,3 +321,80 @@ def test_a_worker_with_another_model_is_refused_on_both_sides(
     listed = {w["id"] for w in cluster.server.health()["cluster"]["workers"]}
     assert listed == {w.worker_id for w in cluster.workers}
     assert cluster.wait_final(cluster.submit(num_inference_steps=3))["status"] == "succeeded"
+
+
+def test_keys_and_client_limits_hold_for_the_whole_cluster(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    env = service_env(
+        redis_server,
+        tmp_path,
+        API_KEYS="anna:key-of-anna-0001,ben:key-of-ben-0002",
+        MAX_QUEUED_PER_CLIENT="1",
+    )
+    with ExitStack() as stack:
+        workers = [
+            stack.enter_context(running_worker(worker_env(redis_server), tmp_path / f"w{i}.log"))
+            for i in range(2)
+        ]
+        server = stack.enter_context(live_server(env, tmp_path / "server.log"))
+        server.wait_until_ready(timeout=60)
+        wait_until(lambda: all(w.worker_id for w in workers), "both workers", timeout=60)
+        anna = httpx.Client(
+            base_url=server.base_url, headers={"Authorization": "Bearer key-of-anna-0001"}
+        )
+        ben = httpx.Client(
+            base_url=server.base_url, headers={"Authorization": "Bearer key-of-ben-0002"}
+        )
+        stack.callback(anna.close)
+        stack.callback(ben.close)
+        long = {"prompt": "x", "num_inference_steps": 60, "width": 128, "height": 128}
+
+        assert httpx.post(f"{server.base_url}/jobs", json=long).status_code == 401
+        first = anna.post("/jobs", json=long)
+        second = anna.post("/jobs", json=long)
+        assert first.status_code == second.status_code == 202
+        # Both of Anna's jobs run, one on each worker: nothing of hers waits yet.
+        wait_until(
+            lambda: all(
+                anna.get(f"/jobs/{a.json()['job_id']}").json()["status"] == "running"
+                for a in (first, second)
+            ),
+            "both running",
+            timeout=30,
+        )
+        waiting = anna.post("/jobs", json=long)
+        assert waiting.status_code == 202
+        refused = anna.post("/jobs", json=long)
+        assert refused.status_code == 429
+        assert refused.json()["error"]["type"] == "client_queue_full"
+        # Another client's limit is their own; and one client never sees another's jobs.
+        assert ben.post("/jobs", json=long).status_code == 202
+        assert ben.get(f"/jobs/{first.json()['job_id']}").status_code == 404
+
+
+def test_an_image_in_the_making_survives_a_restart_of_a_redis_that_persists(
+    tmp_path: Path, redis_executable: str
+) -> None:
+    with ExitStack() as stack:
+        redis = stack.enter_context(running_redis(tmp_path / "redis", persist=True))
+        worker = stack.enter_context(running_worker(worker_env(redis), tmp_path / "w.log"))
+        server = stack.enter_context(
+            live_server(service_env(redis, tmp_path), tmp_path / "server.log")
+        )
+        server.wait_until_ready(timeout=60)
+        cluster = Cluster(server, [worker])
+        stack.callback(cluster.http.close)
+        job_id = cluster.submit(num_inference_steps=100, seed=8, width=128, height=128)
+        wait_until(
+            lambda: (cluster.job(job_id)["progress"] or {}).get("step", 0) >= 10,
+            "some steps",
+            timeout=30,
+        )
+
+        redis.stop()
+        redis.start()
+
+        job = cluster.wait_final(job_id, timeout=90)
+        assert job["status"] == "succeeded", cluster.logs()
+        assert len(worker.events("render_started")) == 1  # made once, not again
