@@ -255,3 +255,30 @@ def test_a_bug_in_applying_a_report_is_logged_and_never_called_offline(units_pag
     assert "bug in the badge" in record["rendering"]["logged"][0]
     # The controller still heard the report whose badge failed to render.
     assert record["seen"] == {"reports": 1, "unreachable": 0}
+
+
+def test_the_device_badge_counts_a_cluster_s_workers(units_page: Page) -> None:
+    record = units_page.evaluate(
+        f"""async () => {{ {HEALTH}
+          const device = () => document.getElementById("health-device");
+          const shown = [];
+          const cluster = (workers, devices) => ({{ ...ok, cluster: {{ workers, devices }} }});
+          const gpu = {{ host: "pc-01", device: "GPU.0" }};
+          const cpu = {{ host: "pc-02", device: "CPU" }};
+          for (const report of [
+            cluster([gpu, {{ ...gpu, host: "pc-03" }}, cpu], {{ GPU: 2, CPU: 1 }}),
+            cluster([cpu], {{ CPU: 1 }}),
+            cluster([], {{}}),
+          ]) {{
+            await monitor(async () => report).check();
+            shown.push([device().textContent, device().title, device().dataset.tone]);
+          }}
+          return {{ shown, logged }};
+        }}"""
+    )
+    assert record["shown"] == [
+        ["3 workers: 2 GPU, 1 CPU", "pc-01 (GPU.0)\npc-03 (GPU.0)\npc-02 (CPU)", ""],
+        ["1 worker: 1 CPU", "pc-02 (CPU)", ""],
+        ["no workers", "No worker is connected to the shared queue.", "warn"],
+    ]
+    assert record["logged"] == []
