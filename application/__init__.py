@@ -14,6 +14,7 @@ Modules in the order a job meets them (a test checks this list against the files
   worker_loop       the loop: takes queued jobs in order, survives each, stops cleanly
   cancellation      what "cancel" means in each state: queued, running, final
   job_run           one job, event-loop side: records, the deadline, the outcome
+  job_failures      how a job that made no images failed: timeout, disk, input, interrupted
   engine_thread     one job, engine-thread side: render every image, then store them
   safety_ports      the safety filter's ports: a checker's verdicts, a cover for flagged images
   safety_screening  the filter's policy: judge, cover what is flagged, blur previews; loading

@@ -22,9 +22,16 @@ from functools import partial
 import structlog
 
 from application.engine_thread import ImagesNotStored, preview_data_url, render_and_store
-from application.free_space import FreeSpace, is_disk_full
+from application.free_space import FreeSpace
 from application.history import INTERRUPTED, History
 from application.job_events import JobEvent, JobEventBroker, progress_data
+from application.job_failures import (
+    failure_error,
+    input_missing_error,
+    interrupted_error,
+    storage_error,
+    timeout_error,
+)
 from application.ports import (
     EditPixels,
     ImageBackend,
@@ -37,54 +44,12 @@ from application.preview_board import PreviewBoard
 from application.safety_screening import SafetyScreening
 from application.upload_pruning import UploadPruning
 from domain.errors import GenerationCancelled, GenerationInterrupted, Remedy, UploadNotFound
-from domain.job import Job, JobError, JobErrorType
+from domain.job import ImageRef, Job, JobErrorType
 
 ForgetJobs = Callable[[list[Job]], None]
 """Told, on the event loop, which jobs retention removed from history."""
 
 log = structlog.get_logger("service")
-
-
-def timeout_error(job: Job, now: datetime, device: str, timeout_seconds: float) -> JobError:
-    """What the time went on: ``device`` is where the job ended, which a mid-job
-    fallback (GPU to CPU) makes differ from where it started."""
-    spent = (now - job.started_at).total_seconds() if job.started_at else timeout_seconds
-    return JobError(
-        JobErrorType.TIMEOUT,
-        f"Generation stopped after {spent:.1f} s at step {job.step} of {job.total_steps} "
-        f"on {device}: the time limit is {timeout_seconds:g} s.",
-        (Remedy.RAISE_TIMEOUT,),
-    )
-
-
-def storage_error(error: ImagesNotStored, free_mb: int | None) -> JobError:
-    if is_disk_full(error.cause):
-        free = "unknown" if free_mb is None else f"{free_mb} MB"
-        return JobError(
-            JobErrorType.INSUFFICIENT_STORAGE,
-            f"No space left in {error.folder} to save the images ({free} free); "
-            "none of them was kept.",
-            (Remedy.FREE_DISK_SPACE,),
-        )
-    reason = getattr(error.cause, "strerror", None) or type(error.cause).__name__
-    return JobError(
-        JobErrorType.STORAGE_FAILED,
-        f"The images could not be saved in {error.folder} ({reason}); none of them was kept.",
-    )
-
-
-def input_missing_error(error: UploadNotFound) -> JobError:
-    return JobError(
-        JobErrorType.INPUT_MISSING,
-        f"An input image of this job was removed after the job was accepted ({error.message}).",
-    )
-
-
-def failure_error(job: Job) -> JobError:
-    return JobError(
-        JobErrorType.GENERATION_FAILED,
-        f"Generation failed; the server log has the details for job {job.id}.",
-    )
 
 
 class JobRun:
@@ -178,16 +143,22 @@ class JobRun:
             edit_pixels=self._edit_pixels,
             screening=self._screening,
         )
-        future = loop.run_in_executor(self._thread, context.run, render)
+
+        def render_and_where() -> tuple[list[ImageRef], str]:
+            # Where the images were made, asked in the engine thread: a backend whose
+            # workers take turns knows it there.
+            return render(), backend.device
+
+        future = loop.run_in_executor(self._thread, context.run, render_and_where)
         timed_out = False
         try:
             try:
-                refs = await asyncio.wait_for(asyncio.shield(future), self._timeout)
+                refs, device = await asyncio.wait_for(asyncio.shield(future), self._timeout)
             except asyncio.TimeoutError:  # not the builtin before Python 3.11
                 timed_out = True
                 stop.set()
                 # Wait for the engine thread to notice, so the next job never overlaps this one.
-                refs = await future
+                refs, device = await future
         except GenerationCancelled:
             self._settle_stopped(job, backend, timed_out)
         except ImagesNotStored as error:
@@ -202,10 +173,7 @@ class JobRun:
                 detail=str(error.cause),
             )
         except GenerationInterrupted as error:
-            job.fail(
-                self._clock(),
-                JobError(JobErrorType.INTERRUPTED, error.message, (Remedy.SUBMIT_AGAIN,)),
-            )
+            job.fail(self._clock(), interrupted_error(error))
             log.warning("job_interrupted", job_id=job.id, step=job.step, detail=error.message)
         except UploadNotFound as error:
             job.fail(self._clock(), input_missing_error(error))
@@ -222,7 +190,7 @@ class JobRun:
                 exc_info=error,
             )
         else:
-            job.succeed(self._clock(), refs, device=backend.device)
+            job.succeed(self._clock(), refs, device=device)
             log.info("job_succeeded", job_id=job.id, duration_ms=job.duration_ms, device=job.device)
 
     def _settle_stopped(self, job: Job, backend: ImageBackend, timed_out: bool) -> None:

@@ -16,8 +16,9 @@ from datetime import datetime
 import structlog
 
 from application.cancellation import Cancellation
+from application.job_failures import failure_error
 from application.job_queue import JobQueue
-from application.job_run import JobRun, failure_error
+from application.job_run import JobRun
 from application.readiness import Readiness
 from domain.job import Job, JobError, JobErrorType
 
