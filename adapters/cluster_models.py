@@ -69,3 +69,14 @@ async def workers_elsewhere(queue: RedisQueue) -> dict[str, dict[str, Any]]:
         if isinstance(metadata, dict):
             found[key.rsplit(":", 1)[1]] = metadata
     return found
+
+
+async def registrations(queue: RedisQueue, kept_seconds: float) -> dict[str, float]:
+    """When each worker of ``queue`` last renewed its registration (epoch seconds): SAQ
+    scores each registration with the time it expires, ``kept_seconds`` after it was made."""
+    scored = await queue.redis.zrange(queue.namespace("stats"), 0, -1, withscores=True)
+    renewed = {}
+    for member, expires_ms in scored:
+        key = member.decode() if isinstance(member, bytes) else str(member)
+        renewed[key.rsplit(":", 1)[1]] = float(expires_ms) / 1000 - kept_seconds
+    return renewed

@@ -33,6 +33,8 @@ from domain.errors import GenerationCancelled
 log = structlog.get_logger("worker")
 
 RENDER_TASK = "render"
+REGISTER_SECONDS = 5
+"""How often a worker renews its registration (SAQ keeps it one second longer)."""
 
 
 BEAT_SECONDS = 2.0
@@ -84,7 +86,9 @@ class RenderWorker:
             id=description["id"],
             concurrency=1,
             metadata=description,
-            timers=PartialTimersDict(schedule=1, worker_info=5, sweep=sweep_seconds, abort=1),
+            timers=PartialTimersDict(
+                schedule=1, worker_info=REGISTER_SECONDS, sweep=sweep_seconds, abort=1
+            ),
             dequeue_timeout=1.0,
         )
 

@@ -57,6 +57,8 @@ class Remedy(str, Enum):
     """Serve without the safety checker (the default), if that is acceptable here."""
     START_WORKER = "start_worker"
     """Start a worker on a PC that has the model, pointed at the shared queue."""
+    INSTALL_CLUSTER = "install_cluster"
+    """Install the optional engine of the queue shared between machines."""
     CHECK_QUEUE_SERVER = "check_queue_server"
     """Check that the shared queue's server runs and that its address and password are right."""
 

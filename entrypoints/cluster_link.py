@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -59,8 +60,20 @@ class ClusterLink:
 
     async def run(self) -> None:
         """Until cancelled; never raises for Redis's or a worker's trouble."""
-        from adapters.cluster_models import open_queue
-        from adapters.saq_remote_backend import RemoteBackend
+        try:
+            from adapters.cluster_models import open_queue, registrations
+            from adapters.saq_remote_backend import RemoteBackend
+            from adapters.saq_render_worker import REGISTER_SECONDS
+        except ImportError as error:
+            log.error("cluster_extra_missing", error=str(error))
+            self._readiness.mark_unavailable(
+                Problem(
+                    "QUEUE_URL is set, but the shared queue's engine (SAQ and redis-py) "
+                    "is not installed.",
+                    (Remedy.INSTALL_CLUSTER,),
+                )
+            )
+            return
 
         status = await asyncio.to_thread(self._model_status)
         # The revision of this PC's copy when it has one; else any revision of the repository.
@@ -80,6 +93,7 @@ class ClusterLink:
                     info = await queue.info()
                     await queue.sweep(lock=int(LOOK_SECONDS))
                     others = await self._publish_and_look_around(queue)
+                    renewed = await registrations(queue, REGISTER_SECONDS + 1)
                 except Exception as error:  # redis-py's errors, a refused or lost connection
                     attached = None
                     self.workers = {}
@@ -100,6 +114,8 @@ class ClusterLink:
                     log.info("queue_reachable", queue=redacted(self._url))
                     trouble = None
                 self.workers = self._accepted(_described(info.get("workers") or {}), others)
+                for worker_id, worker in self.workers.items():
+                    worker["renewed_at"] = renewed.get(worker_id)
                 self._on_workers(self.describe()["workers"])
                 if not self.workers:
                     if attached is not None or self._readiness.backend is None:
@@ -117,6 +133,7 @@ class ClusterLink:
                         loop,
                         first,
                         heartbeat_seconds=self._settings.worker_heartbeat_seconds,
+                        retry_below_share=self._settings.worker_lost_retry_below,
                     )
                     attached.parallel_jobs = len(self.workers)
                     self._readiness.attach(attached)
@@ -175,6 +192,8 @@ class ClusterLink:
                 "images_done": (worker.get("stats") or {}).get("complete", 0),
                 "images_failed": (worker.get("stats") or {}).get("failed", 0),
                 "uptime_seconds": round((worker.get("stats") or {}).get("uptime", 0) / 1000),
+                # Its registration's last renewal: a worker beats at least this often.
+                "last_heartbeat": _iso(worker.get("renewed_at")),
             }
             for worker_id, worker in sorted(self.workers.items())
         ]
@@ -209,6 +228,12 @@ def _described(workers: dict[str, Any]) -> dict[str, dict[str, Any]]:
         if isinstance(metadata, dict) and "device" in metadata:
             described[worker_id] = {**metadata, "stats": info.get("stats") or {}}
     return described
+
+
+def _iso(epoch_seconds: object) -> str | None:
+    if not isinstance(epoch_seconds, float | int):
+        return None
+    return datetime.fromtimestamp(epoch_seconds, timezone.utc).isoformat(timespec="seconds")
 
 
 def start_local_worker() -> subprocess.Popen[bytes]:

@@ -77,6 +77,10 @@ _WORDS: dict[Remedy, Callable[[Settings], str]] = {
         f"Start {_command('worker')} on a PC with the model, with the same QUEUE_URL "
         "(LOCAL_WORKER=true starts one beside this server)."
     ),
+    Remedy.INSTALL_CLUSTER: lambda s: (
+        'Install it with pip install -e ".[cluster]" (make worker installs it), or leave '
+        "QUEUE_URL empty for the queue inside this server."
+    ),
     Remedy.CHECK_QUEUE_SERVER: lambda s: (
         "Check that Redis runs at QUEUE_URL and that its password (or ACL user) is right."
     ),

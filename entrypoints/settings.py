@@ -119,6 +119,9 @@ class Settings(BaseSettings):
     """With QUEUE_URL: this server also starts a worker of its own on this PC."""
     max_parallel_jobs: int = Field(default=16, ge=1, le=256)
     """With QUEUE_URL: at most this many jobs run at once, each on a free worker."""
+    worker_lost_retry_below: float = Field(default=0.5, ge=0, le=1)
+    """With QUEUE_URL: an image whose worker was lost is made again elsewhere while less
+    than this share of its steps had run; past it the job fails as interrupted."""
     worker_heartbeat_seconds: int = Field(default=15, ge=3, le=600)
     """With QUEUE_URL: a worker silent this long is taken for dead and its render moves on."""
     keep_alive_seconds: float = Field(default=5.0, gt=0, le=300)

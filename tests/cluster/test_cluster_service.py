@@ -13,6 +13,7 @@ import json
 import os
 from collections.abc import Iterator
 from contextlib import ExitStack
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -140,6 +141,9 @@ def test_jobs_spread_over_the_workers_and_come_back_as_the_local_pixels(
     assert {w["id"] for w in listed} == ran_on
     assert health["cluster"]["devices"] == {"mock": 2}
     assert all(w["host"] and w["model"]["repo_id"] for w in listed)
+    for worker in listed:
+        beat = datetime.fromisoformat(worker["last_heartbeat"])
+        assert abs((datetime.now(timezone.utc) - beat).total_seconds()) < 10
     assert health["cluster"]["queue"] == cluster.server_queue_url
     metrics = cluster.http.get("/metrics").text
     for worker in cluster.workers:
