@@ -160,6 +160,11 @@ class RemoteBackend:
                 on_progress(steps_done, steps_total, _preview_of(value))
                 continue
             following.result()
+            if kind == "complete" and "failed" in value:
+                raise RenderFailed(
+                    f"The worker could not make the image ({value['failed']} on "
+                    f"{value.get('device')}; its log has the details)."
+                )
             if kind == "complete":
                 self._renders.last = value
                 return decode_image(value["image"])

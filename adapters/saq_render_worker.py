@@ -153,6 +153,16 @@ class RenderWorker:
                 await asyncio.shield(rendering)
             log.info("render_stopped", job_key=job.key)
             raise
+        except Exception as error:
+            # Answered, not raised: SAQ logs a failed job whole, prompt and pixels included.
+            log.error(
+                "render_failed",
+                job_key=job.key,
+                device=self._backend.device,
+                error_type=type(error).__name__,
+                exc_info=error,
+            )
+            return {"failed": type(error).__name__, "device": self._backend.device}
         log.info("render_done", job_key=job.key, seed=seed)
         return {
             "image": encode_image(image),
