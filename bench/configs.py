@@ -126,7 +126,11 @@ TURNS = (INTERLEAVED, SERVICE_OVERHEAD)
 # The middleware's cost per request, on the demo backend (bench/request_overhead.py): it
 # needs no model, and like TURNS it has a section of its own rather than a row of s/image.
 REQUEST_OVERHEAD = "request_overhead"
-MODEL_FREE = (REQUEST_OVERHEAD,)
+# Several machines, one queue (bench/cluster_throughput.py): jobs per minute with 1, 2 and 4
+# mock workers on a real redis-server, and the latency the queue adds to a progress event.
+# Model-free like request_overhead, and a section of its own; skipped without redis-server.
+CLUSTER = "cluster"
+MODEL_FREE = (REQUEST_OVERHEAD, CLUSTER)
 # The safety checker's cost per image (bench/safety_cost.py): a section of its own, on a
 # full-size checker built once like the SD 1.5, held against an image of this run's request
 # on the same machine (the service's when this run measured it, else a raw genai one).
@@ -136,7 +140,7 @@ SAFETY_REFERENCES = ("service_http", "genai_int8_static", "genai_int8_dynamic")
 # process (bench/edit_modes.py): a section of rows and the memory of serving all three.
 # The optimum engine's is not in the default list.
 EDIT_MODES = {"edit_modes": "genai", "edit_modes_optimum": "optimum"}
-OWN_SECTIONS = (*TURNS, REQUEST_OVERHEAD, *EDIT_MODES, SAFETY_CHECKER)
+OWN_SECTIONS = (*TURNS, REQUEST_OVERHEAD, *EDIT_MODES, SAFETY_CHECKER, CLUSTER)
 ALL_CONFIGS = (
     *RAW_CONFIGS,
     *EXTRA_RAW_CONFIGS,
@@ -145,6 +149,7 @@ ALL_CONFIGS = (
     *TURNS,
     REQUEST_OVERHEAD,
     SAFETY_CHECKER,
+    CLUSTER,
 )
 DEFAULT_CONFIGS = (
     *RAW_CONFIGS,
@@ -153,6 +158,7 @@ DEFAULT_CONFIGS = (
     *TURNS,
     REQUEST_OVERHEAD,
     SAFETY_CHECKER,
+    CLUSTER,
 )
 # The raw configurations whose fastest one the service is held against.
 # The fp16 export is another model (an opt-in), so it is not among them.

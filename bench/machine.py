@@ -1,9 +1,10 @@
-"""What the numbers were measured on: CPU, cores, memory and the library versions."""
+"""What the numbers were measured on: CPU, cores, memory, the library versions, the code."""
 
 from __future__ import annotations
 
 import os
 import platform
+import subprocess
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,16 @@ def machine() -> dict[str, Any]:
         "os": platform.platform(),
         "versions": {name: _version(name) for name in _PACKAGES},
     }
+
+
+def code_state() -> dict[str, Any]:
+    """The commit measured, and the service's files that differed from it then."""
+    git = ["git", "-C", str(Path(__file__).resolve().parents[1])]
+    head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    layers = ("adapters", "application", "domain", "entrypoints")
+    diff = [*git, "diff", "--name-only", "HEAD", "--", *layers]
+    changed = subprocess.run(diff, capture_output=True, text=True).stdout.split()
+    return {"commit": head.stdout.strip(), "uncommitted": changed}
 
 
 def _cpu_field(name: str) -> str | None:

@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from bench.cluster_report import cluster_section
 from bench.configs import RAW_OPENVINO, REAL_REPO_BIN_BYTES
 from bench.edit_modes_report import edit_modes_section, edit_modes_targets
 from bench.report_sections import (
@@ -139,6 +140,7 @@ def markdown(results: dict[str, Any]) -> str:
         *service_section(results),
         *request_overhead_section(results.get("request_overhead")),
         *safety_section(results),
+        *cluster_section(results),
         *precision_section(results["configs"]),
         *_notes(),
         *_problems(results),

@@ -8,6 +8,7 @@ python -m bench.run --build-only         # build and cache the full-size models,
 python -m bench.run --configs interleaved --merge   # re-measure one, keep the rest of results.json
 python -m bench.run --quick --configs request_overhead --baseline-ref e7e8e08   # no model needed
 python -m bench.run --configs safety_checker --merge   # the checker's cost (builds it once)
+python -m bench.run --configs cluster --merge   # mock workers on a redis-server; no model
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 from bench.calibration import drift
 from bench.configs import (
     ALL_CONFIGS,
+    CLUSTER,
     DEFAULT_CONFIGS,
     EDIT_MODES,
     MODEL_FREE,
@@ -259,6 +261,7 @@ def collect(
         "service_overhead": suite.turns.get("service_overhead"),
         "request_overhead": suite.turns.get("request_overhead"),
         "safety_checker": suite.turns.get(SAFETY_CHECKER),
+        "cluster": suite.turns.get(CLUSTER),
         "edit_modes": {name: suite.turns[name] for name in EDIT_MODES if name in suite.turns},
         "skipped": suite.skipped,
         "failed": suite.failed,
@@ -294,6 +297,7 @@ def _merged(base: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
         "service_overhead",
         "request_overhead",
         SAFETY_CHECKER,
+        CLUSTER,
         "health_p99_ms_during_generation",
         "restart_to_ready_seconds",
     )

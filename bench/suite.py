@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.calibration import machine_state
+from bench.cluster_throughput import ClusterPlan, missing, run_cluster
 from bench.configs import (
+    CLUSTER,
     EDIT_MODES,
     INTERLEAVED,
     OWN_SECTIONS,
@@ -119,6 +121,8 @@ class Suite:
     def _skip_reason(self, name: str) -> str | None:
         if name == REQUEST_OVERHEAD:
             return None
+        if name == CLUSTER:
+            return missing()
         if name == SAFETY_CHECKER:
             built = (checker_root(self._cache) / "build.json").is_file()
             return None if built or _optimum_installed() else _NEEDS_OPTIMUM
@@ -154,6 +158,10 @@ class Suite:
             runs = max(self._params.runs, SAFETY_RUNS)
             cost = run_safety_cost(self._cache, work / name, width, height, runs, self._log)
             return {**cost, "machine": machine(), "reference": self._safety_reference()}
+        if name == CLUSTER:
+            # Rounds of a few seconds each: a median of several, even in --quick.
+            plan = ClusterPlan(rounds=max(self._params.runs, ClusterPlan.rounds))
+            return run_cluster(self._work / name, plan, self._log)
         if name == REQUEST_OVERHEAD:
             return run_request_overhead(PROJECT_ROOT, self._work, self._request_plan, self._log)
         if name in TURNS:
