@@ -98,7 +98,7 @@ class ServiceMetrics:
         )
         self._workers = Gauge(
             f"{PREFIX}_workers",
-            "Workers connected to the shared queue (QUEUE_URL), by worker, host and device.",
+            "Workers connected to the shared queue, by worker, host and device.",
             ["worker", "host", "device"],
             registry=registry,
         )
