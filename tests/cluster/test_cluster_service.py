@@ -78,6 +78,23 @@ class Cluster:
             context=self.logs,
         )
 
+    def wait_for_step(self, job_id: str, step: int, what: str) -> None:
+        wait_until(
+            lambda: (self.job(job_id)["progress"] or {}).get("step", 0) >= step,
+            what,
+            timeout=30,
+            context=self.logs,
+        )
+
+    def rendering_worker(self) -> WorkerProcess:
+        """The worker that took the first render."""
+        return wait_until(
+            lambda: next((w for w in self.workers if w.events("render_started")), None),
+            "a worker to take the render",
+            timeout=30,
+            context=self.logs,
+        )
+
     def logs(self) -> str:
         parts = [f"--- server\n{self.server.log()}"]
         parts += [f"--- worker {i}\n{w.log()}" for i, w in enumerate(self.workers)]
@@ -172,12 +189,7 @@ def test_progress_and_previews_stream_from_a_worker(cluster: Cluster) -> None:
 
 def test_cancel_stops_a_render_running_on_a_worker(cluster: Cluster) -> None:
     job_id = cluster.submit(num_inference_steps=100, seed=3, width=256, height=256)
-    wait_until(
-        lambda: (cluster.job(job_id)["progress"] or {}).get("step", 0) >= 3,
-        "the remote render to make progress",
-        timeout=30,
-        context=cluster.logs,
-    )
+    cluster.wait_for_step(job_id, 3, "the remote render to make progress")
 
     assert cluster.http.delete(f"/jobs/{job_id}").status_code == 200
     job = cluster.wait_final(job_id, timeout=15)
@@ -196,17 +208,8 @@ def test_cancel_stops_a_render_running_on_a_worker(cluster: Cluster) -> None:
 
 def test_a_killed_worker_s_render_runs_again_on_the_other(cluster: Cluster) -> None:
     job_id = cluster.submit(num_inference_steps=100, seed=4, width=256, height=256)
-    rendering = wait_until(
-        lambda: next((w for w in cluster.workers if w.events("render_started")), None),
-        "a worker to take the render",
-        timeout=30,
-        context=cluster.logs,
-    )
-    wait_until(
-        lambda: (cluster.job(job_id)["progress"] or {}).get("step", 0) >= 5,
-        "some steps",
-        timeout=30,
-    )
+    rendering = cluster.rendering_worker()
+    cluster.wait_for_step(job_id, 5, "some steps")
     rendering.kill()
 
     # Under half of its steps had run: it runs again, whole, on the worker left.
@@ -222,17 +225,8 @@ def test_a_worker_killed_past_half_its_steps_fails_the_job_as_interrupted(
     cluster: Cluster,
 ) -> None:
     job_id = cluster.submit(num_inference_steps=100, seed=5, width=256, height=256)
-    rendering = wait_until(
-        lambda: next((w for w in cluster.workers if w.events("render_started")), None),
-        "a worker to take the render",
-        timeout=30,
-        context=cluster.logs,
-    )
-    wait_until(
-        lambda: (cluster.job(job_id)["progress"] or {}).get("step", 0) >= 60,
-        "most of the steps",
-        timeout=30,
-    )
+    rendering = cluster.rendering_worker()
+    cluster.wait_for_step(job_id, 60, "most of the steps")
     rendering.kill()
 
     # Past half: making it again would cost more than it saves; never stuck as running.
@@ -390,11 +384,7 @@ def test_an_image_in_the_making_survives_a_restart_of_a_redis_that_persists(
         cluster = Cluster(server, [worker])
         stack.callback(cluster.http.close)
         job_id = cluster.submit(num_inference_steps=100, seed=8, width=128, height=128)
-        wait_until(
-            lambda: (cluster.job(job_id)["progress"] or {}).get("step", 0) >= 10,
-            "some steps",
-            timeout=30,
-        )
+        cluster.wait_for_step(job_id, 10, "some steps")
 
         redis.stop()
         redis.start()
